@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create .venv if missing.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Extra arguments for `make run`, e.g. make run ARGS="--steps 20000 --dir runs/short"
+ARGS   ?= --dir runs/nursery
+
+.PHONY: setup run test bench lint clean
+
+setup: $(STAMP)
+
+# torch is pinned and installed first: 2.13.0 is the CPU build on these machines,
+# a bare `torch` would pull a CUDA build of several GB.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/lifelong run $(ARGS)
+
+test: setup
+	$(PY) -m pytest -n 2 tests
+
+bench: setup
+	$(PY) benchmarks/throughput.py
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,193 @@
+"""The agent: Systems A, B and M wired around one episodic memory.
+
+Each tick the life asks the agent to `decide` (M reads the meta-state and picks a mode). Awake, the
+agent `act`s and then `observe`s what the world returned; asleep, it `sleep`s: no world step, only
+replay. Everything M decides reaches the data plane through the mode's `Route` and the numbers
+of the `MetaAction`; nothing else switches behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from lifelong.genome import Genome
+from lifelong.memory import Memory
+from lifelong.modes import ROUTES, Mode, Route
+from lifelong.signals import Telemetry
+from lifelong.systems.action import SystemB
+from lifelong.systems.control import MetaAction, MetaController
+from lifelong.systems.observation import SystemA
+
+COUNTERS = ("env_steps", "ticks", "updates_a", "updates_b", "sleep_ticks", "faints")
+
+
+class Agent:
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        genome: Genome,
+        seed: int = 0,
+        device: str = "cpu",
+        noop_action: int | None = None,
+    ) -> None:
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise ValueError(f"the agent needs a Discrete action space, got {action_space}")
+        if not isinstance(observation_space, gym.spaces.Box):
+            raise ValueError(f"the agent needs a Box observation space, got {observation_space}")
+        self.genome = genome
+        self.device = torch.device(device)
+        self.n_actions = int(action_space.n)
+        self.noop_action = noop_action
+        obs_shape = tuple(observation_space.shape)
+        torch.manual_seed(seed)
+        self.a = SystemA(obs_shape, self.n_actions, genome).to(self.device)
+        self.b = SystemB(self.n_actions, genome).to(self.device)
+        self.sequence_length = max(genome.horizon, genome.n_step) + 1
+        self.memory = Memory(
+            obs_shape,
+            recent_capacity=genome.memory_recent,
+            longterm_capacity=genome.memory_longterm,
+            segment_length=self.sequence_length,
+            seed=seed,
+        )
+        self.telemetry = Telemetry(
+            genome.fast_rate,
+            genome.slow_rate,
+            genome.sleep_rise,
+            genome.sleep_fall,
+            genome.teacher_trust,
+        )
+        self.controller = MetaController(genome)
+        self.rng = np.random.default_rng(seed)
+        self.meta: MetaAction = self.controller.action_for(self.controller.mode, "birth")
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.losses: dict[str, float] = {}
+        self.obs: np.ndarray | None = None
+        self.teacher_action: int | None = None
+
+    # --- The verbs the life calls -------------------------------------------------------------
+    def begin(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        """A new stream starts (birth, or the world was reset): remember its first frame."""
+        self.memory.add(obs, 0, 0.0, first=True)
+        self._perceive(obs, info)
+
+    def decide(self) -> MetaAction:
+        self.meta = self.controller.decide(self.telemetry.meta_state())
+        self.counters["ticks"] += 1
+        return self.meta
+
+    def act(self) -> int:
+        route = ROUTES[self.meta.mode]
+        if route.acts_by == "teacher":
+            if self.teacher_action is not None:
+                return self.teacher_action
+            if self.noop_action is not None:
+                return self.noop_action  # nobody to watch: keep still and watch the world
+        obs = torch.as_tensor(self.obs, device=self.device).unsqueeze(0)
+        probs = self.b.policy(self.a.encode(obs), self.meta.temperature)[0]
+        cumulative = probs.cumsum(0).cpu().numpy()
+        return int(
+            min(np.searchsorted(cumulative, self.rng.random() * cumulative[-1]), self.n_actions - 1)
+        )
+
+    def observe(
+        self, action: int, obs: np.ndarray, reward: float, terminated: bool, info: dict[str, Any]
+    ) -> None:
+        """Store what the world returned, update the signals, learn when the schedule says so."""
+        self.memory.add(obs, action, reward, first=False, terminal=terminated)
+        self._perceive(obs, info)
+        self.telemetry.on_world_step(reward, info.get("body"), self.teacher_action is not None)
+        self.counters["env_steps"] += 1
+        self.counters["faints"] += int(bool(info.get("fainted", False)))
+        g = self.genome
+        if self.counters["env_steps"] % g.train_every == 0:
+            self._measure_prediction()
+            if self.counters["env_steps"] >= g.warmup:
+                self._learn(ROUTES[self.meta.mode])
+
+    def sleep(self) -> None:
+        """A tick without the world: replay consolidates A and B, sleep pressure falls."""
+        self.telemetry.on_sleep_tick()
+        self.counters["sleep_ticks"] += 1
+        for _ in range(self.meta.updates):
+            self._learn(ROUTES[Mode.SLEEP])
+
+    # --- Inside -------------------------------------------------------------------------------
+    def _perceive(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        self.obs = obs
+        teacher = info.get("teacher")
+        self.teacher_action = int(teacher["action"]) if teacher is not None else None
+
+    def _measure_prediction(self) -> None:
+        """A's error and disagreement on the newest transitions: fresh data, not replay."""
+        k = self.genome.train_every + 1
+        if len(self.memory) < k:
+            return
+        recent = self.memory.latest(k)
+        first = recent["first"][0]
+        start = int(np.flatnonzero(first)[-1]) if first.any() else 0  # stay within one stream
+        if k - start < 2:
+            return
+        obs = torch.as_tensor(recent["obs"][0, start:], device=self.device)
+        action = torch.as_tensor(recent["action"][0, start:], device=self.device)
+        error, disagreement = self.a.telemetry(obs, action)
+        self.telemetry.on_prediction(error, disagreement)
+
+    def _learn(self, route: Route) -> None:
+        g = self.genome
+        if not self.memory.can_sample(self.sequence_length):
+            return
+        batch = self.memory.sample(g.batch_size, self.sequence_length, self.meta.recent_fraction)
+        obs = torch.as_tensor(batch["obs"], device=self.device)
+        action = torch.as_tensor(batch["action"], device=self.device)
+        first = torch.as_tensor(batch["first"], device=self.device)
+        if route.a_learns:
+            alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
+            self.losses.update(self.a.update(obs, action, alive))
+            self.counters["updates_a"] += 1
+        if route.b_learns:
+            n = g.n_step + 1
+            size = obs.shape[0]
+            z = self.a.encode(obs[:, :n].flatten(0, 1)).view(size, n, -1)
+            reward = torch.as_tensor(batch["reward"][:, :n], device=self.device).clone()
+            if self.meta.intrinsic_weight > 0:
+                bonus = self.a.disagreement(z[:, :-1].flatten(0, 1), action[:, 1:n].flatten())
+                bonus = bonus / (bonus.mean() + 1e-8)
+                reward[:, 1:] += self.meta.intrinsic_weight * bonus.view(size, n - 1)
+            terminal = torch.as_tensor(batch["terminal"][:, :n], device=self.device)
+            self.losses.update(self.b.update(z, action[:, :n], reward, first[:, :n], terminal))
+            self.counters["updates_b"] += 1
+
+    # --- Checkpoints --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a.state_dict(),
+            "a_optimizer": self.a.optimizer.state_dict(),
+            "b": self.b.state_dict(),
+            "b_optimizer": self.b.optimizer.state_dict(),
+            "memory": self.memory.state_dict(),
+            "telemetry": self.telemetry.state_dict(),
+            "controller": self.controller.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "counters": dict(self.counters),
+            "obs": self.obs,
+            "teacher_action": self.teacher_action,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.a.load_state_dict(state["a"])
+        self.a.optimizer.load_state_dict(state["a_optimizer"])
+        self.b.load_state_dict(state["b"])
+        self.b.optimizer.load_state_dict(state["b_optimizer"])
+        self.memory.load_state_dict(state["memory"])
+        self.telemetry.load_state_dict(state["telemetry"])
+        self.controller.load_state_dict(state["controller"])
+        self.rng.bit_generator.state = state["rng"]
+        self.counters = {name: int(state["counters"][name]) for name in COUNTERS}
+        self.obs = state["obs"]
+        self.teacher_action = state["teacher_action"]

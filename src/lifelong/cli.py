@@ -1,0 +1,124 @@
+"""Command line: `lifelong run | genome | worlds`.
+
+User mistakes end in one line on stderr and exit code 2; Ctrl-C (or SIGTERM) checkpoints the life
+and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from lifelong.config import parse_overrides
+from lifelong.errors import UserError
+from lifelong.genome import Genome
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lifelong", description="Agents that never stop learning.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="start a life, or continue the one in --dir")
+    run.add_argument("--world", help="world to live in (default: nursery; see `lifelong worlds`)")
+    run.add_argument(
+        "--steps",
+        type=int,
+        help="live until this many world steps in total (default: until Ctrl-C)",
+    )
+    run.add_argument("--dir", type=Path, help="run directory (default: runs/<world>-s<seed>)")
+    run.add_argument("--seed", type=int, help="seed of a new life (default: 0)")
+    run.add_argument("--genome", type=Path, help="genome YAML file for a new life")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key or genome field (repeatable)",
+    )
+    run.add_argument("--quiet", action="store_true", help="no live display")
+
+    genome = commands.add_parser("genome", help="print the default genome with ranges")
+    genome.add_argument("--file", type=Path, help="print and validate this genome file instead")
+
+    commands.add_parser("worlds", help="list the worlds")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "genome":
+            return _genome(args)
+        if args.command == "worlds":
+            return _worlds()
+    except UserError as error:
+        print(f"lifelong: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lifelong.life import open_life  # imports torch: keep `lifelong --help` fast
+
+    if args.steps is not None and args.steps < 0:
+        raise UserError(f"--steps must be >= 0, got {args.steps}")
+    config_changes, genome_changes = parse_overrides(args.set)
+    directory = args.dir
+    if directory is None:
+        world = args.world or config_changes.get("world", "nursery")
+        seed = args.seed if args.seed is not None else config_changes.get("seed", 0)
+        directory = Path("runs") / f"{world}-s{seed}"
+    resumed = (directory / "config.yaml").exists()
+    life = open_life(directory, args.world, args.seed, args.genome, config_changes, genome_changes)
+
+    def request_stop(signum: int, frame: object) -> None:
+        life.stop_requested = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    start = life.agent.counters["env_steps"]
+    verb = f"continuing from step {start}" if resumed else "a new life"
+    if args.quiet:
+        life.run(args.steps)
+    else:
+        from lifelong.display import LiveDisplay
+
+        with LiveDisplay(directory, life.config.world, args.steps, verb) as display:
+            life.on_record = display.update
+            life.run(args.steps)
+    steps = life.agent.counters["env_steps"]
+    print(
+        f"lifelong: {directory}: checkpointed at step {steps}"
+        f"{' (stopped by signal)' if life.stop_requested else ''}"
+    )
+    return 0
+
+
+def _genome(args: argparse.Namespace) -> int:
+    genome = Genome.load(args.file) if args.file else Genome()
+    values = genome.to_dict()
+    for name, _default, (low, high), doc in Genome.describe():
+        print(f"{name}: {values[name]!r:<10} # [{low}, {high}] {doc}")
+    return 0
+
+
+def _worlds() -> int:
+    from lifelong.worlds import WORLDS
+
+    for name, (_, description) in sorted(WORLDS.items()):
+        print(f"{name:<16} {description}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

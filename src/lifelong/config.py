@@ -1,0 +1,116 @@
+"""Run configuration: the infrastructure around a life (not the agent's innate parameters).
+
+The genome says *who* the agent is; the config says *where and how it is run*: which world, which
+seed, how often to log and checkpoint, on which device. One flat, commented dataclass, saved as
+`config.yaml` in the run directory. `--set key=value` overrides a field of either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lifelong.errors import UserError
+from lifelong.genome import Genome
+
+FORMAT_VERSION = 1  # bump when a run directory written by an older version can no longer resume
+
+
+@dataclass(frozen=True)
+class Config:
+    world: str = "nursery"  # world spec (see `lifelong.worlds.world_names()`)
+    seed: int = 0  # seeds the world, the networks, memory and action sampling
+    log_every: int = 1000  # world steps between records in metrics.jsonl and TensorBoard
+    checkpoint_every: int = 10_000  # world steps between checkpoints
+    keep_checkpoints: int = 3  # newest checkpoints kept on disk
+    device: str = "cpu"  # "cpu" or "cuda"
+    threads: int = 1  # torch threads per life: small networks run fastest on one
+    tensorboard: bool = True  # also write TensorBoard event files
+
+    # Fields a resumed life may change: they affect bookkeeping, not what the agent learns.
+    RESUMABLE = (
+        "log_every",
+        "checkpoint_every",
+        "keep_checkpoints",
+        "device",
+        "threads",
+        "tensorboard",
+    )
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            expected = {"int": int, "str": str, "bool": bool}[f.type]
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                raise UserError(f"config key '{f.name}' must be {f.type}, got {value!r}")
+        for name in ("log_every", "checkpoint_every", "keep_checkpoints", "threads"):
+            if getattr(self, name) < 1:
+                raise UserError(f"config key '{name}' must be >= 1, got {getattr(self, name)}")
+        if self.device not in ("cpu", "cuda"):
+            raise UserError(f"config key 'device' must be 'cpu' or 'cuda', got {self.device!r}")
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path) -> None:
+        path.write_text(
+            yaml.safe_dump({"format": FORMAT_VERSION, **self.to_dict()}, sort_keys=False)
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Config:
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise UserError(f"cannot read {path}: {error}") from None
+        version = values.pop("format", None)
+        if version != FORMAT_VERSION:
+            raise UserError(
+                f"{path.parent} was written by an incompatible lifelong (format {version}, this"
+                f" version reads format {FORMAT_VERSION}); start a new life in another --dir"
+            )
+        unknown = sorted(set(values) - set(cls.names()))
+        if unknown:
+            raise UserError(f"unknown config key '{unknown[0]}' in {path}")
+        return cls(**values)
+
+
+def parse_overrides(pairs: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split `key=value` strings into (config changes, genome changes).
+
+    Values are read as YAML scalars, so `0.5`, `100`, `true` and `cpu` mean what they look like.
+    """
+    config, genome = {}, {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"--set expects key=value, got {pair!r}")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            raise UserError(f"--set {key}: cannot read value {text!r}") from None
+        if not isinstance(value, int | float | str | bool):
+            raise UserError(f"--set {key}: expects a number, string or boolean, got {text!r}")
+        if key in Config.names():
+            config[key] = value
+        elif key in Genome.names():
+            genome[key] = float(value) if isinstance(value, int) and _is_float_gene(key) else value
+        else:
+            raise UserError(
+                f"unknown key '{key}' for --set; config keys: {', '.join(Config.names())};"
+                " or any genome field (see `lifelong genome`)"
+            )
+    return config, genome
+
+
+def _is_float_gene(name: str) -> bool:
+    return {f.name: f.type for f in dataclasses.fields(Genome)}[name] in ("float", float)

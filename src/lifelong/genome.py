@@ -1,0 +1,181 @@
+"""The genome: every innate parameter of an agent, fixed for its whole life.
+
+In the paper a "genetic code" sets the initial Systems A and B and the whole of System M; only
+evolution changes it, never the life itself. Here that code is a frozen dataclass. Every field
+carries its allowed range, whether it is searched on a log scale, and a one-line meaning, so the
+same table drives validation, YAML files, `--set` overrides and the vector that evolution moves.
+
+Pure Python on purpose: System M reads its thresholds from here and must not import torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lifelong.errors import UserError
+
+
+def _gene(default: float | int, low: float, high: float, doc: str, log: bool = False) -> Any:
+    return field(default=default, metadata={"range": (low, high), "log": log, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Genome:
+    # --- System M: when to switch modes -------------------------------------------------------
+    min_dwell: int = _gene(16, 1, 1000, "ticks a mode is kept before M may switch again")
+    sleep_threshold: float = _gene(0.8, 0.05, 1.0, "sleep pressure at which M falls asleep")
+    wake_threshold: float = _gene(0.1, 0.0, 0.95, "sleep pressure below which a sleeper wakes")
+    sleep_rise: float = _gene(5e-4, 1e-6, 0.1, "sleep pressure gained per awake step", log=True)
+    sleep_fall: float = _gene(0.02, 1e-4, 0.5, "sleep pressure lost per sleep tick", log=True)
+    stress_threshold: float = _gene(0.6, 0.0, 1.0, "stress above which M exploits its habits")
+    pain_threshold: float = _gene(0.3, 0.0, 1.0, "pain above which M acts reactively (exploit)")
+    trust_threshold: float = _gene(0.5, 0.0, 1.0, "trust needed to observe a teacher")
+    teacher_trust: float = _gene(0.7, 0.0, 1.0, "innate trust in a teacher")
+    progress_threshold: float = _gene(0.01, -1.0, 1.0, "learning progress above which M explores")
+    surprise_threshold: float = _gene(2.0, 0.0, 10.0, "surprise (z-score) above which M explores")
+    intrinsic_gain: float = _gene(0.3, 0.0, 10.0, "weight of A's disagreement in B's reward")
+    explore_temperature: float = _gene(1.0, 1e-3, 10.0, "softmax temperature when exploring", True)
+    exploit_temperature: float = _gene(0.1, 1e-3, 10.0, "softmax temperature when exploiting", True)
+    replay_recent_awake: float = _gene(0.8, 0.0, 1.0, "share of replay from the recent past, awake")
+    replay_recent_sleep: float = _gene(
+        0.3, 0.0, 1.0, "share of replay from the recent past, asleep"
+    )
+    sleep_updates: int = _gene(1, 0, 16, "replay updates per sleep tick")
+    # --- Signals: how fast internal averages move ---------------------------------------------
+    fast_rate: float = _gene(0.05, 1e-4, 1.0, "EMA rate of the fast signal averages", log=True)
+    slow_rate: float = _gene(0.005, 1e-5, 1.0, "EMA rate of the slow signal averages", log=True)
+    # --- System A: the world model ------------------------------------------------------------
+    latent_dim: int = _gene(64, 4, 1024, "width of A's latent state")
+    hidden_dim: int = _gene(128, 8, 2048, "hidden width of A's networks")
+    ensemble_size: int = _gene(4, 2, 32, "members of A's latent predictor ensemble")
+    horizon: int = _gene(3, 1, 16, "steps of latent prediction A trains on")
+    lr_a: float = _gene(1e-3, 1e-6, 1e-1, "learning rate of System A", log=True)
+    target_rate: float = _gene(0.01, 1e-4, 1.0, "EMA rate of A's target encoder", log=True)
+    variance_weight: float = _gene(1.0, 0.0, 100.0, "weight of the anti-collapse variance term")
+    covariance_weight: float = _gene(0.04, 0.0, 100.0, "weight of the decorrelation term")
+    # --- System B: value learning -------------------------------------------------------------
+    q_hidden: int = _gene(128, 8, 2048, "hidden width of B's value network")
+    lr_b: float = _gene(1e-3, 1e-6, 1e-1, "learning rate of System B", log=True)
+    gamma: float = _gene(0.95, 0.0, 0.9999, "discount of future reward")
+    n_step: int = _gene(3, 1, 16, "steps in B's n-step return")
+    q_target_rate: float = _gene(0.01, 1e-4, 1.0, "EMA rate of B's target network", log=True)
+    # --- Learning schedule and memory ---------------------------------------------------------
+    batch_size: int = _gene(32, 1, 1024, "sequences per gradient update")
+    train_every: int = _gene(4, 1, 256, "world steps between gradient updates")
+    warmup: int = _gene(500, 0, 1_000_000, "world steps before the first update")
+    memory_recent: int = _gene(50_000, 100, 10_000_000, "frames in the recent ring buffer")
+    memory_longterm: int = _gene(2_000, 1, 1_000_000, "segments in the long-term reservoir")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            low, high = f.metadata["range"]
+            if f.type in ("int", int):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise UserError(f"genome field '{f.name}' must be an integer, got {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                raise UserError(f"genome field '{f.name}' must be a number, got {value!r}")
+            if not (low <= value <= high) or (isinstance(value, float) and math.isnan(value)):
+                raise UserError(
+                    f"genome field '{f.name}' = {value!r} is out of range [{low}, {high}]"
+                    f" ({f.metadata['doc']})"
+                )
+        if self.wake_threshold >= self.sleep_threshold:
+            raise UserError(
+                f"genome field 'wake_threshold' = {self.wake_threshold} must be below "
+                f"sleep_threshold = {self.sleep_threshold}"
+            )
+
+    # --- Conversions ------------------------------------------------------------------------------
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def to_dict(self) -> dict[str, float | int]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "genome") -> Genome:
+        """Build a genome from a (possibly partial) mapping; missing fields take defaults."""
+        if not isinstance(values, dict):
+            raise UserError(
+                f"{source} must be a mapping of field: value, got {type(values).__name__}"
+            )
+        unknown = sorted(set(values) - set(cls.names()))
+        if unknown:
+            raise UserError(
+                f"unknown genome field '{unknown[0]}' in {source};"
+                f" allowed: {', '.join(cls.names())}"
+            )
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Genome:
+        return self.from_dict({**self.to_dict(), **changes})
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str = "genome") -> Genome:
+        try:
+            values = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise UserError(f"{source} is not valid YAML: {str(error).splitlines()[0]}") from None
+        return cls.from_dict(values or {}, source)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_yaml())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Genome:
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise UserError(f"cannot read genome file {path}: {error.strerror}") from None
+        return cls.from_yaml(text, source=f"genome file {path}")
+
+    def to_vector(self) -> list[float]:
+        """Every field mapped to [0, 1] (log-scaled where marked): the space evolution searches."""
+        vector = []
+        for f in dataclasses.fields(self):
+            low, high = f.metadata["range"]
+            value = float(getattr(self, f.name))
+            if f.metadata["log"]:
+                low, high, value = math.log(low), math.log(high), math.log(value)
+            vector.append((value - low) / (high - low))
+        return vector
+
+    @classmethod
+    def from_vector(cls, vector: list[float]) -> Genome:
+        """Inverse of `to_vector`; values are clipped into range and integers rounded."""
+        fields = dataclasses.fields(cls)
+        if len(vector) != len(fields):
+            raise UserError(f"genome vector has {len(vector)} entries, expected {len(fields)}")
+        values: dict[str, float | int] = {}
+        for f, u in zip(fields, vector, strict=True):
+            low, high = f.metadata["range"]
+            u = min(max(float(u), 0.0), 1.0)
+            if f.metadata["log"]:
+                value = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+            else:
+                value = low + u * (high - low)
+            values[f.name] = round(value) if f.type in ("int", int) else min(max(value, low), high)
+        wake, sleep = values["wake_threshold"], values["sleep_threshold"]
+        if wake >= sleep:
+            values["wake_threshold"] = sleep * 0.5
+        return cls(**values)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, Any, tuple[float, float], str]]:
+        """(name, default, range, meaning) for every field: for help text and docs."""
+        return [
+            (f.name, f.default, f.metadata["range"], f.metadata["doc"])
+            for f in dataclasses.fields(cls)
+        ]

@@ -1,0 +1,278 @@
+"""A life: the never-ending loop between a world and an agent, with its records and checkpoints.
+
+A run directory holds one life:
+    config.yaml     where and how it runs (world, seed, intervals)
+    genome.yaml     who the agent is (fixed for the life)
+    metrics.jsonl   one record per `log_every` world steps, append-only
+    tensorboard/    the same scalars for TensorBoard
+    checkpoints/    everything needed to continue exactly (see `Life.state_dict`)
+
+Resuming is the default: opening a directory that already holds a life continues it from its
+newest valid checkpoint, and records written after that checkpoint are dropped so that the
+continued life writes them again exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lifelong.agent import Agent
+from lifelong.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
+from lifelong.config import Config
+from lifelong.errors import UserError
+from lifelong.genome import Genome
+from lifelong.modes import Mode
+from lifelong.worlds import make_world, noop_action
+
+Record = dict[str, Any]
+
+
+def open_life(
+    directory: str | Path,
+    world: str | None = None,
+    seed: int | None = None,
+    genome_file: str | Path | None = None,
+    config_changes: dict[str, Any] | None = None,
+    genome_changes: dict[str, Any] | None = None,
+) -> Life:
+    """Start a new life in `directory`, or continue the one already there.
+
+    Everything is validated before anything is written, so a mistake leaves the directory as it
+    was. A life's world, seed and genome are fixed once it has begun.
+    """
+    directory = Path(directory)
+    config_changes = dict(config_changes or {})
+    genome_changes = dict(genome_changes or {})
+    if world is not None:
+        config_changes["world"] = world
+    if seed is not None:
+        config_changes["seed"] = seed
+    if (directory / "config.yaml").exists():
+        config = Config.load(directory / "config.yaml")
+        genome = Genome.load(directory / "genome.yaml")
+        fixed = {k: v for k, v in config_changes.items() if k not in Config.RESUMABLE}
+        changed = {k: v for k, v in fixed.items() if getattr(config, k) != v}
+        if changed:
+            key = next(iter(changed))
+            raise UserError(
+                f"{directory} holds a life with {key}={getattr(config, key)!r}; it cannot change"
+                f" to {changed[key]!r} (start a new life in another --dir)"
+            )
+        if genome_file is not None or genome_changes:
+            raise UserError(
+                f"{directory} holds a life whose genome is fixed; --genome and genome --set keys"
+                " only apply to a new life (use another --dir)"
+            )
+        config = Config(**{**config.to_dict(), **config_changes})
+        make_world(config.world)  # fail early if this version no longer knows the world
+        return Life(directory, config, genome)
+    genome = Genome.load(genome_file) if genome_file is not None else Genome()
+    genome = genome.replace(**genome_changes) if genome_changes else genome
+    config = Config(**{**Config().to_dict(), **config_changes})
+    make_world(config.world).close()
+    try:
+        (directory / "checkpoints").mkdir(parents=True, exist_ok=True)
+        probe = directory / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(f"cannot write to run directory {directory}: {error.strerror}") from None
+    genome.save(directory / "genome.yaml")
+    config.save(directory / "config.yaml")
+    return Life(directory, config, genome)
+
+
+class Life:
+    def __init__(self, directory: Path, config: Config, genome: Genome) -> None:
+        self.directory, self.config, self.genome = directory, config, genome
+        torch.set_num_threads(config.threads)
+        self.world = make_world(config.world)
+        self.agent = Agent(
+            self.world.observation_space,
+            self.world.action_space,
+            genome,
+            seed=config.seed,
+            device=config.device,
+            noop_action=noop_action(self.world),
+        )
+        self.stop_requested = False
+        self.on_record: Callable[[Record], None] | None = None
+        self.regime: int | None = None
+        self._interval = _Interval()
+        self._writer = None
+        self._restore()
+
+    # --- The loop -----------------------------------------------------------------------------
+    def run(self, steps: int | None = None) -> None:
+        """Live until `steps` world steps in total (None: until stopped), then checkpoint."""
+        agent, config = self.agent, self.config
+        self._interval.start_clock()
+        saved_at = agent.counters["env_steps"]
+        while (steps is None or agent.counters["env_steps"] < steps) and not self.stop_requested:
+            meta = agent.decide()
+            self._interval.modes[meta.mode] += 1
+            if meta.mode == Mode.SLEEP:
+                agent.sleep()
+                continue
+            action = agent.act()
+            obs, reward, terminated, truncated, info = self.world.step(action)
+            agent.observe(action, obs, float(reward), bool(terminated), info)
+            self._interval.rewards += float(reward)
+            self._interval.steps += 1
+            self.regime = info.get("shift", self.regime)
+            if terminated or truncated:
+                agent.begin(*self.world.reset())
+            step = agent.counters["env_steps"]
+            if step % config.log_every == 0:
+                self._log()
+            if step % config.checkpoint_every == 0:
+                self.checkpoint()
+                saved_at = step
+        if agent.counters["env_steps"] != saved_at or self.stop_requested:
+            self.checkpoint()
+        self.close()
+
+    # --- Records ------------------------------------------------------------------------------
+    def _log(self) -> None:
+        agent, interval = self.agent, self._interval
+        elapsed = max(time.perf_counter() - interval.clock, 1e-9)
+        ticks = max(sum(interval.modes.values()), 1)
+        record: Record = {
+            "step": agent.counters["env_steps"],
+            **{k: v for k, v in agent.counters.items() if k != "env_steps"},
+            "reward_rate": interval.rewards / max(interval.steps, 1),
+            "mode": agent.meta.mode.value,
+            "rule": agent.meta.rule,
+            **{f"mode_{m.value}": interval.modes[m] / ticks for m in Mode},
+            **agent.telemetry.meta_state().to_dict(),
+            **agent.losses,
+            "regime": self.regime,
+            "steps_per_s": interval.steps / elapsed,
+            "wall_time": time.time(),
+        }
+        with open(self.directory / "metrics.jsonl", "a") as file:
+            file.write(json.dumps(record) + "\n")
+        if self.config.tensorboard:
+            self._tensorboard(record)
+        if self.on_record is not None:
+            self.on_record(record)
+        self._interval = _Interval()
+        self._interval.start_clock()
+
+    def _tensorboard(self, record: Record) -> None:
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter  # slow import, only when used
+
+            self._writer = SummaryWriter(str(self.directory / "tensorboard"))
+        for key, value in record.items():
+            if isinstance(value, int | float) and key not in ("step", "wall_time"):
+                self._writer.add_scalar(key, value, record["step"])
+
+    # --- Checkpoints --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        world = self.world.unwrapped
+        return {
+            "agent": self.agent.state_dict(),
+            "world": world.state_dict() if hasattr(world, "state_dict") else None,
+            "interval": self._interval.state_dict(),
+            "regime": self.regime,
+        }
+
+    def checkpoint(self) -> Path:
+        step = self.agent.counters["env_steps"]
+        try:
+            path = save_checkpoint(
+                self.directory / "checkpoints",
+                step,
+                self.state_dict(),
+                keep=self.config.keep_checkpoints,
+            )
+        except CheckpointError as error:
+            # A failed write must not end the life: the previous checkpoint is intact.
+            print(f"lifelong: warning: {error}", flush=True)
+            return self.directory / "checkpoints"
+        if self._writer is not None:
+            self._writer.flush()
+        return path
+
+    def _restore(self) -> None:
+        try:
+            found = load_latest_checkpoint(self.directory / "checkpoints")
+        except CheckpointError as error:
+            raise UserError(f"refusing to resume {self.directory}: {error}") from None
+        if found is None:
+            obs, info = self.world.reset(seed=self.config.seed)
+            self.agent.begin(obs, info)
+            return
+        step, state, _ = found
+        self.agent.load_state_dict(state["agent"])
+        self.regime = state["regime"]
+        self._interval.load_state_dict(state["interval"])
+        world = self.world.unwrapped
+        if state["world"] is not None and hasattr(world, "load_state_dict"):
+            world.load_state_dict(state["world"])
+        else:  # a world that cannot be saved starts a new stream where the life left off
+            obs, info = self.world.reset(seed=self.config.seed + step)
+            self.agent.begin(obs, info)
+        self._drop_records_after(step)
+
+    def _drop_records_after(self, step: int) -> None:
+        path = self.directory / "metrics.jsonl"
+        if not path.exists():
+            return
+        kept = []
+        for line in path.read_text().splitlines():
+            try:
+                if json.loads(line)["step"] <= step:
+                    kept.append(line)
+            except (json.JSONDecodeError, KeyError):
+                continue  # a line torn by a kill mid-write
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text("".join(line + "\n" for line in kept))
+        os.replace(temporary, path)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.world.close()
+
+
+class _Interval:
+    """What happened since the last record: ticks per mode, reward, world steps."""
+
+    def __init__(self) -> None:
+        self.modes: Counter[Mode] = Counter()
+        self.rewards = 0.0
+        self.steps = 0
+        self.clock = 0.0
+
+    def start_clock(self) -> None:
+        self.clock = time.perf_counter()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "modes": {m.value: n for m, n in self.modes.items()},
+            "rewards": self.rewards,
+            "steps": self.steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.modes = Counter({Mode(m): int(n) for m, n in state["modes"].items()})
+        self.rewards, self.steps = float(state["rewards"]), int(state["steps"])
+
+
+def read_metrics(directory: str | Path) -> list[Record]:
+    """The records of a life, oldest first."""
+    path = Path(directory) / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,100 @@
+"""System B: learning from action, n-step double Q-learning on System A's latents.
+
+B does not see observations: it acts and learns on the latents A's encoder produces (detached, so
+the representation is A's to shape). Its reward is the world's extrinsic reward plus M's intrinsic
+weight times A's ensemble disagreement (curiosity), and its policy is a softmax over Q-values whose
+temperature M sets through the mode.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lifelong.genome import Genome
+
+
+def n_step_targets(
+    reward: Tensor, first: Tensor, terminal: Tensor, bootstrap: Tensor, gamma: float
+) -> tuple[Tensor, Tensor]:
+    """Truncation-aware n-step returns from a sequence of frames 0..n.
+
+    reward, first, terminal: (B, n+1) frame fields (reward[:, k] was received on arriving at
+    frame k); bootstrap: (B, n+1) value of each frame (index 0 unused). The return follows the
+    stream of frame 0 until a frame that starts a new stream (`first`), bootstraps from the last
+    frame still in it, and stops discounting at a terminal frame. Returns (targets, valid): valid
+    is False where frame 1 already starts a new stream (no transition to learn from).
+    """
+    alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)  # (B, n): frame k+1 in the stream
+    not_ended = torch.cumprod(1.0 - terminal[:, 1:].float(), dim=1)
+    before_end = torch.cat([torch.ones_like(not_ended[:, :1]), not_ended[:, :-1]], dim=1)
+    n = reward.shape[1] - 1
+    discounts = gamma ** torch.arange(n, dtype=reward.dtype, device=reward.device)
+    returns = (discounts * alive * before_end * reward[:, 1:]).sum(dim=1)
+    last = alive.sum(dim=1).long()  # frames 1..last belong to the stream
+    valid = last > 0
+    last = last.clamp(min=1)
+    gather = bootstrap.gather(1, last.unsqueeze(1)).squeeze(1)
+    ended = not_ended.gather(1, (last - 1).unsqueeze(1)).squeeze(1)
+    returns = returns + gamma ** last.to(reward.dtype) * ended * gather
+    return returns, valid
+
+
+def softmax_policy(q: Tensor, temperature: float) -> Tensor:
+    """Action probabilities from Q-values, temperature in units of the Q spread across actions.
+
+    Dividing by the spread makes one temperature mean the same in worlds with large or small
+    rewards, which lets the genome's temperatures transfer across worlds.
+    """
+    spread = q.std(dim=-1, keepdim=True).clamp(min=1e-6)
+    return torch.softmax((q - q.max(dim=-1, keepdim=True).values) / (temperature * spread), dim=-1)
+
+
+class SystemB(nn.Module):
+    def __init__(self, n_actions: int, genome: Genome) -> None:
+        super().__init__()
+        self.genome = genome
+        self.q = nn.Sequential(
+            nn.Linear(genome.latent_dim, genome.q_hidden),
+            nn.LayerNorm(genome.q_hidden),
+            nn.SiLU(),
+            nn.Linear(genome.q_hidden, genome.q_hidden),
+            nn.SiLU(),
+            nn.Linear(genome.q_hidden, n_actions),
+        )
+        self.q_target = copy.deepcopy(self.q).requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=genome.lr_b)
+
+    @torch.no_grad()
+    def policy(self, z: Tensor, temperature: float) -> Tensor:
+        return softmax_policy(self.q(z), temperature)
+
+    def update(
+        self, z: Tensor, action: Tensor, reward: Tensor, first: Tensor, terminal: Tensor
+    ) -> dict[str, float]:
+        """One TD step. z: (B, n+1, D) detached latents of the frames; the other fields (B, n+1).
+
+        `reward` already includes the intrinsic bonus M asked for.
+        """
+        with torch.no_grad():
+            flat = z.flatten(0, 1)
+            greedy = self.q(flat).argmax(dim=-1, keepdim=True)  # double Q: online picks,
+            bootstrap = self.q_target(flat).gather(1, greedy).view(z.shape[:2])  # target rates
+            targets, valid = n_step_targets(reward, first, terminal, bootstrap, self.genome.gamma)
+        q_taken = self.q(z[:, 0]).gather(1, action[:, 1:2]).squeeze(1)
+        td = F.smooth_l1_loss(q_taken, targets, reduction="none")
+        loss = (td * valid.float()).sum() / valid.float().sum().clamp(min=1.0)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        with torch.no_grad():
+            for target, online in zip(self.q_target.parameters(), self.q.parameters(), strict=True):
+                target.lerp_(online, self.genome.q_target_rate)
+        return {
+            "b_td_loss": loss.item(),
+            "b_value": q_taken.mean().item(),
+            "b_value_error": (q_taken - targets).abs().mean().item(),
+        }

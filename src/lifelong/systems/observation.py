@@ -1,0 +1,209 @@
+"""System A: learning from observation, a JEPA-style latent world model.
+
+An encoder maps an observation to a latent z. An ensemble of action-conditioned predictors maps
+(z_t, a_t) to z_{t+1}; it is trained on multi-step rollouts against the embeddings of an EMA target
+encoder under stop-gradient (the JEPA recipe), with VICReg variance and covariance terms on the
+online embeddings so the latent space cannot collapse to a constant that is trivially predictable.
+
+The ensemble is one batched tensor operation (weights shaped (members, in, out)), so its cost does
+not grow with a Python loop over members. Its spread is A's uncertainty: the intrinsic reward of
+System B and one of M's signals.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lifelong.genome import Genome
+
+# ----------------------------------------------------------------------------------------------
+# Losses: small functions, each tested on its own.
+
+
+def variance_loss(z: Tensor, gamma: float = 1.0) -> Tensor:
+    """VICReg variance hinge: mean over dimensions of relu(gamma - std), batch (N, D)."""
+    std = torch.sqrt(z.var(dim=0) + 1e-4)
+    return F.relu(gamma - std).mean()
+
+
+def covariance_loss(z: Tensor) -> Tensor:
+    """VICReg covariance term: squared off-diagonal covariance, summed and divided by D."""
+    n, d = z.shape
+    z = z - z.mean(dim=0)
+    cov = (z.T @ z) / max(n - 1, 1)
+    off_diagonal = cov - torch.diag(torch.diag(cov))
+    return off_diagonal.pow(2).sum() / d
+
+
+def latent_prediction_loss(predicted: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Masked MSE between predicted (K, B, H, D) and target (B, H, D) latents; mask (B, H)."""
+    error = (predicted - target.unsqueeze(0)).pow(2).mean(dim=-1)  # (K, B, H)
+    weights = mask.unsqueeze(0).expand_as(error)
+    return (error * weights).sum() / weights.sum().clamp(min=1.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Networks.
+
+
+def make_encoder(obs_shape: tuple[int, ...], latent_dim: int, hidden_dim: int) -> nn.Module:
+    """A small CNN for images (H, W, C channels last), an MLP for vectors."""
+    if len(obs_shape) == 3:
+        return ConvEncoder(obs_shape, latent_dim)
+    if len(obs_shape) == 1:
+        return nn.Sequential(
+            nn.Linear(obs_shape[0], hidden_dim),
+            nn.LayerNorm(hidden_dim),
+            nn.SiLU(),
+            nn.Linear(hidden_dim, latent_dim),
+        )
+    raise ValueError(f"System A handles image (H, W, C) or vector observations, got {obs_shape}")
+
+
+class ConvEncoder(nn.Module):
+    def __init__(self, obs_shape: tuple[int, int, int], latent_dim: int, channels: int = 32):
+        super().__init__()
+        height, width, depth = obs_shape
+        # Two 3x3 convolutions without padding see a 5x5 neighbourhood: enough for a small view;
+        # larger images are first strided down so the cost stays small.
+        stride = 1 if max(height, width) <= 16 else 2
+        self.conv = nn.Sequential(
+            nn.Conv2d(depth, channels, 3, stride=stride),
+            nn.SiLU(),
+            nn.Conv2d(channels, channels, 3, stride=stride),
+            nn.SiLU(),
+            nn.Flatten(),
+        )
+        with torch.no_grad():
+            flat = self.conv(torch.zeros(1, depth, height, width)).shape[1]
+        self.head = nn.Linear(flat, latent_dim)
+
+    def forward(self, obs: Tensor) -> Tensor:
+        return self.head(self.conv(obs.permute(0, 3, 1, 2)))
+
+
+class EnsembleLinear(nn.Module):
+    """K independent linear layers applied as one batched matmul: (K, N, in) -> (K, N, out)."""
+
+    def __init__(self, members: int, in_features: int, out_features: int) -> None:
+        super().__init__()
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = nn.Parameter(
+            torch.empty(members, in_features, out_features).uniform_(-bound, bound)
+        )
+        self.bias = nn.Parameter(torch.empty(members, 1, out_features).uniform_(-bound, bound))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.baddbmm(self.bias, x, self.weight)
+
+
+class PredictorEnsemble(nn.Module):
+    """K residual MLPs predicting z_{t+1} - z_t from (z_t, one_hot(a_t))."""
+
+    def __init__(self, members: int, latent_dim: int, n_actions: int, hidden_dim: int) -> None:
+        super().__init__()
+        self.members, self.n_actions = members, n_actions
+        self.layer1 = EnsembleLinear(members, latent_dim + n_actions, hidden_dim)
+        self.layer2 = EnsembleLinear(members, hidden_dim, hidden_dim)
+        self.layer3 = EnsembleLinear(members, hidden_dim, latent_dim)
+
+    def forward(self, z: Tensor, action: Tensor) -> Tensor:
+        """z (K, N, D) or (N, D) shared by all members; action (N,) int64 -> (K, N, D)."""
+        if z.dim() == 2:
+            z = z.unsqueeze(0).expand(self.members, -1, -1)
+        a = F.one_hot(action, self.n_actions).to(z.dtype).unsqueeze(0).expand(self.members, -1, -1)
+        h = F.silu(self.layer1(torch.cat([z, a], dim=-1)))
+        h = F.silu(self.layer2(h))
+        return z + self.layer3(h)
+
+
+# ----------------------------------------------------------------------------------------------
+# System A.
+
+
+class SystemA(nn.Module):
+    """Encoder, EMA target encoder and predictor ensemble, with their update and telemetry."""
+
+    def __init__(self, obs_shape: tuple[int, ...], n_actions: int, genome: Genome) -> None:
+        super().__init__()
+        self.genome = genome
+        self.encoder = make_encoder(obs_shape, genome.latent_dim, genome.hidden_dim)
+        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
+        self.predictor = PredictorEnsemble(
+            genome.ensemble_size, genome.latent_dim, n_actions, genome.hidden_dim
+        )
+        self.optimizer = torch.optim.Adam(
+            [*self.encoder.parameters(), *self.predictor.parameters()], lr=genome.lr_a
+        )
+
+    @torch.no_grad()
+    def encode(self, obs: Tensor) -> Tensor:
+        return self.encoder(obs)
+
+    def loss(self, obs: Tensor, action: Tensor, alive: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """Multi-step latent prediction from sequences.
+
+        obs (B, L, ...) frames o_0..o_{L-1}; action (B, L) where action[:, k] led to o_k;
+        alive (B, L-1): frame k+1 continues the stream of frame 0 (no reset in between).
+        """
+        g = self.genome
+        horizon = min(g.horizon, obs.shape[1] - 1)
+        batch = obs.shape[0]
+        z0 = self.encoder(obs[:, 0])
+        with torch.no_grad():
+            future = obs[:, 1 : horizon + 1].flatten(0, 1)
+            target = self.target_encoder(future).view(batch, horizon, -1)
+        z = z0
+        predictions = []
+        for k in range(horizon):
+            z = self.predictor(z, action[:, k + 1])
+            predictions.append(z)
+        predicted = torch.stack(predictions, dim=2)  # (K, B, H, D)
+        prediction = latent_prediction_loss(predicted, target, alive[:, :horizon].float())
+        variance = variance_loss(z0)
+        covariance = covariance_loss(z0)
+        total = prediction + g.variance_weight * variance + g.covariance_weight * covariance
+        return total, {
+            "a_prediction_loss": prediction.item(),
+            "a_variance_loss": variance.item(),
+            "a_covariance_loss": covariance.item(),
+        }
+
+    def update(self, obs: Tensor, action: Tensor, alive: Tensor) -> dict[str, float]:
+        total, info = self.loss(obs, action, alive)
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        self.optimizer.step()
+        self._update_target()
+        return info
+
+    @torch.no_grad()
+    def _update_target(self) -> None:
+        rate = self.genome.target_rate
+        for target, online in zip(
+            self.target_encoder.parameters(), self.encoder.parameters(), strict=True
+        ):
+            target.lerp_(online, rate)
+
+    @torch.no_grad()
+    def disagreement(self, z: Tensor, action: Tensor) -> Tensor:
+        """Variance of the members' predictions, averaged over latent dims: (N,)."""
+        return self.predictor(z, action).var(dim=0).mean(dim=-1)
+
+    @torch.no_grad()
+    def telemetry(self, obs: Tensor, action: Tensor) -> tuple[float, float]:
+        """One-step error and disagreement on fresh transitions (obs (N+1, ...), action (N+1,)).
+
+        The error is the MSE of the ensemble mean against the target embedding of the next frame.
+        """
+        z = self.encoder(obs[:-1])
+        target = self.target_encoder(obs[1:])
+        predicted = self.predictor(z, action[1:])
+        error = (predicted.mean(dim=0) - target).pow(2).mean().item()
+        disagreement = predicted.var(dim=0).mean().item()
+        return error, disagreement

@@ -1,0 +1,62 @@
+import pytest
+import torch
+
+from lifelong.genome import Genome
+from lifelong.systems.action import SystemB, n_step_targets, softmax_policy
+
+
+def test_n_step_return_hand_computed():
+    reward = torch.tensor([[0.0, 1.0, 2.0, 3.0]])
+    zeros = torch.zeros(1, 4, dtype=torch.bool)
+    bootstrap = torch.tensor([[0.0, 10.0, 20.0, 30.0]])
+    targets, valid = n_step_targets(reward, zeros, zeros, bootstrap, gamma=0.5)
+    assert targets.item() == pytest.approx(1 + 0.5 * 2 + 0.25 * 3 + 0.125 * 30)
+    assert valid.item()
+
+
+def test_terminal_frame_stops_bootstrapping():
+    reward = torch.tensor([[0.0, 1.0, 2.0, 3.0]])
+    terminal = torch.tensor([[False, False, True, False]])
+    first = torch.tensor([[False, False, False, True]])
+    bootstrap = torch.tensor([[0.0, 10.0, 20.0, 30.0]])
+    targets, _ = n_step_targets(reward, first, terminal, bootstrap, gamma=0.5)
+    assert targets.item() == pytest.approx(1 + 0.5 * 2)
+
+
+def test_truncated_stream_bootstraps_from_its_last_frame():
+    reward = torch.tensor([[0.0, 1.0, 2.0, 3.0]])
+    first = torch.tensor([[False, False, True, False]])
+    zeros = torch.zeros(1, 4, dtype=torch.bool)
+    bootstrap = torch.tensor([[0.0, 10.0, 20.0, 30.0]])
+    targets, valid = n_step_targets(reward, first, zeros, bootstrap, gamma=0.5)
+    assert targets.item() == pytest.approx(1 + 0.5 * 10)
+    first = torch.tensor([[False, True, False, False]])
+    assert not n_step_targets(reward, first, zeros, bootstrap, gamma=0.5)[1].item()
+
+
+def test_softmax_temperature_sharpens_the_policy():
+    q = torch.tensor([[1.0, 2.0, 3.0]])
+    cold, hot = softmax_policy(q, 0.05), softmax_policy(q, 10.0)
+    assert cold[0, 2] > 0.99
+    assert hot.max() - hot.min() < 0.1
+    # Scale-free: multiplying rewards (and Q) by 100 gives the same policy.
+    torch.testing.assert_close(softmax_policy(100 * q, 1.0), softmax_policy(q, 1.0))
+
+
+def test_system_b_learns_a_contextual_bandit_on_latents():
+    """Latent 0 or 1 tells which action pays; after training the greedy action is right."""
+    torch.manual_seed(0)
+    genome = Genome(latent_dim=4, q_hidden=32, n_step=1, lr_b=3e-3, gamma=0.0)
+    system = SystemB(3, genome)
+    for _ in range(400):
+        context = torch.randint(0, 2, (64,))
+        z = torch.nn.functional.one_hot(context, 4).float()
+        z = torch.stack([z, z], dim=1)
+        action = torch.randint(0, 3, (64,))
+        reward = (action == context * 2).float()
+        actions = torch.stack([torch.zeros_like(action), action], dim=1)
+        rewards = torch.stack([torch.zeros_like(reward), reward], dim=1)
+        flags = torch.zeros(64, 2, dtype=torch.bool)
+        system.update(z, actions, rewards, flags, flags)
+    probs = system.policy(torch.eye(4)[:2], temperature=0.05)
+    assert probs[0, 0] > 0.9 and probs[1, 2] > 0.9

@@ -1,0 +1,84 @@
+import pytest
+
+from lifelong.signals import EMA, MetaState, RunningMoments, Telemetry
+
+
+def make_telemetry(**kwargs):
+    values = dict(fast_rate=0.5, slow_rate=0.05, sleep_rise=0.1, sleep_fall=0.25, teacher_trust=0.8)
+    values.update(kwargs)
+    return Telemetry(**values)
+
+
+def test_ema_starts_at_first_value_then_moves_by_rate():
+    ema = EMA(0.5)
+    assert ema.update(4.0) == 4.0
+    assert ema.update(0.0) == 2.0
+
+
+def test_zscore_flags_an_outlier():
+    moments = RunningMoments(0.1)
+    for x in [1.0, 1.1, 0.9, 1.0, 1.05, 0.95] * 10:
+        moments.update(x)
+    assert abs(moments.zscore(1.0)) < 1.0
+    assert moments.zscore(3.0) > 5.0
+
+
+def test_learning_progress_is_positive_while_error_falls_and_negative_when_it_rises():
+    telemetry = make_telemetry()
+    for error in [1.0] * 50 + [0.2] * 5:
+        telemetry.on_prediction(error, 0.1)
+    assert telemetry.meta_state().learning_progress > 0.3
+    for error in [0.2] * 200 + [1.0] * 5:
+        telemetry.on_prediction(error, 0.1)
+    assert telemetry.meta_state().learning_progress < -0.3
+    assert telemetry.meta_state().surprise > 2.0
+
+
+def test_sleep_pressure_rises_awake_falls_asleep_and_stays_in_unit_interval():
+    telemetry = make_telemetry()
+    for _ in range(20):
+        telemetry.on_world_step(0.0, None, False)
+    assert telemetry.sleep_pressure == 1.0
+    telemetry.on_sleep_tick()
+    assert telemetry.sleep_pressure == pytest.approx(0.75)
+    for _ in range(10):
+        telemetry.on_sleep_tick()
+    assert telemetry.sleep_pressure == 0.0
+
+
+def test_body_drives_stress_and_teacher_drives_trust():
+    telemetry = make_telemetry()
+    telemetry.on_world_step(0.0, {"energy": 0.2, "pain": 0.1}, True)
+    state = telemetry.meta_state()
+    assert state.stress == pytest.approx(0.8)
+    assert state.teacher_present == 1.0 and state.teacher_trust == 0.8
+    telemetry.on_world_step(0.0, {"energy": 1.0, "pain": 0.0}, False)
+    assert telemetry.meta_state().teacher_trust == 0.0
+
+
+def test_without_a_body_stress_follows_a_fall_in_reward():
+    telemetry = make_telemetry()
+    for _ in range(100):
+        telemetry.on_world_step(1.0, None, False)
+    assert telemetry.meta_state().stress == 0.0
+    for _ in range(5):
+        telemetry.on_world_step(-1.0, None, False)
+    assert telemetry.meta_state().stress > 0.5
+
+
+def test_non_finite_predictions_are_ignored():
+    telemetry = make_telemetry()
+    telemetry.on_prediction(1.0, 0.1)
+    telemetry.on_prediction(float("nan"), 0.1)
+    assert telemetry.meta_state().prediction_error_fast == 1.0
+
+
+def test_state_dict_round_trip():
+    telemetry = make_telemetry()
+    for i in range(30):
+        telemetry.on_world_step(i % 3, {"energy": 0.5}, i % 2 == 0)
+        telemetry.on_prediction(1.0 / (i + 1), 0.01 * i)
+    copy = make_telemetry()
+    copy.load_state_dict(telemetry.state_dict())
+    assert copy.meta_state() == telemetry.meta_state()
+    assert set(MetaState.names()) == set(copy.meta_state().to_dict())
