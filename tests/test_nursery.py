@@ -229,7 +229,7 @@ def test_no_teacher_means_no_teacher_signal() -> None:
 
 
 def test_teacher_finds_nutritious_food_far_better_than_a_random_walker() -> None:
-    env = Nursery(season_length=500)
+    env = Nursery(season_length=500, teacher_patience=1)
     env.reset(seed=3)
     random_meals = 0
     since_teacher_meal = longest_gap = 0
@@ -341,3 +341,31 @@ def test_registered_with_gymnasium_and_reimport_is_silent() -> None:
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
     assert not terminated and not truncated
     env.close()
+
+
+def test_following_the_teacher_feeds_the_learner() -> None:
+    """The teacher waits on good food; walking its `follow` moves eats more than wandering."""
+
+    def good_meals(follow: bool) -> int:
+        env = Nursery(season_length=500)
+        _, info = env.reset(seed=5)
+        rng = np.random.default_rng(5)
+        meals = 0
+        for _ in range(3000):
+            teacher = info.get("teacher")
+            action = teacher["follow"] if follow and teacher else int(rng.integers(5))
+            _, _, _, _, info = env.step(action)
+            meals += info["ate"] == ("food_a", "food_b")[info["shift"]]
+        return meals
+
+    assert good_meals(follow=True) > 2 * good_meals(follow=False)
+
+
+def test_teacher_waits_on_nutritious_food_for_its_patience() -> None:
+    env = Nursery(teacher_patience=7, season_length=10**6)
+    env.reset(seed=1)
+    waits = []
+    for _ in range(400):
+        env.step(0)
+        waits.append(env.state_dict()["teacher_wait"])
+    assert max(waits) == 6  # eats on the 7th step of waiting, then walks on

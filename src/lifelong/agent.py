@@ -22,6 +22,10 @@ from lifelong.systems.action import SystemB
 from lifelong.systems.control import MetaAction, MetaController
 from lifelong.systems.observation import SystemA
 
+# A's error on fresh experience is measured in windows of this many transitions: one batched
+# pass is far cheaper than one per step, and M's signals still see every transition.
+MEASURE_WINDOW = 16
+
 COUNTERS = ("env_steps", "ticks", "updates_a", "updates_b", "sleep_ticks", "faints")
 
 
@@ -89,8 +93,8 @@ class Agent:
             if self.noop_action is not None:
                 return self.noop_action  # nobody to watch: keep still and watch the world
         obs = torch.as_tensor(self.obs, device=self.device).unsqueeze(0)
-        probs = self.b.policy(self.a.encode(obs), self.meta.temperature)[0]
-        cumulative = probs.cumsum(0).cpu().numpy()
+        probs = self.b.policy(self.a.embed(obs), self.meta.temperature)[0]
+        cumulative = probs.cumsum()
         return int(
             min(np.searchsorted(cumulative, self.rng.random() * cumulative[-1]), self.n_actions - 1)
         )
@@ -104,11 +108,11 @@ class Agent:
         self.telemetry.on_world_step(reward, info.get("body"), self.teacher_action is not None)
         self.counters["env_steps"] += 1
         self.counters["faints"] += int(bool(info.get("fainted", False)))
-        g = self.genome
-        if self.counters["env_steps"] % g.train_every == 0:
+        steps = self.counters["env_steps"]
+        if steps % MEASURE_WINDOW == 0:
             self._measure_prediction()
-            if self.counters["env_steps"] >= g.warmup:
-                self._learn(ROUTES[self.meta.mode])
+        if steps % self.genome.train_every == 0 and steps >= self.genome.warmup:
+            self._learn(ROUTES[self.meta.mode])
 
     def sleep(self) -> None:
         """A tick without the world: replay consolidates A and B, sleep pressure falls."""
@@ -121,11 +125,14 @@ class Agent:
     def _perceive(self, obs: np.ndarray, info: dict[str, Any]) -> None:
         self.obs = obs
         teacher = info.get("teacher")
-        self.teacher_action = int(teacher["action"]) if teacher is not None else None
+        # A teacher in the same world is followed; one demonstrating in a copy is imitated.
+        self.teacher_action = (
+            None if teacher is None else int(teacher.get("follow", teacher["action"]))
+        )
 
     def _measure_prediction(self) -> None:
         """A's error and disagreement on the newest transitions: fresh data, not replay."""
-        k = self.genome.train_every + 1
+        k = MEASURE_WINDOW + 1
         if len(self.memory) < k:
             return
         recent = self.memory.latest(k)
@@ -135,8 +142,9 @@ class Agent:
             return
         obs = torch.as_tensor(recent["obs"][0, start:], device=self.device)
         action = torch.as_tensor(recent["action"][0, start:], device=self.device)
-        error, disagreement = self.a.telemetry(obs, action)
-        self.telemetry.on_prediction(error, disagreement)
+        errors, disagreements = self.a.telemetry(obs, action)
+        for error, disagreement in zip(errors, disagreements, strict=True):
+            self.telemetry.on_prediction(error, disagreement)
 
     def _learn(self, route: Route) -> None:
         g = self.genome
@@ -146,14 +154,15 @@ class Agent:
         obs = torch.as_tensor(batch["obs"], device=self.device)
         action = torch.as_tensor(batch["action"], device=self.device)
         first = torch.as_tensor(batch["first"], device=self.device)
+        z = self.a.embed_sequences(obs)  # one pass, shared by A's targets and B's inputs
         if route.a_learns:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
-            self.losses.update(self.a.update(obs, action, alive))
+            self.losses.update(self.a.update(obs, action, alive, z))
             self.counters["updates_a"] += 1
         if route.b_learns:
             n = g.n_step + 1
             size = obs.shape[0]
-            z = self.a.encode(obs[:, :n].flatten(0, 1)).view(size, n, -1)
+            z = z[:, :n]
             reward = torch.as_tensor(batch["reward"][:, :n], device=self.device).clone()
             if self.meta.intrinsic_weight > 0:
                 bonus = self.a.disagreement(z[:, :-1].flatten(0, 1), action[:, 1:n].flatten())

@@ -98,6 +98,11 @@ def parse_overrides(pairs: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
             value = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError:
             raise UserError(f"--set {key}: cannot read value {text!r}") from None
+        if isinstance(value, str):
+            try:  # YAML 1.1 reads "1e-6" as a string; a person means a number
+                value = float(value)
+            except ValueError:
+                pass
         if not isinstance(value, int | float | str | bool):
             raise UserError(f"--set {key}: expects a number, string or boolean, got {text!r}")
         if key in Config.names():

@@ -37,6 +37,7 @@ class Genome:
     pain_threshold: float = _gene(0.3, 0.0, 1.0, "pain above which M acts reactively (exploit)")
     trust_threshold: float = _gene(0.5, 0.0, 1.0, "trust needed to observe a teacher")
     teacher_trust: float = _gene(0.7, 0.0, 1.0, "innate trust in a teacher")
+    observe_span: int = _gene(48, 1, 100_000, "ticks of watching before trying on one's own")
     progress_threshold: float = _gene(0.01, -1.0, 1.0, "learning progress above which M explores")
     surprise_threshold: float = _gene(2.0, 0.0, 10.0, "surprise (z-score) above which M explores")
     intrinsic_gain: float = _gene(0.3, 0.0, 10.0, "weight of A's disagreement in B's reward")

@@ -1,7 +1,7 @@
 """System B: learning from action, n-step double Q-learning on System A's latents.
 
-B does not see observations: it acts and learns on the latents A's encoder produces (detached, so
-the representation is A's to shape). Its reward is the world's extrinsic reward plus M's intrinsic
+B does not see observations: it acts and learns on A's stable embedding (the EMA target encoder,
+without gradient, so the representation is A's to shape). Its reward is the world's extrinsic reward plus M's intrinsic
 weight times A's ensemble disagreement (curiosity), and its policy is a softmax over Q-values whose
 temperature M sets through the mode.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -43,14 +44,16 @@ def n_step_targets(
     return returns, valid
 
 
-def softmax_policy(q: Tensor, temperature: float) -> Tensor:
-    """Action probabilities from Q-values, temperature in units of the Q spread across actions.
+def softmax_policy(q: np.ndarray, temperature: float) -> np.ndarray:
+    """Action probabilities from Q-values (..., A), temperature in units of the Q spread.
 
-    Dividing by the spread makes one temperature mean the same in worlds with large or small
-    rewards, which lets the genome's temperatures transfer across worlds.
+    Dividing by the spread across actions makes one temperature mean the same in worlds with
+    large or small rewards, which lets the genome's temperatures transfer across worlds.
     """
-    spread = q.std(dim=-1, keepdim=True).clamp(min=1e-6)
-    return torch.softmax((q - q.max(dim=-1, keepdim=True).values) / (temperature * spread), dim=-1)
+    spread = np.maximum(q.std(axis=-1, keepdims=True), 1e-6)
+    logits = (q - q.max(axis=-1, keepdims=True)) / (temperature * spread)
+    weights = np.exp(logits)
+    return weights / weights.sum(axis=-1, keepdims=True)
 
 
 class SystemB(nn.Module):
@@ -66,11 +69,11 @@ class SystemB(nn.Module):
             nn.Linear(genome.q_hidden, n_actions),
         )
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=genome.lr_b)
+        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=genome.lr_b, fused=True)
 
-    @torch.no_grad()
-    def policy(self, z: Tensor, temperature: float) -> Tensor:
-        return softmax_policy(self.q(z), temperature)
+    @torch.inference_mode()
+    def policy(self, z: Tensor, temperature: float) -> np.ndarray:
+        return softmax_policy(self.q(z).cpu().numpy(), temperature)
 
     def update(
         self, z: Tensor, action: Tensor, reward: Tensor, first: Tensor, terminal: Tensor
@@ -79,12 +82,12 @@ class SystemB(nn.Module):
 
         `reward` already includes the intrinsic bonus M asked for.
         """
+        q_all = self.q(z)  # one pass over every frame: frame 0 learns, the others bootstrap
         with torch.no_grad():
-            flat = z.flatten(0, 1)
-            greedy = self.q(flat).argmax(dim=-1, keepdim=True)  # double Q: online picks,
-            bootstrap = self.q_target(flat).gather(1, greedy).view(z.shape[:2])  # target rates
+            greedy = q_all.argmax(dim=-1, keepdim=True)  # double Q: the online net picks,
+            bootstrap = self.q_target(z).gather(2, greedy).squeeze(2)  # the target net rates
             targets, valid = n_step_targets(reward, first, terminal, bootstrap, self.genome.gamma)
-        q_taken = self.q(z[:, 0]).gather(1, action[:, 1:2]).squeeze(1)
+        q_taken = q_all[:, 0].gather(1, action[:, 1:2]).squeeze(1)
         td = F.smooth_l1_loss(q_taken, targets, reduction="none")
         loss = (td * valid.float()).sum() / valid.float().sum().clamp(min=1.0)
         self.optimizer.zero_grad(set_to_none=True)

@@ -7,10 +7,12 @@ tested and evolved as plain Python.
 
 Rules, in order of precedence (the first that fires picks the mode):
 1. asleep and sleep pressure still above `wake_threshold`     -> stay in SLEEP
-2. a mode younger than `min_dwell` ticks                      -> keep it (no thrashing)
+2. a mode younger than `min_dwell` ticks                      -> keep it (no thrashing),
+   unless it is OBSERVE and the teacher has left the view
 3. sleep pressure >= `sleep_threshold` and no pain            -> SLEEP
 4. pain >= `pain_threshold` or stress >= `stress_threshold`   -> EXPLOIT (act on habits)
-5. a teacher in view trusted at least `trust_threshold`       -> OBSERVE
+5. a teacher in view trusted at least `trust_threshold`,
+   unless already watched for `observe_span` ticks             -> OBSERVE
 6. learning progress > `progress_threshold`, or
    surprise > `surprise_threshold`                            -> EXPLORE
 7. otherwise                                                  -> EXPLOIT
@@ -58,7 +60,8 @@ class MetaController:
         g = self.genome
         if self.mode == Mode.SLEEP and s.sleep_pressure > g.wake_threshold:
             return Mode.SLEEP, "sleep until rested"
-        if self.dwell < g.min_dwell and self.mode != Mode.SLEEP:
+        watching_nobody = self.mode == Mode.OBSERVE and not s.teacher_present
+        if self.dwell < g.min_dwell and self.mode != Mode.SLEEP and not watching_nobody:
             return self.mode, self.rule
         if s.sleep_pressure >= g.sleep_threshold and s.pain < g.pain_threshold:
             return Mode.SLEEP, "sleep pressure"
@@ -66,7 +69,8 @@ class MetaController:
             return Mode.EXPLOIT, "pain"
         if s.stress >= g.stress_threshold:
             return Mode.EXPLOIT, "stress"
-        if s.teacher_present and s.teacher_trust >= g.trust_threshold:
+        bored = self.mode == Mode.OBSERVE and self.dwell >= g.observe_span
+        if s.teacher_present and s.teacher_trust >= g.trust_threshold and not bored:
             return Mode.OBSERVE, "trusted teacher"
         if s.learning_progress > g.progress_threshold:
             return Mode.EXPLORE, "learning progress"

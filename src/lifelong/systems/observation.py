@@ -66,7 +66,7 @@ def make_encoder(obs_shape: tuple[int, ...], latent_dim: int, hidden_dim: int) -
 
 
 class ConvEncoder(nn.Module):
-    def __init__(self, obs_shape: tuple[int, int, int], latent_dim: int, channels: int = 32):
+    def __init__(self, obs_shape: tuple[int, int, int], latent_dim: int, channels: int = 16):
         super().__init__()
         height, width, depth = obs_shape
         # Two 3x3 convolutions without padding see a 5x5 neighbourhood: enough for a small view;
@@ -137,27 +137,44 @@ class SystemA(nn.Module):
         self.predictor = PredictorEnsemble(
             genome.ensemble_size, genome.latent_dim, n_actions, genome.hidden_dim
         )
+        # Running mean variance of target embeddings: errors are reported relative to it, so a
+        # latent space that spreads out (as VICReg asks) does not look like worse prediction.
+        self.register_buffer("target_variance", torch.zeros(()))  # 0: not measured yet
         self.optimizer = torch.optim.Adam(
-            [*self.encoder.parameters(), *self.predictor.parameters()], lr=genome.lr_a
+            [*self.encoder.parameters(), *self.predictor.parameters()], lr=genome.lr_a, fused=True
         )
 
-    @torch.no_grad()
-    def encode(self, obs: Tensor) -> Tensor:
-        return self.encoder(obs)
+    @torch.inference_mode()
+    def embed(self, obs: Tensor) -> Tensor:
+        """The stable embedding System B acts and learns on: the EMA target encoder's.
 
-    def loss(self, obs: Tensor, action: Tensor, alive: Tensor) -> tuple[Tensor, dict[str, float]]:
+        The online encoder moves at every update of A; its slow average gives B's value function
+        inputs that drift gently, and it is the embedding A's predictions are scored against.
+        """
+        return self.target_encoder(obs)
+
+    @torch.no_grad()
+    def embed_sequences(self, obs: Tensor) -> Tensor:
+        """`embed` for a batch of sequences (B, L, ...) -> (B, L, D)."""
+        return self.target_encoder(obs.flatten(0, 1)).view(*obs.shape[:2], -1)
+
+    def loss(
+        self, obs: Tensor, action: Tensor, alive: Tensor, target: Tensor
+    ) -> tuple[Tensor, dict[str, float]]:
         """Multi-step latent prediction from sequences.
 
         obs (B, L, ...) frames o_0..o_{L-1}; action (B, L) where action[:, k] led to o_k;
-        alive (B, L-1): frame k+1 continues the stream of frame 0 (no reset in between).
+        alive (B, L-1): frame k+1 continues the stream of frame 0 (no reset in between);
+        target (B, L, D): `embed_sequences(obs)`, computed once and shared with System B.
         """
         g = self.genome
         horizon = min(g.horizon, obs.shape[1] - 1)
-        batch = obs.shape[0]
-        z0 = self.encoder(obs[:, 0])
+        target = target[:, 1 : horizon + 1]
         with torch.no_grad():
-            future = obs[:, 1 : horizon + 1].flatten(0, 1)
-            target = self.target_encoder(future).view(batch, horizon, -1)
+            variance = target.flatten(0, 1).var(dim=0).mean()
+            rate = g.target_rate if self.target_variance.item() > 0 else 1.0
+            self.target_variance.lerp_(variance, rate)
+        z0 = self.encoder(obs[:, 0])
         z = z0
         predictions = []
         for k in range(horizon):
@@ -174,8 +191,10 @@ class SystemA(nn.Module):
             "a_covariance_loss": covariance.item(),
         }
 
-    def update(self, obs: Tensor, action: Tensor, alive: Tensor) -> dict[str, float]:
-        total, info = self.loss(obs, action, alive)
+    def update(
+        self, obs: Tensor, action: Tensor, alive: Tensor, target: Tensor
+    ) -> dict[str, float]:
+        total, info = self.loss(obs, action, alive, target)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
@@ -184,11 +203,11 @@ class SystemA(nn.Module):
 
     @torch.no_grad()
     def _update_target(self) -> None:
-        rate = self.genome.target_rate
-        for target, online in zip(
-            self.target_encoder.parameters(), self.encoder.parameters(), strict=True
-        ):
-            target.lerp_(online, rate)
+        torch._foreach_lerp_(
+            list(self.target_encoder.parameters()),
+            list(self.encoder.parameters()),
+            self.genome.target_rate,
+        )
 
     @torch.no_grad()
     def disagreement(self, z: Tensor, action: Tensor) -> Tensor:
@@ -196,14 +215,17 @@ class SystemA(nn.Module):
         return self.predictor(z, action).var(dim=0).mean(dim=-1)
 
     @torch.no_grad()
-    def telemetry(self, obs: Tensor, action: Tensor) -> tuple[float, float]:
-        """One-step error and disagreement on fresh transitions (obs (N+1, ...), action (N+1,)).
+    def telemetry(self, obs: Tensor, action: Tensor) -> tuple[list[float], list[float]]:
+        """One-step error and disagreement of each fresh transition (obs (N+1, ...), action (N+1,)).
 
-        The error is the MSE of the ensemble mean against the target embedding of the next frame.
+        The error is the MSE of the ensemble mean against the target embedding of the next frame,
+        and the disagreement the members' variance, both relative to the target embeddings'
+        variance: 1.0 is no better than guessing the average embedding.
         """
         z = self.encoder(obs[:-1])
         target = self.target_encoder(obs[1:])
         predicted = self.predictor(z, action[1:])
-        error = (predicted.mean(dim=0) - target).pow(2).mean().item()
-        disagreement = predicted.var(dim=0).mean().item()
-        return error, disagreement
+        scale = self.target_variance.clamp(min=1e-8)
+        error = (predicted.mean(dim=0) - target).pow(2).mean(dim=-1) / scale
+        disagreement = predicted.var(dim=0).mean(dim=-1) / scale
+        return error.tolist(), disagreement.tolist()

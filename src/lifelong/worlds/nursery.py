@@ -71,6 +71,7 @@ class Nursery(gymnasium.Env):
         hazard_pain: float = 0.5,
         faint_penalty: float = 1.0,
         teacher: bool = True,
+        teacher_patience: int = 20,
         noisy_tv: bool = True,
         render_mode: str | None = None,
     ) -> None:
@@ -81,6 +82,7 @@ class Nursery(gymnasium.Env):
         _check_int("n_food", n_food, 0)
         _check_int("n_hazards", n_hazards, 0)
         _check_int("season_length", season_length, 1)
+        _check_int("teacher_patience", teacher_patience, 1)
         _check_float("energy_decay", energy_decay, 0.0, 1.0)
         _check_float("food_energy", food_energy, 0.0, 1.0)
         _check_float("toxic_energy", toxic_energy, 0.0, 1.0)
@@ -109,6 +111,7 @@ class Nursery(gymnasium.Env):
         self.hazard_pain = float(hazard_pain)
         self.faint_penalty = float(faint_penalty)
         self.teacher = bool(teacher)
+        self.teacher_patience = int(teacher_patience)
         self.noisy_tv = bool(noisy_tv)
         self.render_mode = render_mode
 
@@ -215,6 +218,7 @@ class Nursery(gymnasium.Env):
             "teacher": list(self._teacher_pos),
             "teacher_action": self._teacher_action,
             "teacher_meals": self._teacher_meals,
+            "teacher_wait": self._teacher_wait,
             "tv": list(self._tv),
             "tv_value": self._tv_value,
             "hazards": [list(cell) for cell in self._hazard_list],
@@ -255,6 +259,7 @@ class Nursery(gymnasium.Env):
         )
         self._teacher_action = int(state["teacher_action"])
         self._teacher_meals = int(state["teacher_meals"])
+        self._teacher_wait = int(state["teacher_wait"])
         self._energy = float(state["energy"])
         self._pain = float(state["pain"])
         self._t = int(state["step"])
@@ -299,6 +304,7 @@ class Nursery(gymnasium.Env):
         self._t = 0
         self._teacher_action = _STAY
         self._teacher_meals = 0
+        self._teacher_wait = 0
 
         grid, pad, size = self._grid, self._pad, self.size
         grid[:] = 0.0
@@ -316,6 +322,9 @@ class Nursery(gymnasium.Env):
     def _step_teacher(self, regime: int) -> None:
         """Greedy Manhattan walk to the nearest nutritious food, stepping around hazards.
 
+        The teacher is pedagogical: standing on a nutritious food it waits up to
+        `teacher_patience` steps, showing the way to a learner who follows, before eating it.
+
         Among the moves that shorten the distance, one off a hazard is chosen at random; when all
         of them land on hazards it sidesteps to any safe neighbour instead, and only if none
         exists does it walk onto the hazard. The randomness keeps it from looping in front of an
@@ -324,6 +333,15 @@ class Nursery(gymnasium.Env):
         ty, tx = self._teacher_pos
         action = _STAY
         targets = self._foods[regime]
+        if self._food_at.get(self._teacher_pos) == regime:
+            self._teacher_wait += 1
+            if self._teacher_wait >= self.teacher_patience:
+                self._teacher_wait = 0
+                self._teacher_meals += 1
+                self._respawn_food(self._teacher_pos, regime)
+            self._teacher_action = _STAY
+            return
+        self._teacher_wait = 0
         if targets:
             fy, fx = min(targets, key=lambda c: abs(c[0] - ty) + abs(c[1] - tx))
             closer = []
@@ -353,9 +371,6 @@ class Nursery(gymnasium.Env):
         self._grid[ty + pad, tx + pad, 5] = 1.0
         self._teacher_pos = (ty, tx)
         self._teacher_action = action
-        if self._food_at.get(self._teacher_pos) == regime:
-            self._teacher_meals += 1
-            self._respawn_food(self._teacher_pos, regime)
 
     def _respawn_food(self, cell: Cell, kind: int) -> None:
         """Move an eaten food to a random free cell, keeping its slot in the per-kind list."""
@@ -406,7 +421,11 @@ class Nursery(gymnasium.Env):
             dy = self._teacher_pos[0] - self._ay
             dx = self._teacher_pos[1] - self._ax
             if -self._pad <= dy <= self._pad and -self._pad <= dx <= self._pad:
-                info["teacher"] = {"action": self._teacher_action, "offset": (dy, dx)}
+                info["teacher"] = {
+                    "action": self._teacher_action,
+                    "offset": (dy, dx),
+                    "follow": _toward(dy, dx),
+                }
         return info
 
     def _config(self) -> dict[str, Any]:
@@ -444,3 +463,12 @@ def _check_float(name: str, value: Any, low: float, high: float) -> None:
 
 if "lifelong/Nursery-v1" not in gymnasium.registry:
     gymnasium.register(id="lifelong/Nursery-v1", entry_point="lifelong.worlds.nursery:Nursery")
+
+
+def _toward(dy: int, dx: int) -> int:
+    """The move that closes the larger gap to a relative position (stay when already there)."""
+    if dy == 0 and dx == 0:
+        return _STAY
+    if abs(dy) >= abs(dx):
+        return _DOWN if dy > 0 else _UP
+    return _RIGHT if dx > 0 else _LEFT
