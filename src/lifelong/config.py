@@ -7,6 +7,7 @@ seed, how often to log and checkpoint, on which device. One flat, commented data
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,10 +100,8 @@ def parse_overrides(pairs: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         except yaml.YAMLError:
             raise UserError(f"--set {key}: cannot read value {text!r}") from None
         if isinstance(value, str):
-            try:  # YAML 1.1 reads "1e-6" as a string; a person means a number
+            with contextlib.suppress(ValueError):  # YAML 1.1 reads "1e-6" as a string
                 value = float(value)
-            except ValueError:
-                pass
         if not isinstance(value, int | float | str | bool):
             raise UserError(f"--set {key}: expects a number, string or boolean, got {text!r}")
         if key in Config.names():

@@ -1,9 +1,9 @@
 """System B: learning from action, n-step double Q-learning on System A's latents.
 
 B does not see observations: it acts and learns on A's stable embedding (the EMA target encoder,
-without gradient, so the representation is A's to shape). Its reward is the world's extrinsic reward plus M's intrinsic
-weight times A's ensemble disagreement (curiosity), and its policy is a softmax over Q-values whose
-temperature M sets through the mode.
+without gradient, so the representation is A's to shape). Its reward is the world's extrinsic
+reward plus M's intrinsic weight times A's ensemble disagreement (curiosity), and its policy is a
+softmax over Q-values whose temperature M sets through the mode.
 """
 
 from __future__ import annotations

@@ -225,7 +225,8 @@ class SystemA(nn.Module):
         z = self.encoder(obs[:-1])
         target = self.target_encoder(obs[1:])
         predicted = self.predictor(z, action[1:])
-        scale = self.target_variance.clamp(min=1e-8)
+        measured = self.target_variance.item() > 0
+        scale = (self.target_variance if measured else target.var(dim=0).mean()).clamp(min=1e-8)
         error = (predicted.mean(dim=0) - target).pow(2).mean(dim=-1) / scale
         disagreement = predicted.var(dim=0).mean(dim=-1) / scale
         return error.tolist(), disagreement.tolist()

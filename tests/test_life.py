@@ -1,0 +1,162 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import TINY
+
+from lifelong.errors import UserError
+from lifelong.life import open_life, read_metrics
+from lifelong.modes import Mode
+from lifelong.signals import MetaState
+from lifelong.worlds import make_world
+
+QUICK = {"tensorboard": False, "log_every": 100, "checkpoint_every": 1_000_000}
+
+
+def start(directory, **config):
+    return open_life(
+        directory, world="nursery-small", config_changes={**QUICK, **config}, genome_changes=TINY
+    )
+
+
+def comparable(records):
+    return [{k: v for k, v in r.items() if k not in ("wall_time", "steps_per_s")} for r in records]
+
+
+def assert_same_state(a, b, where="state"):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            assert_same_state(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same_state(x, y, f"{where}[{i}]")
+    elif isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), where
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    else:
+        assert a == b, where
+
+
+def test_a_resumed_life_equals_an_uninterrupted_one(tmp_path):
+    whole = start(tmp_path / "whole")
+    whole.run(800)
+    first = start(tmp_path / "split")
+    first.run(400)
+    second = open_life(tmp_path / "split")  # a new process would do exactly this
+    assert second.agent.counters["env_steps"] == 400
+    second.run(800)
+    assert_same_state(whole.state_dict(), second.state_dict())
+    assert comparable(read_metrics(tmp_path / "whole")) == comparable(
+        read_metrics(tmp_path / "split")
+    )
+    # The life really learned and slept in that window, so the comparison covered those paths.
+    counters = whole.agent.counters
+    assert counters["updates_a"] > 0 and counters["updates_b"] > 0 and counters["sleep_ticks"] > 0
+
+
+def test_run_directory_holds_the_promised_files(tmp_path):
+    life = start(tmp_path / "life", tensorboard=True, checkpoint_every=100)
+    life.run(500)
+    directory = tmp_path / "life"
+    assert (directory / "config.yaml").exists() and (directory / "genome.yaml").exists()
+    assert len(list((directory / "checkpoints").glob("ckpt-*.pt"))) == 3  # the newest 3 kept
+    assert list((directory / "tensorboard").glob("events.out.tfevents.*"))
+    records = read_metrics(directory)
+    assert [r["step"] for r in records] == [100, 200, 300, 400, 500]
+    for name in [*MetaState.names(), "reward_rate", *(f"mode_{m.value}" for m in Mode)]:
+        assert name in records[-1], name
+    assert sum(records[-1][f"mode_{m.value}"] for m in Mode) == pytest.approx(1.0)
+
+
+def test_resume_drops_records_written_after_the_checkpoint(tmp_path):
+    """A life killed between a record and a checkpoint writes that record again exactly once."""
+    directory = tmp_path / "life"
+    life = start(directory, checkpoint_every=200)
+    life.run(300)  # checkpoints at 200 and 300, records at 100, 200, 300
+    newest = sorted((directory / "checkpoints").glob("ckpt-*.pt"))[-1]
+    newest.unlink()  # as if killed after the record at 300 but before its checkpoint
+    resumed = open_life(directory)
+    assert resumed.agent.counters["env_steps"] == 200
+    assert [r["step"] for r in read_metrics(directory)] == [100, 200]
+    resumed.run(400)
+    assert [r["step"] for r in read_metrics(directory)] == [100, 200, 300, 400]
+
+
+def test_sleep_happens_under_pressure_and_takes_no_world_steps(tmp_path):
+    life = start(tmp_path / "life")
+    world = life.world.unwrapped
+    agent = life.agent
+    decide = agent.decide
+    log = []
+
+    def logged_decide():
+        pressure = agent.telemetry.meta_state().sleep_pressure
+        world_steps = world.state_dict()["step"]
+        was = agent.controller.mode
+        meta = decide()
+        log.append((was, meta.mode, pressure, world_steps))
+        return meta
+
+    agent.decide = logged_decide
+    life.run(600)
+    falls_asleep = [entry for entry in log if entry[1] == Mode.SLEEP and entry[0] != Mode.SLEEP]
+    assert falls_asleep, "the agent never slept"
+    threshold = life.genome.sleep_threshold
+    assert all(pressure >= threshold for _, _, pressure, _ in falls_asleep)
+    asleep = [i for i, entry in enumerate(log) if entry[1] == Mode.SLEEP]
+    for i in asleep:  # the world clock does not move across a sleep tick
+        if i + 1 < len(log):
+            assert log[i + 1][3] == log[i][3]
+    assert agent.counters["ticks"] == agent.counters["env_steps"] + agent.counters["sleep_ticks"]
+    assert world.state_dict()["step"] == agent.counters["env_steps"]
+
+
+def test_a_life_uses_several_modes(tmp_path):
+    life = start(tmp_path / "life")
+    life.run(1500)
+    records = read_metrics(tmp_path / "life")
+    used = {m for m in Mode if sum(r[f"mode_{m.value}"] for r in records) > 0}
+    assert len(used) >= 3, used
+
+
+def test_world_seed_and_genome_are_fixed_once_a_life_began(tmp_path):
+    start(tmp_path / "life").run(10)
+    with pytest.raises(UserError, match="seed"):
+        open_life(tmp_path / "life", seed=5)
+    with pytest.raises(UserError, match="genome is fixed"):
+        open_life(tmp_path / "life", genome_changes={"lr_a": 0.01})
+    # Bookkeeping may change on resume.
+    assert open_life(tmp_path / "life", config_changes={"log_every": 7}).config.log_every == 7
+
+
+def test_metrics_are_json_lines(tmp_path):
+    start(tmp_path / "life").run(200)
+    for line in (tmp_path / "life" / "metrics.jsonl").read_text().splitlines():
+        assert isinstance(json.loads(line)["step"], int)
+
+
+def random_reward_rate(world_name, steps, seed):
+    world = make_world(world_name)
+    world.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    rewards = [world.step(int(rng.integers(world.action_space.n)))[1] for _ in range(steps)]
+    return float(np.mean(rewards[-steps // 4 :]))
+
+
+def test_the_agent_learns_to_live_better_than_chance_and_its_model_improves(tmp_path):
+    """Default agent and world: last-quarter reward beats a random policy in the same world,
+    and A's prediction error on fresh experience falls from its first measurements."""
+    steps = 16_000
+    life = open_life(tmp_path / "life", config_changes={**QUICK, "log_every": 1000})
+    life.run(steps)
+    records = read_metrics(tmp_path / "life")
+    quarter = records[-len(records) // 4 :]
+    agent_rate = float(np.mean([r["reward_rate"] for r in quarter]))
+    assert agent_rate > random_reward_rate("nursery", steps, seed=0) + 0.01
+    early_error = records[0]["prediction_error_slow"]
+    late_error = float(np.mean([r["prediction_error_slow"] for r in quarter]))
+    assert late_error < 0.5 * early_error
