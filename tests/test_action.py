@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 import torch
 
@@ -36,12 +35,13 @@ def test_truncated_stream_bootstraps_from_its_last_frame():
 
 
 def test_softmax_temperature_sharpens_the_policy():
-    q = np.array([[1.0, 2.0, 3.0]])
+    q = [1.0, 2.0, 3.0]
     cold, hot = softmax_policy(q, 0.05), softmax_policy(q, 10.0)
-    assert cold[0, 2] > 0.99 and cold.sum() == pytest.approx(1.0)
-    assert hot.max() - hot.min() < 0.1
+    assert cold[2] > 0.99 and sum(cold) == pytest.approx(1.0)
+    assert max(hot) - min(hot) < 0.1
     # Scale-free: multiplying rewards (and Q) by 100 gives the same policy.
-    np.testing.assert_allclose(softmax_policy(100 * q, 1.0), softmax_policy(q, 1.0))
+    scaled = softmax_policy([100 * v for v in q], 1.0)
+    assert scaled == pytest.approx(softmax_policy(q, 1.0))
 
 
 def test_system_b_learns_a_contextual_bandit_on_latents():
@@ -59,5 +59,5 @@ def test_system_b_learns_a_contextual_bandit_on_latents():
         rewards = torch.stack([torch.zeros_like(reward), reward], dim=1)
         flags = torch.zeros(64, 2, dtype=torch.bool)
         system.update(z, actions, rewards, flags, flags)
-    probs = system.policy(torch.eye(4)[:2], temperature=0.05)
-    assert probs[0, 0] > 0.9 and probs[1, 2] > 0.9
+    assert system.policy(torch.eye(4)[:1], temperature=0.05)[0] > 0.9
+    assert system.policy(torch.eye(4)[1:2], temperature=0.05)[2] > 0.9

@@ -93,10 +93,11 @@ class Agent:
             if self.noop_action is not None:
                 return self.noop_action  # nobody to watch: keep still and watch the world
         obs = torch.as_tensor(self.obs, device=self.device).unsqueeze(0)
-        probs = self.b.policy(self.a.embed(obs), self.meta.temperature)[0]
-        cumulative = probs.cumsum()
+        probs = self.b.policy(self.a.embed(obs), self.meta.temperature)
         return int(
-            min(np.searchsorted(cumulative, self.rng.random() * cumulative[-1]), self.n_actions - 1)
+            np.searchsorted(np.cumsum(probs), self.rng.random() * sum(probs)).clip(
+                max=self.n_actions - 1
+            )
         )
 
     def observe(

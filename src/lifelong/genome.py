@@ -53,7 +53,7 @@ class Genome:
     slow_rate: float = _gene(0.005, 1e-5, 1.0, "EMA rate of the slow signal averages", log=True)
     # --- System A: the world model ------------------------------------------------------------
     latent_dim: int = _gene(64, 4, 1024, "width of A's latent state")
-    hidden_dim: int = _gene(128, 8, 2048, "hidden width of A's networks")
+    hidden_dim: int = _gene(64, 8, 2048, "hidden width of A's networks")
     ensemble_size: int = _gene(4, 2, 32, "members of A's latent predictor ensemble")
     horizon: int = _gene(3, 1, 16, "steps of latent prediction A trains on")
     lr_a: float = _gene(1e-3, 1e-6, 1e-1, "learning rate of System A", log=True)
