@@ -160,3 +160,6 @@ def test_the_agent_learns_to_live_better_than_chance_and_its_model_improves(tmp_
     early_error = records[0]["prediction_error_slow"]
     late_error = float(np.mean([r["prediction_error_slow"] for r in quarter]))
     assert late_error < 0.5 * early_error
+    # Not only a falling number: A's one-step predictions beat copying the last embedding.
+    late_ratio = float(np.mean([r["error_vs_copy_last"] for r in quarter]))
+    assert late_ratio < 0.7 * records[0]["error_vs_copy_last"] and late_ratio < 1.0

@@ -82,3 +82,11 @@ def test_state_dict_round_trip():
     copy.load_state_dict(telemetry.state_dict())
     assert copy.meta_state() == telemetry.meta_state()
     assert set(MetaState.names()) == set(copy.meta_state().to_dict())
+
+
+def test_error_against_copy_last_baseline():
+    telemetry = make_telemetry()
+    assert telemetry.error_vs_copy_last() != telemetry.error_vs_copy_last()  # nan: no data yet
+    for _ in range(10):
+        telemetry.on_prediction(0.2, 0.0, copy_last=0.8)
+    assert telemetry.error_vs_copy_last() == pytest.approx(0.25)

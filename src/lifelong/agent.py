@@ -143,9 +143,8 @@ class Agent:
             return
         obs = torch.as_tensor(recent["obs"][0, start:], device=self.device)
         action = torch.as_tensor(recent["action"][0, start:], device=self.device)
-        errors, disagreements = self.a.telemetry(obs, action)
-        for error, disagreement in zip(errors, disagreements, strict=True):
-            self.telemetry.on_prediction(error, disagreement)
+        for error, disagreement, copy_last in zip(*self.a.telemetry(obs, action), strict=True):
+            self.telemetry.on_prediction(error, disagreement, copy_last)
 
     def _learn(self, route: Route) -> None:
         g = self.genome

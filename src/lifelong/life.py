@@ -153,6 +153,7 @@ class Life:
             "rule": agent.meta.rule,
             **{f"mode_{m.value}": interval.modes[m] / ticks for m in Mode},
             **agent.telemetry.meta_state().to_dict(),
+            "error_vs_copy_last": agent.telemetry.error_vs_copy_last(),
             **agent.losses,
             "regime": self.regime,
             "steps_per_s": interval.steps / elapsed,

@@ -110,6 +110,7 @@ class Telemetry:
         self.error_slow = EMA(slow_rate)
         self.error_moments = RunningMoments(slow_rate)
         self.disagreement = EMA(fast_rate)
+        self.copy_last_slow = EMA(slow_rate)
         self.reward_fast = EMA(fast_rate)
         self.reward_slow = EMA(slow_rate)
         self.reward_scale = EMA(slow_rate)
@@ -135,8 +136,13 @@ class Telemetry:
     def on_sleep_tick(self) -> None:
         self.sleep_pressure = max(0.0, self.sleep_pressure - self.sleep_fall)
 
-    def on_prediction(self, error: float, disagreement: float) -> None:
-        """One new measurement of A's error on fresh experience (not on replay)."""
+    def on_prediction(self, error: float, disagreement: float, copy_last: float = math.nan) -> None:
+        """One new measurement of A's error on fresh experience (not on replay).
+
+        `copy_last` is the error of predicting no change, the floor any world model must beat.
+        """
+        if math.isfinite(copy_last):
+            self.copy_last_slow.update(copy_last)
         if not (math.isfinite(error) and math.isfinite(disagreement)):
             return
         self.surprise = self.error_moments.zscore(error)
@@ -144,6 +150,15 @@ class Telemetry:
         self.error_fast.update(error)
         self.error_slow.update(error)
         self.disagreement.update(disagreement)
+
+    def error_vs_copy_last(self) -> float:
+        """Slow error over the slow copy-last error: below 1 when A predicts better than no-change.
+
+        For records and metrics (METRICS.md: latent error as a ratio to copy-last), not for M.
+        """
+        if self.copy_last_slow.count == 0:
+            return math.nan
+        return self.error_slow.value / max(self.copy_last_slow.value, 1e-12)
 
     def stress(self) -> float:
         if self.has_body:

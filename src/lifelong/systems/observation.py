@@ -221,18 +221,24 @@ class SystemA(nn.Module):
         return spread(self.predictor(z, action)).mean(dim=-1)
 
     @torch.no_grad()
-    def telemetry(self, obs: Tensor, action: Tensor) -> tuple[list[float], list[float]]:
-        """One-step error and disagreement of each fresh transition (obs (N+1, ...), action (N+1,)).
+    def telemetry(
+        self, obs: Tensor, action: Tensor
+    ) -> tuple[list[float], list[float], list[float]]:
+        """A's one-step error on fresh transitions (obs (N+1, ...), action (N+1,)).
 
-        The error is the MSE of the ensemble mean against the target embedding of the next frame,
-        and the disagreement the members' variance, both relative to the target embeddings'
-        variance: 1.0 is no better than guessing the average embedding.
+        Returns per transition the MSE of the ensemble mean against the target embedding of the
+        next frame, the members' variance, and the error of the copy-last baseline (predicting
+        z_{t+1} = z_t), all relative to the variance of the target embeddings seen in training
+        (1.0: no better than guessing the average embedding). Until A has trained once that
+        scale is unknown and nothing is reported.
         """
+        if self.target_variance.item() <= 0:
+            return [], [], []
         z = self.encoder(obs[:-1])
-        target = self.target_encoder(obs[1:])
+        target = self.target_encoder(obs)
         predicted = self.predictor(z, action[1:])
-        measured = self.target_variance.item() > 0
-        scale = (self.target_variance if measured else spread(target).mean()).clamp(min=1e-8)
-        error = (predicted.mean(dim=0) - target).pow(2).mean(dim=-1) / scale
+        scale = self.target_variance.clamp(min=1e-8)
+        squared = (predicted.mean(dim=0) - target[1:]).pow(2).mean(dim=-1)
+        copy_last = (target[:-1] - target[1:]).pow(2).mean(dim=-1)
         disagreement = spread(predicted).mean(dim=-1) / scale
-        return error.tolist(), disagreement.tolist()
+        return (squared / scale).tolist(), disagreement.tolist(), (copy_last / scale).tolist()
