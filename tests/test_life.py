@@ -135,8 +135,12 @@ def test_world_seed_and_genome_are_fixed_once_a_life_began(tmp_path):
 
 def test_metrics_are_json_lines(tmp_path):
     start(tmp_path / "life").run(200)
+
+    def refuse(constant):
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
     for line in (tmp_path / "life" / "metrics.jsonl").read_text().splitlines():
-        assert isinstance(json.loads(line)["step"], int)
+        assert isinstance(json.loads(line, parse_constant=refuse)["step"], int)
 
 
 def random_reward_rate(world_name, steps, seed):

@@ -15,6 +15,7 @@ continued life writes them again exactly once.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections import Counter
@@ -158,6 +159,11 @@ class Life:
             "regime": self.regime,
             "steps_per_s": interval.steps / elapsed,
             "wall_time": time.time(),
+        }
+        # Strict JSON: a signal not measured yet (nan) is written as null.
+        record = {
+            k: None if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in record.items()
         }
         with open(self.directory / "metrics.jsonl", "a") as file:
             file.write(json.dumps(record) + "\n")
