@@ -183,24 +183,20 @@ class Telemetry:
             teacher_trust=self.teacher_trust if self.teacher_present else 0.0,
         )
 
-    _AVERAGES = (
-        "error_fast",
-        "error_slow",
-        "error_moments",
-        "disagreement",
-        "reward_fast",
-        "reward_slow",
-        "reward_scale",
-    )
-    _SCALARS = ("surprise", "sleep_pressure", "energy", "pain", "has_body", "teacher_present")
-
     def state_dict(self) -> dict:
-        state: dict = {name: getattr(self, name).state_dict() for name in self._AVERAGES}
-        state.update({name: getattr(self, name) for name in self._SCALARS})
+        """Every average and scalar, found by type so a new signal cannot be forgotten."""
+        state: dict = {}
+        for name, value in vars(self).items():
+            if isinstance(value, EMA | RunningMoments):
+                state[name] = value.state_dict()
+            elif isinstance(value, bool | int | float):
+                state[name] = value
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        for name in self._AVERAGES:
-            getattr(self, name).load_state_dict(state[name])
-        for name in self._SCALARS:
-            setattr(self, name, state[name])
+        for name, value in state.items():
+            current = getattr(self, name)
+            if isinstance(current, EMA | RunningMoments):
+                current.load_state_dict(value)
+            else:
+                setattr(self, name, value)
