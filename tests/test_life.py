@@ -151,16 +151,25 @@ def random_reward_rate(world_name, steps, seed):
     return float(np.mean(rewards[-steps // 4 :]))
 
 
+def last_quarter_reward(directory):
+    records = read_metrics(directory)
+    return float(np.mean([r["reward_rate"] for r in records[-len(records) // 4 :]]))
+
+
 def test_the_agent_learns_to_live_better_than_chance_and_its_model_improves(tmp_path):
-    """Default agent and world: last-quarter reward beats a random policy in the same world,
-    and A's prediction error on fresh experience falls from its first measurements."""
+    """Default agent and world: last-quarter reward beats a random policy and the same agent
+    that never learns (its warm-up never ends), and A's prediction error on fresh experience
+    falls and ends below the copy-last baseline's."""
     steps = 16_000
-    life = open_life(tmp_path / "life", config_changes={**QUICK, "log_every": 1000})
-    life.run(steps)
+    config = {**QUICK, "log_every": 1000}
+    open_life(tmp_path / "life", config_changes=config).run(steps)
+    newborn = {"warmup": 1_000_000}
+    open_life(tmp_path / "newborn", config_changes=config, genome_changes=newborn).run(steps)
+    agent_rate = last_quarter_reward(tmp_path / "life")
+    assert agent_rate > random_reward_rate("nursery", steps, seed=0) + 0.01
+    assert agent_rate > last_quarter_reward(tmp_path / "newborn") + 0.01
     records = read_metrics(tmp_path / "life")
     quarter = records[-len(records) // 4 :]
-    agent_rate = float(np.mean([r["reward_rate"] for r in quarter]))
-    assert agent_rate > random_reward_rate("nursery", steps, seed=0) + 0.01
     early_error = records[0]["prediction_error_slow"]
     late_error = float(np.mean([r["prediction_error_slow"] for r in quarter]))
     assert late_error < 0.5 * early_error

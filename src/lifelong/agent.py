@@ -119,6 +119,8 @@ class Agent:
         """A tick without the world: replay consolidates A and B, sleep pressure falls."""
         self.telemetry.on_sleep_tick()
         self.counters["sleep_ticks"] += 1
+        if self.counters["env_steps"] < self.genome.warmup:
+            return
         for _ in range(self.meta.updates):
             self._learn(ROUTES[Mode.SLEEP])
 
