@@ -149,3 +149,30 @@ def test_interrupt_checkpoints_and_exits_zero(tmp_path):
     assert "stopped by signal" in out and "Traceback" not in err
     assert "mode" in out  # the display printed records (no terminal: one line each)
     assert list((directory / "checkpoints").glob("ckpt-*.pt"))
+
+
+def test_check_world_reports_a_good_world(capsys):
+    assert main(["check-world", "nursery-small", "--steps", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and "same seed, same stream" in out and "regimes seen" in out
+
+
+def test_check_world_finds_a_broken_world(monkeypatch, capsys):
+    """A world whose observations leave their space fails the check and exits 1."""
+    from lifelong.worlds import check
+    from lifelong.worlds.nursery import Nursery
+
+    class Broken(Nursery):
+        def step(self, action):
+            obs, reward, terminated, truncated, info = super().step(action)
+            return obs * 3.0, reward, terminated, truncated, info
+
+    monkeypatch.setattr(check, "make_world", lambda spec: Broken())
+    assert main(["check-world", "broken", "--steps", "200"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_check_world_refuses_an_unknown_world(capsys):
+    assert main(["check-world", "atlantis"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "unknown world" in err

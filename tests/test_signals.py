@@ -90,3 +90,9 @@ def test_error_against_copy_last_baseline():
     for _ in range(10):
         telemetry.on_prediction(0.2, 0.0, copy_last=0.8)
     assert telemetry.error_vs_copy_last() == pytest.approx(0.25)
+
+
+def test_a_looming_threat_is_stressful():
+    telemetry = make_telemetry()
+    telemetry.on_world_step(0.0, {"energy": 1.0, "pain": 0.0, "threat": 0.7}, False)
+    assert telemetry.meta_state().stress == pytest.approx(0.7)

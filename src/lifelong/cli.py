@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     genome.add_argument("--file", type=Path, help="print and validate this genome file instead")
 
     commands.add_parser("worlds", help="list the worlds")
+
+    check = commands.add_parser("check-world", help="check a world against the contract")
+    check.add_argument("spec", help="world spec, e.g. gym:CartPole-v1+noisy_tv")
+    check.add_argument("--steps", type=int, default=5000, help="random steps to profile")
+    check.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -61,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             return _genome(args)
         if args.command == "worlds":
             return _worlds()
+        if args.command == "check-world":
+            return _check_world(args)
     except UserError as error:
         print(f"lifelong: error: {error}", file=sys.stderr)
         return 2
@@ -118,6 +125,35 @@ def _worlds() -> int:
     for name, (_, description) in sorted(WORLDS.items()):
         print(f"{name:<16} {description}")
     return 0
+
+
+def _check_world(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from lifelong.worlds.check import check_world
+
+    if args.steps < 1:
+        raise UserError(f"--steps must be >= 1, got {args.steps}")
+    report = check_world(args.spec, args.steps, args.seed)
+    console = Console()
+    console.print(f"[bold]{report.spec}[/bold]")
+    console.print(f"observation {report.observation_space}")
+    console.print(f"actions     {report.action_space}")
+    table = Table("check", "result", "detail", box=None)
+    for name, ok, detail in report.checks:
+        table.add_row(name, "[green]pass[/green]" if ok else "[red]FAIL[/red]", detail)
+    console.print(table)
+    regimes = ", ".join(f"{r} ({n})" for r, n in report.regimes.most_common(8))
+    console.print(
+        f"{report.steps} random steps at {report.steps_per_s:,.0f} steps/s; "
+        f"{report.episodes} episode ends; mean reward {report.mean_reward:+.4f}\n"
+        f"regimes seen: {regimes}; {report.changes} changes\n"
+        f"teacher in view {report.teacher_steps / max(report.steps, 1):.0%} of steps; "
+        f"info keys: {', '.join(sorted(report.info_keys)) or 'none'}",
+        highlight=False,
+    )
+    return 0 if report.passed else 1
 
 
 if __name__ == "__main__":

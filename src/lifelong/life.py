@@ -185,10 +185,12 @@ class Life:
 
     # --- Checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        world = self.world.unwrapped
+        # Worlds that can be saved say so with state_dict(); our wrappers chain to the world
+        # inside them. Others start a new stream on resume (see _restore).
+        world_state = getattr(self.world, "state_dict", None)
         return {
             "agent": self.agent.state_dict(),
-            "world": world.state_dict() if hasattr(world, "state_dict") else None,
+            "world": world_state() if world_state is not None else None,
             "interval": self._interval.state_dict(),
             "regime": self.regime,
         }
@@ -223,9 +225,8 @@ class Life:
         self.agent.load_state_dict(state["agent"])
         self.regime = state["regime"]
         self._interval.load_state_dict(state["interval"])
-        world = self.world.unwrapped
-        if state["world"] is not None and hasattr(world, "load_state_dict"):
-            world.load_state_dict(state["world"])
+        if state["world"] is not None and hasattr(self.world, "load_state_dict"):
+            self.world.load_state_dict(state["world"])
         else:  # a world that cannot be saved starts a new stream where the life left off
             obs, info = self.world.reset(seed=self.config.seed + step)
             self.agent.begin(obs, info)

@@ -78,7 +78,7 @@ class MetaState:
     reward_rate: float = 0.0  # fast EMA of extrinsic reward per world step
     energy: float = 1.0  # from the world's body, else 1
     pain: float = 0.0  # from the world's body, else 0
-    stress: float = 0.0  # max(pain, 1 - energy) with a body; else the fall of reward rate
+    stress: float = 0.0  # max(pain, 1 - energy, threat) with a body; else the reward rate's fall
     sleep_pressure: float = 0.0  # rises per awake step, falls per sleep tick, in [0, 1]
     teacher_present: float = 0.0  # 1 when a demonstrator is in view this step
     teacher_trust: float = 0.0  # trust in the visible teacher (innate in this version)
@@ -118,7 +118,7 @@ class Telemetry:
         self.teacher_trust = teacher_trust
         self.surprise = 0.0
         self.sleep_pressure = 0.0
-        self.energy, self.pain = 1.0, 0.0
+        self.energy, self.pain, self.threat = 1.0, 0.0, 0.0
         self.has_body = False
         self.teacher_present = 0.0
 
@@ -130,6 +130,7 @@ class Telemetry:
             self.has_body = True
             self.energy = float(body.get("energy", 1.0))
             self.pain = float(body.get("pain", 0.0))
+            self.threat = float(body.get("threat", 0.0))
         self.teacher_present = 1.0 if teacher_visible else 0.0
         self.sleep_pressure = min(1.0, self.sleep_pressure + self.sleep_rise)
 
@@ -162,7 +163,7 @@ class Telemetry:
 
     def stress(self) -> float:
         if self.has_body:
-            return max(self.pain, 1.0 - self.energy)
+            return max(self.pain, 1.0 - self.energy, self.threat)
         fall = self.reward_slow.value - self.reward_fast.value
         return min(1.0, max(0.0, fall / (self.reward_scale.value + 1e-8)))
 
