@@ -176,3 +176,17 @@ def test_the_agent_learns_to_live_better_than_chance_and_its_model_improves(tmp_
     # Not only a falling number: A's one-step predictions beat copying the last embedding.
     late_ratio = float(np.mean([r["error_vs_copy_last"] for r in quarter]))
     assert late_ratio < 0.7 * records[0]["error_vs_copy_last"] and late_ratio < 1.0
+
+
+def test_a_wrapped_world_that_cannot_be_saved_resumes_as_a_new_stream(tmp_path):
+    """CartPole cannot be saved; its shift wrapper can. The life goes on and the wrapper's
+    schedule keeps counting from where it was."""
+    spec = "gym:CartPole-v1+shift(kind=gravity,every=150,scale=2.0)"
+    life = open_life(tmp_path / "life", world=spec, config_changes=QUICK, genome_changes=TINY)
+    life.run(200)
+    saved = life.world.state_dict()
+    resumed = open_life(tmp_path / "life")
+    assert resumed.world.state_dict()["regime"] == saved["regime"] == 1
+    resumed.run(400)
+    assert resumed.agent.counters["env_steps"] == 400
+    assert resumed.world.state_dict()["regime"] == 2

@@ -225,10 +225,14 @@ class Life:
         self.agent.load_state_dict(state["agent"])
         self.regime = state["regime"]
         self._interval.load_state_dict(state["interval"])
-        if state["world"] is not None and hasattr(self.world, "load_state_dict"):
+        if _complete(state["world"]):
             self.world.load_state_dict(state["world"])
-        else:  # a world that cannot be saved starts a new stream where the life left off
+        else:
+            # A world that cannot be saved (or wrappers around one) starts a new stream where
+            # the life left off; the wrappers' own state (schedules, regimes) is kept.
             obs, info = self.world.reset(seed=self.config.seed + step)
+            if state["world"] is not None:
+                self.world.load_state_dict(state["world"])
             self.agent.begin(obs, info)
         self._drop_records_after(step)
 
@@ -252,6 +256,13 @@ class Life:
             self._writer.close()
             self._writer = None
         self.world.close()
+
+
+def _complete(world_state: dict | None) -> bool:
+    """Whether a saved world state reaches all the way down (wrappers keep theirs in "inner")."""
+    while isinstance(world_state, dict) and "inner" in world_state:
+        world_state = world_state["inner"]
+    return world_state is not None
 
 
 class _Interval:

@@ -1,0 +1,268 @@
+"""Adapters: other people's environments, made to keep our world contract.
+
+The agent needs two things of a world (shared/DESIGN.md, "The contracts"): a `Discrete` action
+space and a float32 `Box` observation that is either a vector or a channels-last image. Gymnasium
+environments come in many shapes (channels-first images, uint8 pixels, dicts, one-number
+states), so `ArrayWorld` converts once, at the boundary, and the rest of the library sees a single
+kind of world. What cannot be converted honestly (continuous actions, arbitrary dicts) is refused
+with a one-line `UserError` instead of being guessed at.
+
+`MinAtarWorld` puts MinAtar's five games behind the Gymnasium API; MinAtar ships its own
+`Environment` class rather than a Gymnasium env that keeps our contract.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import sys
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from lifelong.errors import UserError
+
+# A first dimension this small, and smaller than the other two, is channels rather than rows.
+MAX_CHANNELS_FIRST = 16
+INSTALL_HINT = "pip install 'lifelong[worlds]'"
+
+
+class ArrayWorld(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Any Gymnasium env with discrete actions, seen as float32 arrays.
+
+    Observations become:
+      - vectors: float32, bounds kept;
+      - images: channels last (a (C, H, W) image is transposed; an (H, W) one gains a channel),
+        uint8 pixels scaled to [0, 1];
+      - a Discrete state: a one-hot vector;
+      - a Dict with an "image": that image (MiniGrid's symbolic image gets its own encoding, see
+        `minigrid_encode`).
+    Actions: a `Discrete(n, start=s)` space becomes `Discrete(n)`, shifted back on the way in.
+    Episode ends, rewards and info pass through unchanged: the life chains episodes itself.
+    Recording its (empty) constructor arguments lets Gymnasium rebuild it from `env.spec`, which
+    its environment checker does.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.Wrapper.__init__(self, env)
+        self.action_space, self._action_start = _discrete_actions(env.action_space)
+        self._key: str | None = None  # the Dict entry holding the image
+        self._minigrid = False
+        self._one_hot: int | None = None
+        self._add_channel = False
+        self._transpose = False
+        self._scale: float | None = None
+        self.observation_space = self._plan(env.observation_space, env)
+
+    def _plan(self, space: spaces.Space, env: gym.Env) -> spaces.Box:
+        """Decide the conversion once, from the space, and return the converted space."""
+        if isinstance(space, spaces.Dict):
+            if "image" not in space.spaces:
+                raise UserError(
+                    f"observation space {_short(space)} is not supported: a Dict needs an"
+                    " 'image' entry (other dict and tuple observations are not supported)"
+                )
+            self._key = "image"
+            image = space.spaces["image"]
+            if _is_minigrid(env) and isinstance(image, spaces.Box) and image.shape[-1:] == (3,):
+                self._minigrid = True
+                height, width, _ = image.shape
+                return spaces.Box(0.0, 1.0, (height, width, minigrid_channels()), np.float32)
+            space = image
+        if isinstance(space, spaces.Discrete):
+            self._one_hot = int(space.n)
+            return spaces.Box(0.0, 1.0, (self._one_hot,), np.float32)
+        if not isinstance(space, spaces.Box):
+            raise UserError(
+                f"observation space {_short(space)} is not supported: need an array (Box),"
+                " a Discrete state or a Dict with an 'image'"
+            )
+        low, high = space.low, space.high
+        if len(space.shape) == 2:
+            self._add_channel = True
+            low, high = low[..., None], high[..., None]
+        elif len(space.shape) == 3:
+            channels, height, width = space.shape
+            self._transpose = channels <= MAX_CHANNELS_FIRST and channels < min(height, width)
+            if self._transpose:
+                low, high = low.transpose(1, 2, 0), high.transpose(1, 2, 0)
+        elif len(space.shape) != 1:
+            raise UserError(
+                f"observation shape {space.shape} is not supported: need a vector (N,)"
+                " or an image (H, W), (H, W, C) or (C, H, W)"
+            )
+        if space.dtype == np.uint8 and len(space.shape) >= 2:
+            self._scale = 1.0 / 255.0
+            return spaces.Box(0.0, 1.0, low.shape, np.float32)
+        return spaces.Box(low.astype(np.float32), high.astype(np.float32), low.shape, np.float32)
+
+    def observation(self, obs: Any) -> np.ndarray:
+        if self._key is not None:
+            obs = obs[self._key]
+        if self._minigrid:
+            return minigrid_encode(obs)
+        if self._one_hot is not None:
+            vector = np.zeros(self._one_hot, np.float32)
+            vector[int(obs) - int(self.env.observation_space.start)] = 1.0
+            return vector
+        array = np.asarray(obs, dtype=np.float32)
+        if self._add_channel:
+            array = array[..., None]
+        elif self._transpose:
+            array = np.ascontiguousarray(array.transpose(1, 2, 0))
+        if self._scale is not None:
+            array *= self._scale
+        return array
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        return self.observation(obs), info
+
+    def step(self, action: Any) -> tuple[np.ndarray, Any, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(int(action) + self._action_start)
+        return self.observation(obs), reward, terminated, truncated, info
+
+
+def _discrete_actions(space: spaces.Space) -> tuple[spaces.Discrete, int]:
+    if isinstance(space, spaces.Discrete):
+        return spaces.Discrete(int(space.n)), int(space.start)
+    if isinstance(space, spaces.Box):
+        raise UserError(f"continuous action spaces are not supported yet (got {_short(space)})")
+    raise UserError(f"only Discrete action spaces are supported (got {_short(space)})")
+
+
+def _short(space: spaces.Space) -> str:
+    return " ".join(str(space).split())
+
+
+# ----------------------------------------------------------------------------------------------
+# MiniGrid
+
+
+def _is_minigrid(env: gym.Env) -> bool:
+    if "minigrid" not in sys.modules:  # a MiniGrid env cannot exist without its module loaded
+        return False
+    from minigrid.minigrid_env import MiniGridEnv
+
+    return isinstance(env.unwrapped, MiniGridEnv)
+
+
+def minigrid_channels() -> int:
+    from minigrid.core.constants import OBJECT_TO_IDX
+
+    return len(OBJECT_TO_IDX) + 1
+
+
+def minigrid_encode(image: np.ndarray) -> np.ndarray:
+    """MiniGrid's symbolic (H, W, 3) image -> (H, W, objects + 1) float32 in [0, 1].
+
+    The object layer holds category ids, and a network would read id 8 (goal) as "more" than id 2
+    (wall), so it becomes one channel per object type. The state layer (door open/closed/locked,
+    or the agent's direction under full observation) is an ordered quantity and stays one channel
+    scaled by 3, its largest value. The colour layer is dropped: in DoorKey-style tasks it carries
+    no information beyond the object type.
+    """
+    from minigrid.core.constants import OBJECT_TO_IDX
+
+    n_objects = len(OBJECT_TO_IDX)
+    height, width, _ = image.shape
+    encoded = np.zeros((height, width, n_objects + 1), np.float32)
+    rows, cols = np.indices((height, width))
+    encoded[rows, cols, image[..., 0].astype(np.intp)] = 1.0
+    encoded[..., n_objects] = image[..., 2] / 3.0
+    return encoded
+
+
+# ----------------------------------------------------------------------------------------------
+# MinAtar
+
+MINATAR_GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
+_CELL_PX = 16
+
+
+class MinAtarWorld(gym.Env):
+    """A MinAtar game as a Gymnasium env: (10, 10, C) float32 observations, minimal actions.
+
+    Actions index the game's minimal action set (3 to 6 actions) rather than MinAtar's full six,
+    so the agent does not waste exploration on duplicates. `reset(seed=s)` reseeds the game's own
+    random state (spawns and sticky actions) from `s`, so the same seed and actions give the same
+    stream.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 15}
+
+    def __init__(
+        self,
+        game: str = "breakout",
+        sticky_action_prob: float = 0.1,
+        difficulty_ramping: bool = True,
+        render_mode: str | None = None,
+    ) -> None:
+        if game not in MINATAR_GAMES:
+            raise ValueError(f"unknown MinAtar game {game!r}; games: {', '.join(MINATAR_GAMES)}")
+        if not 0.0 <= float(sticky_action_prob) <= 1.0:
+            raise ValueError(f"sticky_action_prob={sticky_action_prob} must be in [0, 1]")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode={render_mode!r} is invalid: allowed None, 'rgb_array'")
+        import minatar
+
+        self.game = game
+        self.render_mode = render_mode
+        self._env = minatar.Environment(
+            game,
+            sticky_action_prob=float(sticky_action_prob),
+            difficulty_ramping=bool(difficulty_ramping),
+        )
+        self.n_channels = int(self._env.n_channels)
+        self._actions = [int(a) for a in self._env.minimal_action_set()]
+        # MinAtar's action 0 is "n" (no-op) in every game: watching without acting.
+        self.noop_action = self._actions.index(0) if 0 in self._actions else None
+        self.action_space = spaces.Discrete(len(self._actions))
+        self.observation_space = spaces.Box(0.0, 1.0, (10, 10, self.n_channels), np.float32)
+        self._seeded = False
+        hues = np.linspace(0.0, 1.0, self.n_channels, endpoint=False)
+        self._palette = (
+            np.array([colorsys.hsv_to_rgb(h, 0.7, 1.0) for h in hues], np.float32) * 255.0
+        )
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None or not self._seeded:
+            self._env.seed(int(self.np_random.integers(2**31 - 1)))
+            self._seeded = True
+        self._env.reset()
+        return self._observation(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        reward, terminal = self._env.act(self._actions[int(action)])
+        return self._observation(), float(reward), bool(terminal), False, {}
+
+    def _observation(self) -> np.ndarray:
+        return self._env.state().astype(np.float32)
+
+    def render(self) -> np.ndarray | None:
+        """An RGB picture: one colour per channel, later channels drawn over earlier ones."""
+        if self.render_mode != "rgb_array":
+            return None
+        state = self._env.state()
+        picture = np.full((10, 10, 3), 20.0, np.float32)
+        for channel in range(self.n_channels):
+            picture[state[..., channel]] = self._palette[channel]
+        picture = picture.repeat(_CELL_PX, axis=0).repeat(_CELL_PX, axis=1)
+        return picture.astype(np.uint8)
+
+
+def needs(package: str, world: str) -> None:
+    """Import an optional package, or say in one line how to install it."""
+    try:
+        __import__(package)
+    except ImportError:
+        raise UserError(
+            f"world {world!r} needs the optional package {package!r}: {INSTALL_HINT}"
+        ) from None
