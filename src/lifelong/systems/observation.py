@@ -178,7 +178,8 @@ class SystemA(nn.Module):
         target = target[:, 1 : horizon + 1]
         with torch.no_grad():
             variance = spread(target.flatten(0, 1)).mean()
-            rate = g.target_rate if self.target_variance.item() > 0 else 1.0
+            # Fast enough to follow the target encoder's spread as it grows early in life.
+            rate = 0.1 if self.target_variance.item() > 0 else 1.0
             self.target_variance.lerp_(variance, rate)
         z0 = self.encoder(obs[:, 0])
         z = z0
