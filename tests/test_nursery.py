@@ -1,4 +1,4 @@
-"""Behaviour of the built-in world, Nursery v1."""
+"""Behaviour of the built-in world, the Nursery."""
 
 from __future__ import annotations
 
@@ -12,11 +12,20 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import lifelong.worlds.nursery as nursery_module
-from lifelong.worlds.nursery import Nursery
+from lifelong.worlds.nursery import PRESETS, Nursery
 
 CHANNEL = {name: i for i, name in enumerate(Nursery.CHANNELS)}
-STAY, UP, RIGHT, DOWN, LEFT = range(5)
-MOVES = {STAY: (0, 0), UP: (-1, 0), RIGHT: (0, 1), DOWN: (1, 0), LEFT: (0, -1)}
+STAY, UP, RIGHT, DOWN, LEFT, REST = range(6)
+MOVES = {STAY: (0, 0), UP: (-1, 0), RIGHT: (0, 1), DOWN: (1, 0), LEFT: (0, -1), REST: (0, 0)}
+INFO_KEYS = {"body", "shift", "fainted", "ate", "bitten", "storm", "teacher", "teachers"}
+# Everything that moves or happens by itself switched off: for hand-made situations.
+QUIET = {
+    "predator": False,
+    "storm_mean_interval": 0,
+    "slip": 0.0,
+    "day_length": 0,
+    "teachers": 1,
+}
 
 
 def run(env: Nursery, actions: list[int]) -> list[tuple[np.ndarray, float, dict[str, Any]]]:
@@ -37,21 +46,27 @@ def assert_same_trace(first: list, second: list) -> None:
 
 
 def random_actions(n: int, seed: int = 0) -> list[int]:
-    return np.random.default_rng(seed).integers(0, 5, size=n).tolist()
+    return np.random.default_rng(seed).integers(0, 6, size=n).tolist()
 
 
-def arrange(env: Nursery, **changes: Any) -> None:
+def arrange(env: Nursery, teacher_cells: list[list[int]] | None = None, **changes: Any) -> None:
     """Put the world into a hand-made situation by editing and reloading its state.
 
-    Everything not named is moved into the bottom row, out of the way of the agent at (2, 2).
+    Everything not named is moved into the bottom rows, out of the way of the agent at (2, 2).
     """
     state = env.state_dict()
-    bottom = env.size - 2
-    spare = iter((bottom, x) for x in range(1, env.size - 1))
+    inner = range(1, env.size - 1)
+    spare = iter((y, x) for y in reversed(inner) for x in inner)
+    for teacher in state["teachers"]:
+        teacher.update(pos=list(next(spare)), target=None, wait=0)
+    for teacher, cell in zip(state["teachers"], teacher_cells or [], strict=False):
+        teacher["pos"] = cell
+    if env.noisy_tv:
+        state["tv"] = list(next(spare))
+    if env.predator:
+        state["predator"] = list(next(spare))
     state.update(
         agent=[2, 2],
-        teacher=list(next(spare)),
-        tv=list(next(spare)),
         hazards=[list(next(spare)) for _ in state["hazards"]],
         food_a=[list(next(spare)) for _ in state["food_a"]],
         food_b=[list(next(spare)) for _ in state["food_b"]],
@@ -63,11 +78,14 @@ def arrange(env: Nursery, **changes: Any) -> None:
 
 
 def small_env(**kwargs: Any) -> Nursery:
-    """A 13x13 map with one food of each kind and one hazard, so `arrange` has room."""
-    params = {"size": 13, "n_food": 1, "n_hazards": 1} | kwargs
+    """A quiet 13x13 map with one food of each kind and one hazard, so `arrange` has room."""
+    params = QUIET | {"size": 13, "n_food": 1, "n_hazards": 1} | kwargs
     env = Nursery(**params)
     env.reset(seed=0)
     return env
+
+
+# ------------------------------------------------------------------------------ the whole world
 
 
 def test_same_seed_same_trajectory_and_different_seed_differs() -> None:
@@ -92,13 +110,33 @@ def test_observations_stay_in_space_and_life_never_ends() -> None:
     env = Nursery()
     obs, info = env.reset(seed=1)
     assert obs in env.observation_space
+    assert env.action_space.n == 6 and Nursery.ACTIONS[Nursery.rest_action] == "rest"
+    assert Nursery.noop_action == 0
     for obs, _, info in run(env, random_actions(5000, seed=1)):
-        assert obs.dtype == np.float32 and obs.shape == (7, 7, 8)
+        assert obs.dtype == np.float32 and obs.shape == (7, 7, 10)
         assert env.observation_space.contains(obs)
-        assert np.all(obs[:, :, CHANNEL["energy"]] == np.float32(info["body"]["energy"]))
-        assert np.all(obs[:, :, CHANNEL["pain"]] == np.float32(info["body"]["pain"]))
-        assert set(info) <= {"body", "shift", "fainted", "ate", "teacher"}
+        body = info["body"]
+        assert set(body) == {"energy", "pain", "threat", "night"}
+        assert np.all(obs[:, :, CHANNEL["energy"]] == np.float32(body["energy"]))
+        assert np.all(obs[:, :, CHANNEL["pain"]] == np.float32(body["pain"]))
+        assert 0.0 <= body["threat"] <= 1.0 and body["night"] in (0.0, 1.0)
+        assert set(info) <= INFO_KEYS and info["shift"] in (0, 1, 2, 3)
         assert info["ate"] in (None, "food_a", "food_b")
+
+
+def test_channels_are_one_per_kind_of_thing_then_the_body() -> None:
+    assert Nursery.CHANNELS == (
+        "wall",
+        "food_a",
+        "food_b",
+        "hazard",
+        "tv",
+        "teacher_a",
+        "teacher_b",
+        "predator",
+        "energy",
+        "pain",
+    )
 
 
 def test_view_outside_the_map_reads_as_wall() -> None:
@@ -110,8 +148,11 @@ def test_view_outside_the_map_reads_as_wall() -> None:
     assert np.all(walls[3:, 3:] == 0.0)
 
 
+# ------------------------------------------------------------------------------ food and body
+
+
 def test_season_flips_exactly_at_multiples_of_season_length() -> None:
-    env = Nursery(season_length=7)
+    env = Nursery(season_length=7, slip=0.0)
     _, info = env.reset(seed=0)
     assert info["shift"] == 0
     shifts = [info["shift"] for _, _, info in run(env, random_actions(40))]
@@ -196,40 +237,173 @@ def test_noisy_tv_changes_every_step_and_is_absent_when_disabled() -> None:
     assert all(not obs[:, :, CHANNEL["tv"]].any() for obs, _, _ in run(quiet, random_actions(300)))
 
 
-def test_teacher_info_only_in_view_and_its_action_moves_it() -> None:
+# ------------------------------------------------------------------------------ rest, day, night
+
+
+def test_rest_stays_put_and_halves_the_energy_decay_by_day() -> None:
+    env = small_env(day_length=10)
+    arrange(env, energy=0.5)
+    _, reward, _, _, info = env.step(REST)
+    assert info["body"]["night"] == 0.0 and reward == 0.0
+    assert env.state_dict()["agent"] == [2, 2]
+    assert info["body"]["energy"] == pytest.approx(0.5 - 0.5 * env.energy_decay)
+
+
+def test_rest_is_cheaper_at_night_than_by_day_and_than_staying() -> None:
+    env = small_env(day_length=10)
+    arrange(env, energy=0.5, step=5)  # the next step, t = 6, is night
+    _, _, _, _, info = env.step(REST)
+    assert info["body"]["night"] == 1.0
+    assert info["body"]["energy"] == pytest.approx(0.5 - 0.2 * env.energy_decay)
+    _, _, _, _, info = env.step(STAY)
+    assert info["body"]["energy"] == pytest.approx(0.5 - 1.2 * env.energy_decay)
+
+
+def test_night_darkens_the_world_channels_only() -> None:
+    """The same life seen with and without darkness differs exactly by `night_dim` at night."""
+    dark, lit = Nursery(day_length=10, night_dim=0.4), Nursery(day_length=10, night_dim=1.0)
+    dark.reset(seed=3)
+    lit.reset(seed=3)
+    actions = random_actions(60, seed=3)
+    world = slice(0, CHANNEL["energy"])
+    for t, ((obs_d, _, info_d), (obs_l, _, info_l)) in enumerate(
+        zip(run(dark, actions), run(lit, actions), strict=True), start=1
+    ):
+        night = t % 10 >= 5
+        assert info_d["body"]["night"] == float(night) == info_l["body"]["night"]
+        expected = obs_l[:, :, world] * np.float32(0.4) if night else obs_l[:, :, world]
+        np.testing.assert_array_equal(obs_d[:, :, world], expected)
+        np.testing.assert_array_equal(obs_d[:, :, CHANNEL["energy"] :], obs_l[:, :, 8:])
+
+
+def test_no_night_when_day_length_is_zero() -> None:
+    env = Nursery(day_length=0)
+    env.reset(seed=0)
+    assert all(info["body"]["night"] == 0.0 for _, _, info in run(env, random_actions(500)))
+
+
+# ------------------------------------------------------------------------------ predator
+
+
+def test_predator_approaches_across_a_hazard_looms_and_bites() -> None:
+    env = small_env(predator=True, predator_speed=1.0)
+    arrange(env, predator=[2, 6], hazards=[[2, 4]])
+    threats, cells = [], []
+    for _ in range(3):
+        obs, reward, _, _, info = env.step(STAY)
+        threats.append(info["body"]["threat"])
+        cells.append(env.state_dict()["predator"])
+        dx = cells[-1][1] - 2
+        assert obs[3, 3 + dx, CHANNEL["predator"]] == 1.0 and reward == 0.0
+    assert cells == [[2, 5], [2, 4], [2, 3]]  # straight at the agent, over the hazard
+    assert threats == pytest.approx([0.25, 0.5, 0.75])
+
+    _, reward, _, _, info = env.step(STAY)
+    assert info["bitten"] is True
+    assert reward == pytest.approx(-env.predator_pain)
+    assert info["body"]["pain"] == pytest.approx(0.8)
+    assert info["body"]["threat"] == 0.0  # it has slunk off out of view
+    predator = env.state_dict()["predator"]
+    assert abs(predator[0] - 2) + abs(predator[1] - 2) >= env.view
+
+    _, reward, _, _, info = env.step(STAY)
+    assert info["bitten"] is False and reward == 0.0
+    assert info["body"]["pain"] == pytest.approx(0.64)
+
+
+def test_walking_into_a_still_predator_is_a_bite_and_speed_sets_its_pace() -> None:
+    env = small_env(predator=True, predator_speed=0.0)
+    arrange(env, predator=[2, 3])
+    _, _, _, _, info = env.step(STAY)
+    assert env.state_dict()["predator"] == [2, 3]  # speed 0: it never moves
+    _, reward, _, _, info = env.step(RIGHT)
+    assert info["bitten"] and reward == pytest.approx(-0.8)
+
+    env = small_env(predator=True, predator_speed=0.5)
+    moves = 0
+    for _ in range(400):
+        arrange(env, predator=[11, 11])
+        env.step(STAY)
+        moves += env.state_dict()["predator"] != [11, 11]
+    assert 150 < moves < 250
+
+
+def test_no_predator_means_no_threat_and_an_empty_channel() -> None:
+    env = Nursery(predator=False)
+    env.reset(seed=0)
+    for obs, _, info in run(env, random_actions(500)):
+        assert info["body"]["threat"] == 0.0 and not info["bitten"]
+        assert not obs[:, :, CHANNEL["predator"]].any()
+
+
+# ------------------------------------------------------------------------------ teachers
+
+
+def test_teachers_have_their_own_channels_and_sources_only_when_in_view() -> None:
     env = Nursery()
     env.reset(seed=2)
-    seen = unseen = 0
-    for action in random_actions(1000, seed=2):
-        before = env.state_dict()["teacher"]
+    seen = {"teacher_a": 0, "teacher_b": 0}
+    unseen = 0
+    for action in random_actions(2000, seed=2):
+        before = [t["pos"] for t in env.state_dict()["teachers"]]
         obs, _, _, _, info = env.step(action)
         state = env.state_dict()
-        dy = state["teacher"][0] - state["agent"][0]
-        dx = state["teacher"][1] - state["agent"][1]
-        in_view = abs(dy) <= 3 and abs(dx) <= 3
-        assert ("teacher" in info) == in_view
-        if in_view:
-            seen += 1
-            assert info["teacher"]["offset"] == (dy, dx)
-            move = MOVES[info["teacher"]["action"]]
-            assert state["teacher"] == [before[0] + move[0], before[1] + move[1]]
-            assert obs[3 + dy, 3 + dx, CHANNEL["teacher"]] == 1.0
+        agent = state["agent"]
+        visible = {}
+        for name, teacher, old in zip(
+            ("teacher_a", "teacher_b"), state["teachers"], before, strict=True
+        ):
+            dy, dx = teacher["pos"][0] - agent[0], teacher["pos"][1] - agent[1]
+            if abs(dy) <= 3 and abs(dx) <= 3:
+                visible[name] = (dy, dx)
+                assert obs[3 + dy, 3 + dx, CHANNEL[name]] > 0.0
+                move = MOVES[teacher["action"]]
+                assert teacher["pos"] == [old[0] + move[0], old[1] + move[1]]
+            else:
+                assert not obs[:, :, CHANNEL[name]].any()
+        reported = {entry["source"]: entry for entry in info.get("teachers", [])}
+        assert set(reported) == set(visible)
+        for name, entry in reported.items():
+            seen[name] += 1
+            assert set(entry) == {"source", "action", "offset", "follow"}  # no reliability
+            assert entry["offset"] == visible[name]
+        if reported:
+            nearest = min(sum(map(abs, offset)) for offset in visible.values())
+            assert sum(map(abs, info["teacher"]["offset"])) == nearest
+            assert info["teacher"] in info["teachers"]
         else:
             unseen += 1
-            assert not obs[:, :, CHANNEL["teacher"]].any()
-    assert seen > 50 and unseen > 50
+            assert "teacher" not in info
+    assert min(seen.values()) > 50 and unseen > 50
 
 
-def test_no_teacher_means_no_teacher_signal() -> None:
-    env = Nursery(teacher=False)
-    env.reset(seed=0)
-    for obs, _, info in run(env, random_actions(300)):
-        assert "teacher" not in info
-        assert not obs[:, :, CHANNEL["teacher"]].any()
+def test_one_teacher_is_teacher_a_and_none_means_no_signal() -> None:
+    one = Nursery(teachers=1)
+    one.reset(seed=0)
+    for obs, _, info in run(one, random_actions(500)):
+        assert all(entry["source"] == "teacher_a" for entry in info.get("teachers", []))
+        assert not obs[:, :, CHANNEL["teacher_b"]].any()
+    assert len(one.state_dict()["teachers"]) == 1
+
+    none = Nursery(teachers=0)
+    none.reset(seed=0)
+    for obs, _, info in run(none, random_actions(300)):
+        assert "teacher" not in info and "teachers" not in info
+        assert not obs[:, :, CHANNEL["teacher_a"] : CHANNEL["predator"]].any()
+
+
+def test_unreliable_teacher_sometimes_eats_toxic_food_and_the_reliable_one_never() -> None:
+    env = Nursery(teacher_patience=2, season_length=300, predator=False)
+    env.reset(seed=6)
+    run(env, [STAY] * 3000)
+    reliable, unreliable = env.state_dict()["teachers"]
+    assert reliable["toxic_meals"] == 0 and reliable["meals"] > 50
+    assert unreliable["toxic_meals"] > 10
+    assert unreliable["meals"] > 0  # a random pick is nutritious half the time
 
 
 def test_teacher_finds_nutritious_food_far_better_than_a_random_walker() -> None:
-    env = Nursery(season_length=500, teacher_patience=1)
+    env = Nursery(season_length=500, teacher_patience=1, **QUIET)
     env.reset(seed=3)
     random_meals = 0
     since_teacher_meal = longest_gap = 0
@@ -238,7 +412,7 @@ def test_teacher_finds_nutritious_food_far_better_than_a_random_walker() -> None
         if info["ate"] == ("food_a", "food_b")[info["shift"]]:
             random_meals += 1
         since_teacher_meal += 1
-        if env.state_dict()["teacher_meals"] > meals:
+        if env.state_dict()["teachers"][0]["meals"] > meals:
             meals += 1
             longest_gap = max(longest_gap, since_teacher_meal)
             since_teacher_meal = 0
@@ -246,15 +420,182 @@ def test_teacher_finds_nutritious_food_far_better_than_a_random_walker() -> None
     assert longest_gap <= 60
 
 
-def test_state_dict_round_trip_continues_bit_identically() -> None:
-    env = Nursery()
+def test_following_the_teacher_feeds_the_learner() -> None:
+    """The teacher waits on good food; walking its `follow` moves eats more than wandering."""
+
+    def good_meals(follow: bool) -> int:
+        env = Nursery(season_length=500, **QUIET)
+        _, info = env.reset(seed=5)
+        rng = np.random.default_rng(5)
+        meals = 0
+        for _ in range(3000):
+            teacher = info.get("teacher")
+            action = teacher["follow"] if follow and teacher else int(rng.integers(6))
+            _, _, _, _, info = env.step(action)
+            meals += info["ate"] == ("food_a", "food_b")[info["shift"]]
+        return meals
+
+    assert good_meals(follow=True) > 2 * good_meals(follow=False)
+
+
+def test_teacher_waits_on_nutritious_food_for_its_patience() -> None:
+    env = Nursery(teacher_patience=7, season_length=10**6, **QUIET)
+    env.reset(seed=1)
+    waits = []
+    for _ in range(400):
+        env.step(STAY)
+        waits.append(env.state_dict()["teachers"][0]["wait"])
+    assert max(waits) == 6  # eats on the 7th step of waiting, then walks on
+
+
+# ------------------------------------------------------------------------------ storms and slip
+
+
+def test_storm_scatters_every_food_and_says_so() -> None:
+    env = small_env(n_food=3, storm_mean_interval=3000)
+    arrange(env, food_a=[[4, 4], [4, 5], [4, 6]], food_b=[[5, 4], [5, 5], [5, 6]], next_storm=1)
+    _, _, _, _, info = env.step(STAY)
+    assert info["storm"] is True
+    state = env.state_dict()
+    moved = {tuple(c) for c in state["food_a"] + state["food_b"]}
+    before = {(4, 4), (4, 5), (4, 6), (5, 4), (5, 5), (5, 6)}
+    assert len(moved) == 6 and moved != before
+    taken = state["hazards"] + [state["agent"], state["tv"]] + [t["pos"] for t in state["teachers"]]
+    assert not moved & {tuple(c) for c in taken}
+    assert state["next_storm"] > 1
+    _, _, _, _, info = env.step(STAY)
+    assert info["storm"] is False and env.state_dict()["food_a"] == state["food_a"]
+
+
+def test_storm_gaps_are_heavy_tailed_with_the_asked_mean() -> None:
+    mean = 20
+    env = Nursery(**QUIET | {"teachers": 0, "n_food": 1, "storm_mean_interval": mean})
+    env.reset(seed=0)
+    times = [
+        t for t, (_, _, info) in enumerate(run(env, [STAY] * 40_000), start=1) if info["storm"]
+    ]
+    gaps = np.diff(times)
+    assert len(gaps) > 1000
+    assert gaps.min() >= round(mean / 3)  # the Pareto floor: never two storms close together
+    assert 0.6 * mean < gaps.mean() < 1.6 * mean
+    assert np.median(gaps) < 0.7 * mean  # most gaps are short ...
+    assert gaps.max() > 10 * mean  # ... and a few are enormous (an exponential would stay < 8x)
+
+    calm = Nursery(storm_mean_interval=0)
+    calm.reset(seed=0)
+    assert not any(info["storm"] for _, _, info in run(calm, random_actions(2000)))
+
+
+def test_slip_sends_moves_astray_only_in_the_slippery_regime() -> None:
+    env = small_env(slip=0.5, slip_period=50, season_length=10**6)
+    astray = {False: 0, True: 0}
+    directions = set()
+    for t in range(1, 201):
+        state = env.state_dict()
+        state.update(agent=[6, 6], energy=1.0)
+        env.load_state_dict(state)
+        _, _, _, _, info = env.step(UP)
+        slippery = (t // 50) % 2 == 1
+        assert info["shift"] == 2 * slippery
+        dy, dx = (c - 6 for c in env.state_dict()["agent"])
+        assert abs(dy) + abs(dx) == 1
+        if (dy, dx) != (-1, 0):
+            astray[slippery] += 1
+            directions.add((dy, dx))
+    assert astray[False] == 0 and 30 < astray[True] < 70
+    assert directions == {(0, 1), (1, 0), (0, -1)}
+
+    still = small_env(slip=1.0, slip_period=1)  # every odd step is slippery
+    for action in (STAY, REST):
+        arrange(still, step=0)
+        _, _, _, _, info = still.step(action)
+        assert info["shift"] == 2 and still.state_dict()["agent"] == [2, 2]
+
+
+def test_shift_is_season_plus_twice_slippery() -> None:
+    env = Nursery(season_length=7, slip_period=5, slip=0.1)
+    env.reset(seed=0)
+    shifts = [info["shift"] for _, _, info in run(env, random_actions(60))]
+    assert shifts == [(t // 7) % 2 + 2 * ((t // 5) % 2) for t in range(1, 61)]
+    assert set(shifts) == {0, 1, 2, 3}
+
+    dry = Nursery(season_length=7, slip_period=5, slip=0.0)
+    dry.reset(seed=0)
+    assert {info["shift"] for _, _, info in run(dry, random_actions(60))} == {0, 1}
+
+
+# ------------------------------------------------------------------------------ presets
+
+
+def test_presets_construct_and_differ() -> None:
+    assert set(PRESETS) >= {"nursery-small", "nursery", "nursery-hard"}
+    envs = {name: Nursery(**kwargs) for name, kwargs in PRESETS.items()}
+    configs = [env.state_dict()["config"] for env in envs.values()]
+    assert all(a != b for i, a in enumerate(configs) for b in configs[i + 1 :])
+    for env in envs.values():
+        obs, _ = env.reset(seed=0)
+        assert obs in env.observation_space
+        run(env, random_actions(200))
+
+    small, default, hard = envs["nursery-small"], envs["nursery"], envs["nursery-hard"]
+    assert small.size < default.size < hard.size and small.view == 5
+    assert not small.predator and small.storm_mean_interval == 0 and small.teachers == 1
+    assert default.predator and default.teachers == 2 and default.storm_mean_interval > 0
+    assert default.slip > 0 and default.day_length > 0
+    assert hard.n_hazards > default.n_hazards
+    assert hard.predator_speed > default.predator_speed
+    assert 0 < hard.storm_mean_interval < default.storm_mean_interval
+    assert hard.slip > default.slip
+
+
+def test_default_preset_is_the_default_world() -> None:
+    actions = random_actions(300)
+    traces = []
+    for env in (Nursery(), Nursery(**PRESETS["nursery"])):
+        env.reset(seed=9)
+        traces.append(run(env, actions))
+    assert_same_trace(*traces)
+
+
+def test_default_world_is_learnable() -> None:
+    """Random sits near -0.03 per step; following the nearest teacher clearly does better."""
+
+    def reward_rate(follow: bool, steps: int) -> float:
+        env = Nursery()
+        _, info = env.reset(seed=0)
+        rng = np.random.default_rng(0)
+        total = 0.0
+        for _ in range(steps):
+            teacher = info.get("teacher")
+            action = teacher["follow"] if follow and teacher else int(rng.integers(6))
+            _, reward, _, _, info = env.step(action)
+            total += reward
+        return total / steps
+
+    random_rate = reward_rate(follow=False, steps=5000)
+    assert -0.045 < random_rate < -0.02
+    assert reward_rate(follow=True, steps=5000) > random_rate + 0.01
+
+
+# ------------------------------------------------------------------------------ state, render, args
+
+
+EVENTFUL = {"storm_mean_interval": 30, "slip_period": 40, "day_length": 20, "predator_speed": 0.5}
+
+
+@pytest.mark.parametrize("kwargs", [{}, PRESETS["nursery-hard"], EVENTFUL])
+def test_state_dict_round_trip_continues_bit_identically(kwargs: dict[str, Any]) -> None:
+    env = Nursery(**kwargs)
     env.reset(seed=4)
     run(env, random_actions(300, seed=4))
     state = env.state_dict()
-    later = random_actions(200, seed=5)
+    later = random_actions(300, seed=5)
     original = run(env, later)
+    if kwargs is EVENTFUL:  # storms, bites, nights and slips all fall inside the replay
+        assert any(info["storm"] for _, _, info in original)
+        assert any(info["bitten"] for _, _, info in original)
 
-    restored = Nursery()
+    restored = Nursery(**kwargs)
     restored.load_state_dict(state)
     assert_same_trace(original, run(restored, later))
 
@@ -265,6 +606,7 @@ def test_state_dict_round_trip_continues_bit_identically() -> None:
 def test_state_dict_holds_only_plain_values_and_is_a_copy() -> None:
     env = Nursery()
     env.reset(seed=0)
+    run(env, random_actions(50))
     state = env.state_dict()
 
     def check(value: Any) -> None:
@@ -276,11 +618,12 @@ def test_state_dict_holds_only_plain_values_and_is_a_copy() -> None:
             for v in value:
                 check(v)
         else:
-            assert isinstance(value, (bool, int, float, str, np.ndarray))
+            assert value is None or isinstance(value, (bool, int, float, str, np.ndarray))
 
     check(state)
     state["rng"]["state"]["state"] = 0
     state["food_a"][0][0] = 99
+    state["teachers"][0]["pos"][0] = 99
     assert env.state_dict() != state
 
 
@@ -288,16 +631,25 @@ def test_state_from_another_configuration_is_refused() -> None:
     state = Nursery(size=11).state_dict()
     with pytest.raises(ValueError, match="config"):
         Nursery(size=13).load_state_dict(state)
+    with pytest.raises(ValueError, match="config"):
+        Nursery(teachers=1).load_state_dict(Nursery().state_dict())
 
 
-def test_render_shows_the_whole_map_in_colour() -> None:
+def test_render_shows_every_being_in_colour_and_night_darker() -> None:
     env = Nursery(render_mode="rgb_array")
     env.reset(seed=0)
     run(env, random_actions(10))
+    arrange(env, teacher_cells=[[1, 1], [1, 3]], predator=[3, 5])  # nothing hidden under another
     image = env.render()
     assert image.dtype == np.uint8 and image.shape == (11 * 16, 11 * 16, 3)
     colours = {tuple(c) for c in image.reshape(-1, 3).tolist()}
     assert len(colours) >= 8
+    assert {(60, 140, 255), (40, 220, 210), (255, 80, 120)} <= colours  # teachers, predator
+
+    state = env.state_dict()
+    state["step"] = 300  # the second half of a 400-step day
+    env.load_state_dict(state)
+    assert env.render().mean() < 0.6 * image.mean()
 
 
 @pytest.mark.parametrize(
@@ -316,6 +668,22 @@ def test_render_shows_the_whole_map_in_colour() -> None:
         ({"toxic_energy": 2.0}, "toxic_energy"),
         ({"hazard_pain": 1.5}, "hazard_pain"),
         ({"faint_penalty": -1.0}, "faint_penalty"),
+        ({"teachers": 3}, "teachers"),
+        ({"teachers": True}, "teachers"),
+        ({"teacher_reliability": (1.0,)}, "teacher_reliability"),
+        ({"teacher_reliability": (1.0, 1.5)}, "teacher_reliability"),
+        ({"teacher_reliability": "ab"}, "teacher_reliability"),
+        ({"teacher_patience": 0}, "teacher_patience"),
+        ({"predator_speed": 1.5}, "predator_speed"),
+        ({"predator_pain": -0.1}, "predator_pain"),
+        ({"day_length": 1}, "day_length"),
+        ({"day_length": -4}, "day_length"),
+        ({"night_dim": 2.0}, "night_dim"),
+        ({"storm_mean_interval": -1.0}, "storm_mean_interval"),
+        ({"storm_mean_interval": 1.0}, "storm_mean_interval"),
+        ({"storm_mean_interval": float("inf")}, "storm_mean_interval"),
+        ({"slip": 1.5}, "slip"),
+        ({"slip_period": 0}, "slip_period"),
         ({"render_mode": "human"}, "render_mode"),
     ],
 )
@@ -327,8 +695,9 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs: dict[str, Any], nam
 def test_bad_action_raises() -> None:
     env = Nursery()
     env.reset(seed=0)
+    env.step(REST)
     with pytest.raises(ValueError, match="action"):
-        env.step(5)
+        env.step(6)
 
 
 def test_registered_with_gymnasium_and_reimport_is_silent() -> None:
@@ -337,35 +706,7 @@ def test_registered_with_gymnasium_and_reimport_is_silent() -> None:
         importlib.reload(nursery_module)
     env = gymnasium.make("lifelong/Nursery-v1")
     obs, info = env.reset(seed=0)
-    assert obs.shape == (7, 7, 8) and "body" in info
+    assert obs.shape == (7, 7, 10) and "body" in info
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
     assert not terminated and not truncated
     env.close()
-
-
-def test_following_the_teacher_feeds_the_learner() -> None:
-    """The teacher waits on good food; walking its `follow` moves eats more than wandering."""
-
-    def good_meals(follow: bool) -> int:
-        env = Nursery(season_length=500)
-        _, info = env.reset(seed=5)
-        rng = np.random.default_rng(5)
-        meals = 0
-        for _ in range(3000):
-            teacher = info.get("teacher")
-            action = teacher["follow"] if follow and teacher else int(rng.integers(5))
-            _, _, _, _, info = env.step(action)
-            meals += info["ate"] == ("food_a", "food_b")[info["shift"]]
-        return meals
-
-    assert good_meals(follow=True) > 2 * good_meals(follow=False)
-
-
-def test_teacher_waits_on_nutritious_food_for_its_patience() -> None:
-    env = Nursery(teacher_patience=7, season_length=10**6)
-    env.reset(seed=1)
-    waits = []
-    for _ in range(400):
-        env.step(0)
-        waits.append(env.state_dict()["teacher_wait"])
-    assert max(waits) == 6  # eats on the 7th step of waiting, then walks on

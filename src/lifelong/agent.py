@@ -26,7 +26,7 @@ from lifelong.systems.observation import SystemA
 # pass is far cheaper than one per step, and M's signals still see every transition.
 MEASURE_WINDOW = 16
 
-COUNTERS = ("env_steps", "ticks", "updates_a", "updates_b", "sleep_ticks", "faints")
+COUNTERS = ("env_steps", "ticks", "learn_steps", "updates_a", "updates_b", "sleep_ticks", "faints")
 
 
 class Agent:
@@ -157,7 +157,8 @@ class Agent:
         action = torch.as_tensor(batch["action"], device=self.device)
         first = torch.as_tensor(batch["first"], device=self.device)
         z = self.a.embed_sequences(obs)  # one pass, shared by A's targets and B's inputs
-        if route.a_learns:
+        self.counters["learn_steps"] += 1
+        if route.a_learns and self.counters["learn_steps"] % g.a_every == 0:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
             self.losses.update(self.a.update(obs, action, alive, z))
             self.counters["updates_a"] += 1

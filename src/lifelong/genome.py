@@ -68,7 +68,8 @@ class Genome:
     q_target_rate: float = _gene(0.01, 1e-4, 1.0, "EMA rate of B's target network", log=True)
     # --- Learning schedule and memory ---------------------------------------------------------
     batch_size: int = _gene(64, 1, 1024, "sequences per gradient update")
-    train_every: int = _gene(16, 1, 256, "world steps between gradient updates")
+    train_every: int = _gene(8, 1, 256, "world steps between gradient updates")
+    a_every: int = _gene(2, 1, 64, "learning steps per update of A (B updates at every one)")
     warmup: int = _gene(500, 0, 1_000_000, "world steps before the first update")
     memory_recent: int = _gene(50_000, 100, 10_000_000, "frames in the recent ring buffer")
     memory_longterm: int = _gene(2_000, 1, 1_000_000, "segments in the long-term reservoir")

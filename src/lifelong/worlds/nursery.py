@@ -1,19 +1,30 @@
-"""Nursery v1: the built-in continuing grid world.
+"""Nursery: the built-in continuing grid world.
 
-A small world that exercises the signals a lifelong learner needs: food that restores energy (and
-which of two kinds is nutritious flips with the seasons), hazards that hurt, a noisy TV that is
-unpredictable by construction, and a teacher that walks to the currently good food. It never ends:
-running out of energy makes the agent faint and respawn at a cost instead of ending an episode.
+A small world that exercises the signals a lifelong learner needs, each behind a constructor
+argument so tests and curricula can switch it off:
+
+- food that restores energy, where which of two kinds is nutritious flips with the seasons;
+- hazards that hurt, and a predator that stalks the agent, looms as it nears and bites;
+- a noisy TV that is unpredictable by construction;
+- two teachers that walk to food and wait on it, one reliable and one not;
+- day and night (the view darkens; resting is cheaper at night);
+- storms at heavy-tailed intervals that scatter all the food;
+- a slippery regime in which moves sometimes go astray (a change of dynamics, not of reward).
+
+It never ends: running out of energy makes the agent faint and respawn at a cost instead of
+ending an episode.
 
 Speed matters because an agent lives for millions of steps, so positions are plain Python ints,
 the map is kept as a padded layer grid (the padding reads as wall) and the egocentric observation
-is a single slice copy of that grid plus two filled body planes.
+is a single slice copy of that grid plus two filled body planes. Every random decision draws from
+the env's one generator, so a saved state continues bit-identically.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium
@@ -22,14 +33,25 @@ from gymnasium import spaces
 
 Cell = tuple[int, int]
 
-_DY = (0, -1, 0, 1, 0)
-_DX = (0, 0, 1, 0, -1)
-_STAY, _UP, _RIGHT, _DOWN, _LEFT = range(5)
+_DY = (0, -1, 0, 1, 0, 0)
+_DX = (0, 0, 1, 0, -1, 0)
+_STAY, _UP, _RIGHT, _DOWN, _LEFT, _REST = range(6)
+_MOVES = (_UP, _RIGHT, _DOWN, _LEFT)
+
+# Channel indices, matching Nursery.CHANNELS.
+_WALL, _FOOD, _HAZARD, _TV, _TEACHER, _PREDATOR, _ENERGY, _PAIN = 0, 1, 3, 4, 5, 7, 8, 9
+_WORLD_CHANNELS = 8  # everything before the body planes: what night darkens
+_TEACHER_NAMES = ("teacher_a", "teacher_b")
+
 _PAIN_DECAY = 0.8
 _FAINT_ENERGY = 0.5
+_REST_DAY = 0.5  # energy decay while resting, as a fraction of the waking decay
+_REST_NIGHT = 0.2
+_STORM_SHAPE = 1.5  # Pareto shape: a finite mean but an infinite variance, so some gaps are huge
+_FAR_TRIES = 32
 # Repeated subtraction of the decay leaves about 1e-16 where exact arithmetic gives 0.
 _ENERGY_EPS = 1e-9
-_STATE_VERSION = 1
+_STATE_VERSION = 2
 
 _CELL_PX = 16
 _COLOURS = {
@@ -38,25 +60,91 @@ _COLOURS = {
     "food_a": (60, 200, 60),
     "food_b": (240, 160, 30),
     "hazard": (210, 40, 40),
-    "teacher": (60, 140, 255),
+    "teacher_a": (60, 140, 255),
+    "teacher_b": (40, 220, 210),
+    "predator": (255, 80, 120),
     "agent": (250, 250, 250),
     "view": (250, 230, 60),
 }
 
+PRESETS: dict[str, dict[str, Any]] = {
+    # A quick world for tests and short runs: few things, nothing that hunts or scatters.
+    "nursery-small": {
+        "size": 8,
+        "view": 5,
+        "n_food": 2,
+        "n_hazards": 2,
+        "season_length": 1000,
+        "teachers": 1,
+        "predator": False,
+        "storm_mean_interval": 0,
+        "slip": 0.0,
+    },
+    # The default world, everything on at moderate settings: the same as Nursery().
+    "nursery": {},
+    # A bigger, meaner world: more hazards, a faster predator, frequent storms, slipperier ground.
+    "nursery-hard": {
+        "size": 15,
+        "n_food": 4,
+        "n_hazards": 12,
+        "predator_speed": 0.4,
+        "storm_mean_interval": 1000,
+        "slip": 0.3,
+    },
+}
+
+
+class _Teacher:
+    """One demonstrator's state.
+
+    `honest` says whether the current target was chosen truthfully (the nearest nutritious food)
+    or at random among all foods; it is redrawn with the teacher's reliability at every pick.
+    """
+
+    __slots__ = ("action", "honest", "meals", "pos", "target", "target_kind", "toxic_meals", "wait")
+
+    def __init__(self, pos: Cell) -> None:
+        self.pos = pos
+        self.action = _STAY
+        self.wait = 0
+        self.meals = 0
+        self.toxic_meals = 0
+        self.target: Cell | None = None
+        self.target_kind = 0
+        self.honest = True
+
 
 class Nursery(gymnasium.Env):
-    """A continuing, partially observed grid world with seasons, hazards, a noisy TV and a teacher.
+    """A continuing, partially observed grid world; see the module docstring for what is in it.
 
     The observation is the ``view`` x ``view`` window centred on the agent with one channel per
     entry of ``CHANNELS``; outside the map reads as wall. The last two channels are the agent's
     energy and pain filled over the whole plane, so the body is seen the same way as the world.
-    ``terminated`` and ``truncated`` are always False: a life is one unbroken stream.
+    At night every other channel is multiplied by ``night_dim``. ``terminated`` and ``truncated``
+    are always False: a life is one unbroken stream.
+
+    ``info["shift"]`` is the full ground-truth regime, ``season + 2 * slippery``: bit 0 is which
+    food is nutritious (0: food_a, 1: food_b; flips every ``season_length`` steps) and bit 1 is
+    whether moves can slip (every other ``slip_period`` steps, and only when ``slip`` > 0). The
+    two clocks are separate so that changes of reward and changes of dynamics happen apart.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     noop_action = 0  # "stay": lets an observer watch without acting
-    ACTIONS = ("stay", "up", "right", "down", "left")
-    CHANNELS = ("wall", "food_a", "food_b", "hazard", "tv", "teacher", "energy", "pain")
+    rest_action = 5  # like "stay", but energy drains slower, most of all at night
+    ACTIONS = ("stay", "up", "right", "down", "left", "rest")
+    CHANNELS = (
+        "wall",
+        "food_a",
+        "food_b",
+        "hazard",
+        "tv",
+        "teacher_a",
+        "teacher_b",
+        "predator",
+        "energy",
+        "pain",
+    )
 
     def __init__(
         self,
@@ -70,9 +158,18 @@ class Nursery(gymnasium.Env):
         toxic_energy: float = 0.1,
         hazard_pain: float = 0.5,
         faint_penalty: float = 1.0,
-        teacher: bool = True,
+        teachers: int = 2,
+        teacher_reliability: Sequence[float] = (1.0, 0.3),
         teacher_patience: int = 20,
         noisy_tv: bool = True,
+        predator: bool = True,
+        predator_speed: float = 0.08,
+        predator_pain: float = 0.8,
+        day_length: int = 400,
+        night_dim: float = 0.4,
+        storm_mean_interval: float = 3000.0,
+        slip: float = 0.15,
+        slip_period: int = 3000,
         render_mode: str | None = None,
     ) -> None:
         _check_int("size", size, 5)
@@ -83,17 +180,36 @@ class Nursery(gymnasium.Env):
         _check_int("n_hazards", n_hazards, 0)
         _check_int("season_length", season_length, 1)
         _check_int("teacher_patience", teacher_patience, 1)
+        _check_int("day_length", day_length, 0)
+        if day_length == 1:
+            raise ValueError("day_length=1 is invalid: it must be 0 (no night) or >= 2")
+        _check_int("slip_period", slip_period, 1)
+        if isinstance(teachers, bool) or not isinstance(teachers, (int, np.integer)):
+            raise ValueError(f"teachers={teachers!r} is invalid: allowed are 0, 1, 2")
+        if teachers not in (0, 1, 2):
+            raise ValueError(f"teachers={teachers!r} is invalid: allowed are 0, 1, 2")
+        reliability = _check_reliability(teacher_reliability)
         _check_float("energy_decay", energy_decay, 0.0, 1.0)
         _check_float("food_energy", food_energy, 0.0, 1.0)
         _check_float("toxic_energy", toxic_energy, 0.0, 1.0)
         _check_float("hazard_pain", hazard_pain, 0.0, 1.0)
         _check_float("faint_penalty", faint_penalty, 0.0, math.inf)
+        _check_float("predator_speed", predator_speed, 0.0, 1.0)
+        _check_float("predator_pain", predator_pain, 0.0, 1.0)
+        _check_float("night_dim", night_dim, 0.0, 1.0)
+        _check_float("slip", slip, 0.0, 1.0)
+        _check_float("storm_mean_interval", storm_mean_interval, 0.0, math.inf)
+        if 0 < storm_mean_interval < 3:
+            raise ValueError(
+                f"storm_mean_interval={storm_mean_interval!r} is invalid: "
+                "it must be 0 (no storms) or >= 3 (gaps are whole steps)"
+            )
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode={render_mode!r} is invalid: allowed are None, 'rgb_array'"
             )
         interior = (size - 2) ** 2
-        singles = 1 + int(bool(teacher)) + int(bool(noisy_tv))
+        singles = 1 + int(teachers) + int(bool(noisy_tv)) + int(bool(predator))
         if 2 * n_food + n_hazards + singles + 1 > interior:
             raise ValueError(
                 f"n_food={n_food}, n_hazards={n_hazards} do not fit in size={size}: "
@@ -110,47 +226,74 @@ class Nursery(gymnasium.Env):
         self.toxic_energy = float(toxic_energy)
         self.hazard_pain = float(hazard_pain)
         self.faint_penalty = float(faint_penalty)
-        self.teacher = bool(teacher)
+        self.teachers = int(teachers)
+        self.teacher_reliability = reliability
         self.teacher_patience = int(teacher_patience)
         self.noisy_tv = bool(noisy_tv)
+        self.predator = bool(predator)
+        self.predator_speed = float(predator_speed)
+        self.predator_pain = float(predator_pain)
+        self.day_length = int(day_length)
+        self.night_dim = float(night_dim)
+        self.storm_mean_interval = float(storm_mean_interval)
+        self.slip = float(slip)
+        self.slip_period = int(slip_period)
         self.render_mode = render_mode
 
         self.observation_space = spaces.Box(0.0, 1.0, (view, view, len(self.CHANNELS)), np.float32)
         self.action_space = spaces.Discrete(len(self.ACTIONS))
 
+        # Night multiplies the world channels by `night_dim` (the body planes are refilled after).
+        self._night_scale = np.ones(len(self.CHANNELS), dtype=np.float32)
+        self._night_scale[:_WORLD_CHANNELS] = self.night_dim
         self._pad = view // 2
         padded = size + 2 * self._pad
         self._grid = np.zeros((padded, padded, len(self.CHANNELS)), dtype=np.float32)
-        self._place_world(*self._initial_layout(np.random.default_rng(0)))
+        self._new_world(np.random.default_rng(0))
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start a fresh life: new layout, full energy, no pain, season 0."""
+        """Start a fresh life: new layout, full energy, no pain, season 0, morning, calm."""
         super().reset(seed=seed)
-        self._place_world(*self._initial_layout(self.np_random))
-        return self._observation(), self._info(fainted=False, ate=None)
+        self._new_world(self.np_random)
+        return self._observation(), self._info(fainted=False, ate=None, bitten=False, storm=False)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Advance one step: clock and season, agent, food, hazard, fainting, teacher, TV."""
+        """One step: clocks, storm, agent, food, hazard, predator, fainting, teachers, TV."""
         a = int(action)
-        if not 0 <= a < 5:
-            raise ValueError(f"action={action!r} is invalid: allowed are 0..4 ({self.ACTIONS})")
+        if not 0 <= a < 6:
+            raise ValueError(f"action={action!r} is invalid: allowed are 0..5 ({self.ACTIONS})")
         self._t += 1
-        regime = (self._t // self.season_length) & 1
+        t = self._t
+        season = (t // self.season_length) & 1
+        rng = self.np_random
+        night = self._night = self._is_night()
 
+        storm = 0 < self._next_storm <= t
+        if storm:
+            self._scatter_food()
+            self._next_storm = t + self._storm_gap(rng)
+
+        if self.slip and 0 < a < 5 and (t // self.slip_period) & 1:
+            u = rng.random()
+            if u < self.slip:
+                a = 1 + (a + int(u / self.slip * 3)) % 4  # one of the three other moves
         y, x = self._ay + _DY[a], self._ax + _DX[a]
         if self._inside(y, x):
             self._ay, self._ax = y, x
         agent = (self._ay, self._ax)
 
-        energy = self._energy - self.energy_decay
+        decay = self.energy_decay
+        if a == _REST:
+            decay *= _REST_NIGHT if night else _REST_DAY
+        energy = self._energy - decay
         reward = 0.0
         ate = None
         kind = self._food_at.get(agent)
         if kind is not None:
-            ate = self.CHANNELS[1 + kind]
-            if kind == regime:
+            ate = self.CHANNELS[_FOOD + kind]
+            if kind == season:
                 gained = min(self.food_energy, 1.0 - energy)
                 energy += gained
                 reward += gained
@@ -160,8 +303,11 @@ class Nursery(gymnasium.Env):
             self._respawn_food(agent, kind)
 
         inflicted = self.hazard_pain if agent in self._hazards else 0.0
+        bitten = self.predator and self._step_predator()
+        if bitten:
+            inflicted += self.predator_pain
         reward -= inflicted
-        self._pain = max(self._pain * _PAIN_DECAY, inflicted)
+        self._pain = min(1.0, max(self._pain * _PAIN_DECAY, inflicted))
 
         fainted = energy <= _ENERGY_EPS
         if fainted:
@@ -170,16 +316,20 @@ class Nursery(gymnasium.Env):
             reward -= self.faint_penalty
         self._energy = max(energy, 0.0)
 
-        if self.teacher:
-            self._step_teacher(regime)
+        for index, teacher in enumerate(self._teachers):
+            self._step_teacher(index, teacher, season)
         if self.noisy_tv:
-            self._tv_value = self.np_random.random()
-            self._grid[self._tv[0] + self._pad, self._tv[1] + self._pad, 4] = self._tv_value
+            self._tv_value = rng.random()
+            self._grid[self._tv[0] + self._pad, self._tv[1] + self._pad, _TV] = self._tv_value
 
-        return self._observation(), reward, False, False, self._info(fainted, ate)
+        return self._observation(), reward, False, False, self._info(fainted, ate, bitten, storm)
 
     def render(self) -> np.ndarray:
-        """Whole map as uint8 RGB, one 16 px square per cell, the agent's view window outlined."""
+        """Whole map as uint8 RGB, one 16 px square per cell, the agent's view window outlined.
+
+        Beings (teachers, predator, agent) are inset squares so the cell they stand on shows
+        around them; at night the map is darkened like the observation, the outline is not.
+        """
         size = self.size
         colours = np.empty((size, size, 3), dtype=np.uint8)
         colours[:] = _COLOURS["floor"]
@@ -187,16 +337,20 @@ class Nursery(gymnasium.Env):
         for cell in self._hazards:
             colours[cell] = _COLOURS["hazard"]
         for cell, kind in self._food_at.items():
-            colours[cell] = _COLOURS[self.CHANNELS[1 + kind]]
+            colours[cell] = _COLOURS[self.CHANNELS[_FOOD + kind]]
         if self.noisy_tv:
             shade = 0.4 + 0.6 * self._tv_value
             colours[self._tv] = (int(200 * shade), int(60 * shade), int(220 * shade))
         image = colours.repeat(_CELL_PX, axis=0).repeat(_CELL_PX, axis=1)
 
         inset = _CELL_PX // 4
-        if self.teacher:
-            self._paint_square(image, self._teacher_pos, inset, _COLOURS["teacher"])
+        for index, teacher in enumerate(self._teachers):
+            self._paint_square(image, teacher.pos, inset, _COLOURS[_TEACHER_NAMES[index]])
+        if self.predator:
+            self._paint_square(image, self._predator, inset - 2, _COLOURS["predator"])
         self._paint_square(image, (self._ay, self._ax), inset, _COLOURS["agent"])
+        if self._night:
+            image = (image * max(self.night_dim, 0.25)).astype(np.uint8)
 
         top = max(self._ay - self._pad, 0) * _CELL_PX
         left = max(self._ax - self._pad, 0) * _CELL_PX
@@ -210,15 +364,29 @@ class Nursery(gymnasium.Env):
         return image
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly, including the random generator's state."""
+        """Everything needed to continue exactly, including the random generator's state.
+
+        ``season``, ``slippery`` and ``night`` are derived from ``step`` and only informative;
+        a disabled teacher slot is absent, a disabled predator or TV sits on wall cell (0, 0).
+        """
         return {
             "version": _STATE_VERSION,
             "config": self._config(),
             "agent": [self._ay, self._ax],
-            "teacher": list(self._teacher_pos),
-            "teacher_action": self._teacher_action,
-            "teacher_meals": self._teacher_meals,
-            "teacher_wait": self._teacher_wait,
+            "teachers": [
+                {
+                    "pos": list(t.pos),
+                    "action": t.action,
+                    "wait": t.wait,
+                    "meals": t.meals,
+                    "toxic_meals": t.toxic_meals,
+                    "target": None if t.target is None else list(t.target),
+                    "target_kind": t.target_kind,
+                    "honest": t.honest,
+                }
+                for t in self._teachers
+            ],
+            "predator": list(self._predator),
             "tv": list(self._tv),
             "tv_value": self._tv_value,
             "hazards": [list(cell) for cell in self._hazard_list],
@@ -227,7 +395,10 @@ class Nursery(gymnasium.Env):
             "energy": self._energy,
             "pain": self._pain,
             "step": self._t,
+            "next_storm": self._next_storm,
             "season": (self._t // self.season_length) & 1,
+            "slippery": self._slippery(),
+            "night": self._is_night(),
             "rng": copy.deepcopy(self.np_random.bit_generator.state),
         }
 
@@ -249,42 +420,67 @@ class Nursery(gymnasium.Env):
             self.np_random = np.random.Generator(bit_generator())
         self.np_random.bit_generator.state = rng_state
 
+        saved_teachers = state["teachers"]
         self._place_world(
             agent=_cell(state["agent"]),
-            teacher=_cell(state["teacher"]),
+            teachers=[_cell(t["pos"]) for t in saved_teachers],
+            predator=_cell(state["predator"]),
             tv=_cell(state["tv"]),
             hazards=[_cell(c) for c in state["hazards"]],
             foods=([_cell(c) for c in state["food_a"]], [_cell(c) for c in state["food_b"]]),
             tv_value=float(state["tv_value"]),
         )
-        self._teacher_action = int(state["teacher_action"])
-        self._teacher_meals = int(state["teacher_meals"])
-        self._teacher_wait = int(state["teacher_wait"])
+        for teacher, saved in zip(self._teachers, saved_teachers, strict=True):
+            teacher.action = int(saved["action"])
+            teacher.wait = int(saved["wait"])
+            teacher.meals = int(saved["meals"])
+            teacher.toxic_meals = int(saved["toxic_meals"])
+            teacher.target = None if saved["target"] is None else _cell(saved["target"])
+            teacher.target_kind = int(saved["target_kind"])
+            teacher.honest = bool(saved["honest"])
         self._energy = float(state["energy"])
         self._pain = float(state["pain"])
         self._t = int(state["step"])
+        self._night = self._is_night()
+        self._next_storm = int(state["next_storm"])
 
-    def _initial_layout(self, rng: np.random.Generator) -> tuple:
-        """Distinct random cells for the agent, the enabled teacher and TV, hazards and foods.
+    # ----------------------------------------------------------------------------- layout
 
-        A disabled teacher or TV is parked on a wall cell it never leaves and no rule looks at.
+    def _new_world(self, rng: np.random.Generator) -> None:
+        """Lay out a fresh world and schedule its first storm, all from `rng`.
+
+        The predator starts at the first unused cell at least ``view`` steps from the agent (or
+        the farthest unused one), so a life does not begin with a bite. Disabled things are
+        parked on wall cell (0, 0), which no rule looks at.
         """
         inner = self.size - 2
-        n_cells = 1 + self.teacher + self.noisy_tv + self.n_hazards + 2 * self.n_food
-        picks = rng.permutation(inner * inner)[:n_cells].tolist()
-        cells = [(1 + k // inner, 1 + k % inner) for k in picks]
-        agent = cells.pop(0)
-        teacher = cells.pop(0) if self.teacher else (0, 0)
-        tv = cells.pop(0) if self.noisy_tv else (0, 0)
-        hazards = cells[: self.n_hazards]
-        foods = cells[self.n_hazards :]
+        order = [(1 + k // inner, 1 + k % inner) for k in rng.permutation(inner * inner).tolist()]
+        agent = order[0]
+        teachers = order[1 : 1 + self.teachers]
+        cursor = 1 + self.teachers
+        tv = (0, 0)
+        if self.noisy_tv:
+            tv = order[cursor]
+            cursor += 1
+        hazards = order[cursor : cursor + self.n_hazards]
+        cursor += self.n_hazards
+        foods = order[cursor : cursor + 2 * self.n_food]
+        cursor += 2 * self.n_food
+        predator = (0, 0)
+        if self.predator:
+            unused = order[cursor:]
+            far = [c for c in unused if _manhattan(c, agent) >= self.view]
+            predator = far[0] if far else max(unused, key=lambda c: _manhattan(c, agent))
         tv_value = float(rng.random()) if self.noisy_tv else 0.0
-        return agent, teacher, tv, hazards, (foods[: self.n_food], foods[self.n_food :]), tv_value
+        foods_by_kind = (foods[: self.n_food], foods[self.n_food :])
+        self._place_world(agent, teachers, predator, tv, hazards, foods_by_kind, tv_value)
+        self._next_storm = self._storm_gap(rng) if self.storm_mean_interval else 0
 
     def _place_world(
         self,
         agent: Cell,
-        teacher: Cell,
+        teachers: list[Cell],
+        predator: Cell,
         tv: Cell,
         hazards: list[Cell],
         foods: tuple[list[Cell], list[Cell]],
@@ -292,7 +488,8 @@ class Nursery(gymnasium.Env):
     ) -> None:
         """Set every position and rebuild the layer grid from them; body and clock start fresh."""
         self._ay, self._ax = agent
-        self._teacher_pos = teacher
+        self._teachers = [_Teacher(cell) for cell in teachers]
+        self._predator = predator
         self._tv = tv
         self._tv_value = tv_value
         self._hazard_list = list(hazards)
@@ -302,75 +499,179 @@ class Nursery(gymnasium.Env):
         self._energy = 1.0
         self._pain = 0.0
         self._t = 0
-        self._teacher_action = _STAY
-        self._teacher_meals = 0
-        self._teacher_wait = 0
+        self._night = False
+        self._next_storm = 0
 
         grid, pad, size = self._grid, self._pad, self.size
         grid[:] = 0.0
-        grid[:, :, 0] = 1.0
-        grid[pad + 1 : pad + size - 1, pad + 1 : pad + size - 1, 0] = 0.0
+        grid[:, :, _WALL] = 1.0
+        grid[pad + 1 : pad + size - 1, pad + 1 : pad + size - 1, _WALL] = 0.0
         for y, x in self._hazards:
-            grid[y + pad, x + pad, 3] = 1.0
+            grid[y + pad, x + pad, _HAZARD] = 1.0
         for cell, kind in self._food_at.items():
-            grid[cell[0] + pad, cell[1] + pad, 1 + kind] = 1.0
+            grid[cell[0] + pad, cell[1] + pad, _FOOD + kind] = 1.0
         if self.noisy_tv:
-            grid[tv[0] + pad, tv[1] + pad, 4] = tv_value
-        if self.teacher:
-            grid[teacher[0] + pad, teacher[1] + pad, 5] = 1.0
+            grid[tv[0] + pad, tv[1] + pad, _TV] = tv_value
+        for index, teacher in enumerate(self._teachers):
+            grid[teacher.pos[0] + pad, teacher.pos[1] + pad, _TEACHER + index] = 1.0
+        if self.predator:
+            grid[predator[0] + pad, predator[1] + pad, _PREDATOR] = 1.0
 
-    def _step_teacher(self, regime: int) -> None:
-        """Greedy Manhattan walk to the nearest nutritious food, stepping around hazards.
+    # ----------------------------------------------------------------------------- beings
 
-        The teacher is pedagogical: standing on a nutritious food it waits up to
-        `teacher_patience` steps, showing the way to a learner who follows, before eating it.
+    def _step_teacher(self, index: int, teacher: _Teacher, season: int) -> None:
+        """Walk to the current target food, wait on it up to `teacher_patience` steps, eat it.
 
-        Among the moves that shorten the distance, one off a hazard is chosen at random; when all
-        of them land on hazards it sidesteps to any safe neighbour instead, and only if none
-        exists does it walk onto the hazard. The randomness keeps it from looping in front of an
-        obstacle for ever.
+        The waiting is pedagogical: it shows the way to a learner who follows. A target is kept
+        until it is eaten, scattered or (for an honest pick) stops being nutritious; then a new
+        one is picked, honestly with probability `reliability`, else any food of either kind.
         """
-        ty, tx = self._teacher_pos
-        action = _STAY
-        targets = self._foods[regime]
-        if self._food_at.get(self._teacher_pos) == regime:
-            self._teacher_wait += 1
-            if self._teacher_wait >= self.teacher_patience:
-                self._teacher_wait = 0
-                self._teacher_meals += 1
-                self._respawn_food(self._teacher_pos, regime)
-            self._teacher_action = _STAY
+        target = teacher.target
+        if (
+            target is None
+            or self._food_at.get(target) != teacher.target_kind
+            or (teacher.honest and teacher.target_kind != season)
+        ):
+            teacher.wait = 0
+            target = self._pick_target(teacher, self.teacher_reliability[index], season)
+        if target is None:
+            teacher.action = _STAY
             return
-        self._teacher_wait = 0
-        if targets:
-            fy, fx = min(targets, key=lambda c: abs(c[0] - ty) + abs(c[1] - tx))
-            closer = []
-            if fy != ty:
-                closer.append(_DOWN if fy > ty else _UP)
-            if fx != tx:
-                closer.append(_RIGHT if fx > tx else _LEFT)
-            if closer:
-                options = [a for a in closer if (ty + _DY[a], tx + _DX[a]) not in self._hazards]
-                if not options:
-                    options = [
-                        a
-                        for a in (_UP, _RIGHT, _DOWN, _LEFT)
-                        if self._inside(ty + _DY[a], tx + _DX[a])
-                        and (ty + _DY[a], tx + _DX[a]) not in self._hazards
-                    ]
-                if not options:
-                    options = closer
-                if len(options) == 1:
-                    action = options[0]
+        if teacher.pos == target:
+            teacher.wait += 1
+            if teacher.wait >= self.teacher_patience:
+                if teacher.target_kind == season:
+                    teacher.meals += 1
                 else:
-                    action = options[int(self.np_random.random() * len(options))]
+                    teacher.toxic_meals += 1
+                teacher.wait = 0
+                teacher.target = None
+                self._respawn_food(target, teacher.target_kind)
+            teacher.action = _STAY
+            return
 
-        pad = self._pad
-        self._grid[ty + pad, tx + pad, 5] = 0.0
+        action = self._teacher_move(teacher.pos, target)
+        ty, tx = teacher.pos
+        pad, channel = self._pad, _TEACHER + index
+        self._grid[ty + pad, tx + pad, channel] = 0.0
         ty, tx = ty + _DY[action], tx + _DX[action]
-        self._grid[ty + pad, tx + pad, 5] = 1.0
-        self._teacher_pos = (ty, tx)
-        self._teacher_action = action
+        self._grid[ty + pad, tx + pad, channel] = 1.0
+        teacher.pos = (ty, tx)
+        teacher.action = action
+
+    def _pick_target(self, teacher: _Teacher, reliability: float, season: int) -> Cell | None:
+        """Choose the next food: the nearest nutritious one if honest, else any at random."""
+        teacher.honest = reliability >= 1.0 or self.np_random.random() < reliability
+        if teacher.honest:
+            candidates = self._foods[season]
+            if not candidates:
+                teacher.target = None
+                return None
+            ty, tx = teacher.pos
+            target = min(candidates, key=lambda c: abs(c[0] - ty) + abs(c[1] - tx))
+            kind = season
+        else:
+            every = self._foods[0] + self._foods[1]
+            if not every:
+                teacher.target = None
+                return None
+            k = int(self.np_random.random() * len(every))
+            target = every[k]
+            kind = 0 if k < len(self._foods[0]) else 1
+        teacher.target, teacher.target_kind = target, kind
+        return target
+
+    def _teacher_move(self, pos: Cell, target: Cell) -> int:
+        """Greedy Manhattan step to `target`, around hazards and other foods where it can.
+
+        Among the moves that shorten the distance, one onto neither a hazard nor another food is
+        chosen at random; when all are blocked it sidesteps to any unblocked neighbour, and only
+        if none exists does it step onto the obstacle. The randomness keeps it from looping in
+        front of an obstacle for ever. Avoiding other foods means a teacher only ever stands on
+        the food it chose, so what it demonstrates is exactly its pick.
+        """
+        ty, tx = pos
+        fy, fx = target
+        food_at, hazards = self._food_at, self._hazards
+        closer, options = [], []
+        if fy != ty:
+            move = _DOWN if fy > ty else _UP
+            closer.append(move)
+            cell = (ty + _DY[move], tx)
+            if cell not in hazards and (cell == target or cell not in food_at):
+                options.append(move)
+        if fx != tx:
+            move = _RIGHT if fx > tx else _LEFT
+            closer.append(move)
+            cell = (ty, tx + _DX[move])
+            if cell not in hazards and (cell == target or cell not in food_at):
+                options.append(move)
+        if not options:
+            for move in _MOVES:
+                y, x = ty + _DY[move], tx + _DX[move]
+                if self._inside(y, x) and (y, x) not in hazards and (y, x) not in food_at:
+                    options.append(move)
+        if not options:
+            options = closer
+        if len(options) == 1:
+            return options[0]
+        return options[int(self.np_random.random() * len(options))]
+
+    def _step_predator(self) -> bool:
+        """Move toward the agent with probability `predator_speed`; bite if on its cell.
+
+        The move is a greedy Manhattan step (the interior is open, so it never meets a wall; it
+        ignores hazards, it is not afraid of them). One uniform draw decides both whether it moves
+        and, when both axes close the gap, which. After a bite it slinks off to a far free cell.
+        Returns whether it bit.
+        """
+        py, px = self._predator
+        ay, ax = self._ay, self._ax
+        if (py, px) != (ay, ax):
+            u = self.np_random.random()
+            if u < self.predator_speed:
+                dy, dx = ay - py, ax - px
+                if dy and (not dx or u < 0.5 * self.predator_speed):
+                    step_y, step_x = (1 if dy > 0 else -1), 0
+                else:
+                    step_y, step_x = 0, (1 if dx > 0 else -1)
+                self._move_predator((py + step_y, px + step_x))
+        if self._predator != (ay, ax):
+            return False
+        self._move_predator(self._far_free_cell())
+        return True
+
+    def _move_predator(self, cell: Cell) -> None:
+        pad = self._pad
+        py, px = self._predator
+        self._grid[py + pad, px + pad, _PREDATOR] = 0.0
+        self._grid[cell[0] + pad, cell[1] + pad, _PREDATOR] = 1.0
+        self._predator = cell
+
+    # ----------------------------------------------------------------------------- events
+
+    def _storm_gap(self, rng: np.random.Generator) -> int:
+        """Steps until the next storm: Pareto with shape 1.5 and mean `storm_mean_interval`.
+
+        A classic Pareto with scale m has mean 1.5 m / 0.5 = 3 m; numpy's `pareto` is the shifted
+        (Lomax) form, hence the 1 +. Heavy tails mean long calm stretches and sudden clusters.
+        """
+        scale = self.storm_mean_interval / 3.0
+        return max(1, round(scale * (1.0 + rng.pareto(_STORM_SHAPE))))
+
+    def _scatter_food(self) -> None:
+        """A storm: every food moves to a new random free cell, keeping its slot and kind."""
+        pad, grid = self._pad, self._grid
+        for (y, x), kind in self._food_at.items():
+            grid[y + pad, x + pad, _FOOD + kind] = 0.0
+        self._food_at.clear()
+        for kind in (0, 1):
+            foods = self._foods[kind]
+            for slot in range(len(foods)):
+                cell = self._random_free_cell()
+                foods[slot] = cell
+                self._food_at[cell] = kind
+                grid[cell[0] + pad, cell[1] + pad, _FOOD + kind] = 1.0
 
     def _respawn_food(self, cell: Cell, kind: int) -> None:
         """Move an eaten food to a random free cell, keeping its slot in the per-kind list."""
@@ -380,53 +681,123 @@ class Nursery(gymnasium.Env):
         foods = self._foods[kind]
         foods[foods.index(cell)] = new
         pad = self._pad
-        self._grid[cell[0] + pad, cell[1] + pad, 1 + kind] = 0.0
-        self._grid[new[0] + pad, new[1] + pad, 1 + kind] = 1.0
+        self._grid[cell[0] + pad, cell[1] + pad, _FOOD + kind] = 0.0
+        self._grid[new[0] + pad, new[1] + pad, _FOOD + kind] = 1.0
 
     def _random_free_cell(self) -> Cell:
         """Uniform over interior cells holding nothing: rejection sampling, cheap on sparse maps.
 
-        The constructor guarantees at least one free cell, so the loop always ends.
+        The constructor guarantees at least one free cell, so the loop always ends. Disabled
+        things sit on a wall cell, which is never a candidate, so they need no special case.
         """
         inner = self.size - 2
         while True:
             k = int(self.np_random.integers(inner * inner))
             cell = (1 + k // inner, 1 + k % inner)
-            if (
-                cell not in self._food_at
-                and cell not in self._hazards
-                and cell != (self._ay, self._ax)
-                and not (self.teacher and cell == self._teacher_pos)
-                and not (self.noisy_tv and cell == self._tv)
-            ):
+            if not self._occupied(cell):
                 return cell
+
+    def _occupied(self, cell: Cell) -> bool:
+        return (
+            cell in self._food_at
+            or cell in self._hazards
+            or cell == (self._ay, self._ax)
+            or cell == self._tv
+            or cell == self._predator
+            or any(cell == t.pos for t in self._teachers)
+        )
+
+    def _far_free_cell(self) -> Cell:
+        """A random free cell at least `view` steps (Manhattan) from the agent.
+
+        A few rejection tries; when they all land near (a small map, a crowded corner), the
+        farthest free cell, found by a deterministic scan so replays stay identical.
+        """
+        agent = (self._ay, self._ax)
+        for _ in range(_FAR_TRIES):
+            cell = self._random_free_cell()
+            if _manhattan(cell, agent) >= self.view:
+                return cell
+        interior = range(1, self.size - 1)
+        free = [(y, x) for y in interior for x in interior if not self._occupied((y, x))]
+        return max(free, key=lambda c: _manhattan(c, agent))
+
+    # ----------------------------------------------------------------------------- reading
 
     def _inside(self, y: int, x: int) -> bool:
         return 0 < y < self.size - 1 and 0 < x < self.size - 1
 
+    def _is_night(self) -> bool:
+        """The second half of every `day_length` steps (never when `day_length` is 0)."""
+        return self.day_length > 0 and self._t % self.day_length >= self.day_length // 2
+
+    def _slippery(self) -> bool:
+        return self.slip > 0 and bool((self._t // self.slip_period) & 1)
+
     def _observation(self) -> np.ndarray:
-        obs = self._grid[self._ay : self._ay + self.view, self._ax : self._ax + self.view].copy()
-        obs[:, :, 6] = self._energy
-        obs[:, :, 7] = self._pain
+        window = self._grid[self._ay : self._ay + self.view, self._ax : self._ax + self.view]
+        obs = window * self._night_scale if self._night else window.copy()
+        obs[:, :, _ENERGY] = self._energy
+        obs[:, :, _PAIN] = self._pain
         return obs
 
-    def _info(self, fainted: bool, ate: str | None) -> dict[str, Any]:
+    def _info(self, fainted: bool, ate: str | None, bitten: bool, storm: bool) -> dict[str, Any]:
+        """Ground truth for metrics and the agent's body signals.
+
+        ``threat`` is the predator's looming: 1 - chebyshev distance / (view radius + 1) while it
+        is in view, 0 otherwise, so it rises step by step as it closes in.
+        """
+        pad, ay, ax = self._pad, self._ay, self._ax
+        threat = 0.0
+        if self.predator:
+            near = max(abs(self._predator[0] - ay), abs(self._predator[1] - ax))
+            if near <= pad:
+                threat = 1.0 - near / (pad + 1)
         info: dict[str, Any] = {
-            "body": {"energy": self._energy, "pain": self._pain},
-            "shift": (self._t // self.season_length) & 1,
+            "body": {
+                "energy": self._energy,
+                "pain": self._pain,
+                "threat": threat,
+                "night": 1.0 if self._night else 0.0,
+            },
+            "shift": ((self._t // self.season_length) & 1) + 2 * self._slippery(),
             "fainted": fainted,
             "ate": ate,
+            "bitten": bitten,
+            "storm": storm,
         }
-        if self.teacher:
-            dy = self._teacher_pos[0] - self._ay
-            dx = self._teacher_pos[1] - self._ax
-            if -self._pad <= dy <= self._pad and -self._pad <= dx <= self._pad:
-                info["teacher"] = {
-                    "action": self._teacher_action,
-                    "offset": (dy, dx),
-                    "follow": _toward(dy, dx),
-                }
+        seen = []
+        for index, teacher in enumerate(self._teachers):
+            dy = teacher.pos[0] - ay
+            dx = teacher.pos[1] - ax
+            if -pad <= dy <= pad and -pad <= dx <= pad:
+                seen.append(
+                    {
+                        "source": _TEACHER_NAMES[index],
+                        "action": teacher.action,
+                        "offset": (dy, dx),
+                        "follow": self._follow_move(dy, dx),
+                    }
+                )
+        if seen:
+            info["teachers"] = seen
+            info["teacher"] = min(seen, key=lambda s: abs(s["offset"][0]) + abs(s["offset"][1]))
         return info
+
+    def _follow_move(self, dy: int, dx: int) -> int:
+        """The move toward a teacher at offset (dy, dx): the larger gap first, around a hazard.
+
+        When both axes close the gap and the first choice is a hazard, the other is taken, so a
+        follower is not walked straight through hazards the teacher itself went around.
+        """
+        if dy == 0 and dx == 0:
+            return _STAY
+        vertical = (_DOWN if dy > 0 else _UP) if dy else None
+        horizontal = (_RIGHT if dx > 0 else _LEFT) if dx else None
+        first, second = (vertical, horizontal) if abs(dy) >= abs(dx) else (horizontal, vertical)
+        assert first is not None
+        blocked = (self._ay + _DY[first], self._ax + _DX[first]) in self._hazards
+        return second if blocked and second is not None else first
 
     def _config(self) -> dict[str, Any]:
         return {
@@ -434,8 +805,9 @@ class Nursery(gymnasium.Env):
             "view": self.view,
             "n_food": self.n_food,
             "n_hazards": self.n_hazards,
-            "teacher": self.teacher,
+            "teachers": self.teachers,
             "noisy_tv": self.noisy_tv,
+            "predator": self.predator,
         }
 
     @staticmethod
@@ -446,6 +818,10 @@ class Nursery(gymnasium.Env):
 
 def _cell(value: Any) -> Cell:
     return (int(value[0]), int(value[1]))
+
+
+def _manhattan(a: Cell, b: Cell) -> int:
+    return abs(a[0] - b[0]) + abs(a[1] - b[1])
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:
@@ -461,14 +837,19 @@ def _check_float(name: str, value: Any, low: float, high: float) -> None:
         )
 
 
+def _check_reliability(value: Any) -> tuple[float, float]:
+    """Two probabilities, for teacher_a and teacher_b (a missing teacher ignores its entry)."""
+    ok = isinstance(value, (tuple, list)) and len(value) == 2
+    ok = ok and all(
+        isinstance(p, (int, float, np.number)) and not isinstance(p, bool) and 0 <= p <= 1
+        for p in value
+    )
+    if not ok:
+        raise ValueError(
+            f"teacher_reliability={value!r} is invalid: it must be two numbers in [0, 1]"
+        )
+    return (float(value[0]), float(value[1]))
+
+
 if "lifelong/Nursery-v1" not in gymnasium.registry:
     gymnasium.register(id="lifelong/Nursery-v1", entry_point="lifelong.worlds.nursery:Nursery")
-
-
-def _toward(dy: int, dx: int) -> int:
-    """The move that closes the larger gap to a relative position (stay when already there)."""
-    if dy == 0 and dx == 0:
-        return _STAY
-    if abs(dy) >= abs(dx):
-        return _DOWN if dy > 0 else _UP
-    return _RIGHT if dx > 0 else _LEFT
