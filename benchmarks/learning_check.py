@@ -37,6 +37,7 @@ def main() -> None:
         open_life(directory, args.world, args.seed, config_changes=config).run(args.steps)
         records = read_metrics(directory)
     quarter = records[-len(records) // 4 :]
+    first = next(r for r in records if r["error_vs_copy_last"] is not None)  # A has trained
 
     def late(key: str) -> float:
         return float(np.mean([r[key] for r in quarter]))
@@ -46,11 +47,11 @@ def main() -> None:
         f"{random_reward_rate(args.world, args.steps, args.seed):+.4f}"
     )
     print(
-        f"A's error (slow EMA):       first record {records[0]['prediction_error_slow']:.3f}"
+        f"A's error (slow EMA):       first measured {first['prediction_error_slow']:.3f}"
         f"   last quarter {late('prediction_error_slow'):.3f}"
     )
     print(
-        f"A's error / copy-last:      first record {records[0]['error_vs_copy_last']:.3f}"
+        f"A's error / copy-last:      first measured {first['error_vs_copy_last']:.3f}"
         f"   last quarter {late('error_vs_copy_last'):.3f}"
     )
     shares = {m: late(f"mode_{m}") for m in ("observe", "explore", "exploit", "sleep")}

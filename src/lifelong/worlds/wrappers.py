@@ -116,13 +116,6 @@ def _noop_of(env: gym.Env) -> int | None:
     return None if value is None else int(value)
 
 
-def _tag_shift(info: dict[str, Any], tag: str) -> dict[str, Any]:
-    """Combine this wrapper's regime with any regime reported from below (``inner|kind:n``)."""
-    inner = info.get("shift")
-    info["shift"] = tag if inner is None else f"{inner}|{tag}"
-    return info
-
-
 # ---------------------------------------------------------------------------------------------
 # Schedule
 
@@ -245,7 +238,12 @@ class Schedule:
 
 
 class _Scheduled(gym.Wrapper):
-    """Shared machinery: own generator, schedule, regime counter, ``info["shift"]``, state."""
+    """Shared machinery: own generator, schedule, regime counter, ``info["shift"]``, state.
+
+    The step is the hot path, so everything a regime decides (the ``info["shift"]`` tag, the
+    action table, the observation permutation, the reward factor) is worked out once when the
+    regime changes (`_refresh`) and the step only reads it.
+    """
 
     kind = "shift"
 
@@ -255,6 +253,39 @@ class _Scheduled(gym.Wrapper):
         self.regime = 0
         self._rng = _salted_rng(None, f"shift:{self.kind}")
         self.schedule.reset(self._rng)
+        # What the step applies; None means "leave it as it is" (set by `_refresh`).
+        self._action_map: list[int] | None = None
+        self._action_start = 0
+        self._obs_perm: np.ndarray | None = None
+        self._factor: float | None = None
+        self._tag = ""
+        self._inner_key: Any = _NO_KEY  # the last regime reported from below, and its tag
+        self._inner_tag = ""
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Work out what the current regime does; subclasses add their own part."""
+        self._tag = f"{self.kind}:{self.regime}"
+        self._inner_key = _NO_KEY
+
+    def _tag_info(self, info: dict[str, Any]) -> dict[str, Any]:
+        """Combine this wrapper's regime with any regime reported from below (``inner|kind:n``)."""
+        inner = info.get("shift")
+        if inner is None:
+            info["shift"] = self._tag
+        elif inner is self._inner_key:
+            info["shift"] = self._inner_tag
+        else:
+            info["shift"] = self._retag(inner)
+        return info
+
+    def _retag(self, inner: Any) -> str:
+        tag = f"{inner}|{self._tag}"
+        # Cache on the inner value when it is a plain str or int (an identity test will then
+        # hit every step: the inner shift hands back its own cached string).
+        if type(inner) in (str, int):
+            self._inner_key, self._inner_tag = inner, tag
+        return tag
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         if seed is not None:  # a new life: same seed, same changes at the same steps
@@ -262,29 +293,45 @@ class _Scheduled(gym.Wrapper):
             self.schedule.reset(self._rng)
             self.regime = 0
             self._on_regime(restart=True)
+            self._refresh()
         obs, info = self.env.reset(seed=seed, options=options)
-        return self._obs(obs), _tag_shift(info, f"{self.kind}:{self.regime}")
+        if self._obs_perm is not None:
+            obs = np.asarray(obs).take(self._obs_perm, -1)
+        return obs, self._tag_info(info)
 
     def step(self, action: Any):
-        if self.schedule.step():
+        # Schedule.step, inlined: count the step and compare it with the next change step.
+        schedule = self.schedule
+        now = schedule._t
+        schedule._t = now + 1
+        if now == schedule._next:
+            schedule._next = schedule._advance(now)
             self.regime += 1
             self._on_regime(restart=False)
-        obs, reward, terminated, truncated, info = self.env.step(self._action(action))
-        info = _tag_shift(info, f"{self.kind}:{self.regime}")
-        return self._obs(obs), self._reward(reward), terminated, truncated, info
+            self._refresh()
+        action_map = self._action_map
+        if action_map is not None:
+            action = action_map[int(action) - self._action_start]
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        perm = self._obs_perm
+        if perm is not None:
+            obs = np.asarray(obs).take(perm, -1)
+        factor = self._factor
+        if factor is not None:
+            reward = reward * factor
+        # _tag_info, inlined.
+        inner = info.get("shift")
+        if inner is None:
+            info["shift"] = self._tag
+        elif inner is self._inner_key:
+            info["shift"] = self._inner_tag
+        else:
+            info["shift"] = self._retag(inner)
+        return obs, reward, terminated, truncated, info
 
     # Hooks for the kinds; the defaults change nothing.
     def _on_regime(self, restart: bool) -> None:
         """Enter ``self.regime`` (regime 0 and ``restart=True`` after a seeded reset)."""
-
-    def _action(self, action: Any) -> Any:
-        return action
-
-    def _obs(self, obs: Any) -> Any:
-        return obs
-
-    def _reward(self, reward: Any) -> Any:
-        return reward
 
     def _extra_state(self) -> dict[str, Any]:
         return {}
@@ -307,7 +354,11 @@ class _Scheduled(gym.Wrapper):
         self.schedule.load_state_dict(state["schedule"])
         self._rng.bit_generator.state = copy.deepcopy(state["rng"])
         self._load_extra_state(state)
+        self._refresh()
         _load_inner_state(self.env, state["inner"])
+
+
+_NO_KEY = object()  # an inner regime that never matches: nothing cached yet
 
 
 def _fresh_permutation(rng: np.random.Generator, current: np.ndarray) -> np.ndarray:
@@ -329,15 +380,18 @@ class ActionShift(_Scheduled):
         if space.n < 2:
             raise UserError("shift: kind='actions' got 1 action; allowed: at least 2 actions")
         self.perm = np.arange(space.n)
+        self._start = int(space.start)
         super().__init__(env, schedule)
 
     def _on_regime(self, restart: bool) -> None:
         identity = np.arange(len(self.perm))
         self.perm = identity if restart else _fresh_permutation(self._rng, self.perm)
 
-    def _action(self, action: Any) -> int:
-        start = int(self.env.action_space.start)
-        return int(self.perm[int(action) - start]) + start
+    def _refresh(self) -> None:
+        super()._refresh()
+        # Action a (counted from the space's start) performs inner action perm[a] + start.
+        self._action_start = self._start
+        self._action_map = [int(p) + self._start for p in self.perm]
 
     def _extra_state(self) -> dict[str, Any]:
         return {"perm": self.perm.tolist()}
@@ -372,8 +426,10 @@ class ObservationShift(_Scheduled):
         identity = np.arange(len(self.perm))
         self.perm = identity if restart else _fresh_permutation(self._rng, self.perm)
 
-    def _obs(self, obs: Any) -> np.ndarray:
-        return np.asarray(obs)[..., self.perm]
+    def _refresh(self) -> None:
+        super()._refresh()
+        # Always a fresh array, even for the identity: the caller may keep the observation.
+        self._obs_perm = np.ascontiguousarray(self.perm, dtype=np.intp)
 
     def _extra_state(self) -> dict[str, Any]:
         return {"perm": self.perm.tolist()}
@@ -391,8 +447,9 @@ class RewardShift(_Scheduled):
         self.factor = factor
         super().__init__(env, schedule)
 
-    def _reward(self, reward: Any) -> Any:
-        return reward * self.factor if self.regime % 2 else reward
+    def _refresh(self) -> None:
+        super()._refresh()
+        self._factor = self.factor if self.regime % 2 else None
 
 
 # kind -> attributes scaled together, for each classic-control world. Acrobot's centre of mass
@@ -677,6 +734,10 @@ class NoisyTV(gym.Wrapper):
     extra action (the last) "changes the channel": the inner world takes its no-op (action 0 when
     it declares none) and the TV draws a new mean per channel. An agent rewarded for prediction
     error can waste its life here; one rewarded for learning progress should not.
+
+    The noise is uniform around the channel's mean, strictly inside the bounds, and is drawn a
+    block of many frames at a time (the step only copies a frame in); the block is part of
+    ``state_dict``, so a restored TV shows the same noise.
     """
 
     def __init__(self, env: gym.Env, size: int = 3) -> None:
@@ -700,9 +761,9 @@ class NoisyTV(gym.Wrapper):
         self.bool_obs = space.dtype == np.bool_
         if self.image:
             self.observation_space = space
-            patch = (slice(0, self.size), slice(0, self.size))
-            self._low = _finite_or(space.low[patch], 0.0)
-            self._high = _finite_or(space.high[patch], 1.0)
+            self._patch = (slice(0, self.size), slice(0, self.size))
+            self._low = _finite_or(space.low[self._patch], 0.0)
+            self._high = _finite_or(space.high[self._patch], 1.0)
             channels = space.shape[-1]
         else:
             dtype = space.dtype if np.issubdtype(space.dtype, np.floating) else np.float32
@@ -714,40 +775,100 @@ class NoisyTV(gym.Wrapper):
                 dtype,
             )
             channels = self.size
+        self._dtype = self.observation_space.dtype
+        self._channels = channels
+        span = self._high - self._low
+        # MinAtar's images lie in [0, 1]: then the noise needs no rescaling.
+        self._unit_bounds = bool(np.all(self._low == 0.0) and np.all(span == 1.0))
+        self._span = span
+        noop = _noop_of(env)
+        self._noop = int(inner.start) if noop is None else noop
+        # The block, drawn from `_rng` whose state just before the draw is `_block_rng`: for
+        # each of `_block_size` frames, uniforms for its pixels (`_block`) and a new programme
+        # (`_block_means`, with the `_block_low` and `_block_width` of its noise) in case the
+        # channel changes at that frame. `_pos` is the next frame. Frames [_ready_from,
+        # _ready_to) are ready to show for the current means in `_ready`; a change empties it.
+        self._block_size = max(16, _TV_BLOCK_VALUES // int(np.prod(self._low.shape)))
+        self._block = self._block_means = self._block_low = self._block_width = np.empty(0)
+        self._block_rng: dict[str, Any] | None = None
+        self._pos = self._block_size
+        self._ready: list[np.ndarray] = []
+        self._ready_from = self._ready_to = 0
+        self._chunk = _TV_FIRST_CHUNK
         self._rng = _salted_rng(None, "noisy_tv")
-        self.means = self._new_means(channels)
+        self._new_means()
 
-    def _new_means(self, channels: int) -> np.ndarray:
+    def _new_means(self) -> None:
         """A new programme: each channel's noise gets a new mean, away from the bounds."""
-        return self._rng.uniform(0.1, 0.9, channels)
+        if self._pos >= self._block_size:
+            self._draw_block()
+        pos = self._pos
+        self.means = self._block_means[pos]
+        self._unit_low = self._block_low[pos]
+        self._unit_width = self._block_width[pos]
+        self._ready_to = -1  # nothing ready for these means
+        self._chunk = _TV_FIRST_CHUNK
+
+    def _set_means(self, means: np.ndarray) -> None:
+        self.means = means
+        self._unit_low, self._unit_width = _tv_noise_range(means)
+        self._ready_to = -1
+        self._chunk = _TV_FIRST_CHUNK
 
     @property
     def noop_action(self) -> int | None:
         """The inner world's no-op: the TV adds no new way of doing nothing."""
         return _noop_of(self.env)
 
-    def _noise(self) -> np.ndarray:
-        shape = self._low.shape
+    def _draw_block(self) -> None:
+        rng = self._rng
+        self._block_rng = copy.deepcopy(rng.bit_generator.state)
+        self._block = rng.random((self._block_size, *self._low.shape))
+        self._block_means = rng.uniform(0.1, 0.9, (self._block_size, self._channels))
+        self._block_low, self._block_width = _tv_noise_range(self._block_means)
+        self._pos = 0
+        self._ready_to = -1
+
+    def _make_ready(self) -> None:
+        """Turn the next frames of the block into noise; more at a time while the means hold."""
+        if self._pos >= self._block_size:
+            self._draw_block()
+        start = self._pos
+        stop = min(start + self._chunk, self._block_size)
+        units = self._block[start:stop]
         if self.bool_obs:
-            return self._rng.random(shape) < self.means
-        # Beta noise with the channel's mean: continuous and never stuck at a bound.
-        unit = self._rng.beta(
-            _TV_CONCENTRATION * self.means, _TV_CONCENTRATION * (1 - self.means), shape
-        )
-        return self._low + unit * (self._high - self._low)
+            frames = units < self.means
+        else:
+            frames = units * self._unit_width + self._unit_low
+            if not self._unit_bounds:
+                frames = self._low + frames * self._span
+            frames = frames.astype(self._dtype)
+        self._ready = list(frames)
+        self._ready_from, self._ready_to = start, stop
+        self._chunk = min(2 * self._chunk, _TV_MAX_CHUNK)
+
+    def _noise(self) -> np.ndarray:
+        """The next frame of noise (``size`` x ``size`` x channels, or ``size`` features)."""
+        if self._pos >= self._ready_to:
+            self._make_ready()
+        pos = self._pos
+        self._pos = pos + 1
+        return self._ready[pos - self._ready_from]
 
     def _obs(self, obs: Any) -> np.ndarray:
-        obs = np.array(obs, copy=True)
         noise = self._noise()
         if self.image:
-            obs[: self.size, : self.size] = noise.astype(obs.dtype)
+            obs = obs.copy() if type(obs) is np.ndarray else np.array(obs)
+            obs[self._patch] = noise
             return obs
-        return np.concatenate([obs, noise]).astype(self.observation_space.dtype)
+        return np.concatenate([obs, noise]).astype(self._dtype)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         if seed is not None:
             self._rng = _salted_rng(seed, "noisy_tv")
-            self.means = self._new_means(len(self.means))
+            self._pos = self._block_size  # the next frame starts a block from the new generator
+            self._block_rng = None
+            self._new_means()
         obs, info = self.env.reset(seed=seed, options=options)
         info["tv"], info["tv_action"] = True, False
         return self._obs(obs), info
@@ -755,27 +876,69 @@ class NoisyTV(gym.Wrapper):
     def step(self, action: Any):
         changed = int(action) == self.tv_action
         if changed:
-            self.means = self._new_means(len(self.means))
-            noop = self.noop_action
-            action = int(self.env.action_space.start) if noop is None else noop
+            self._new_means()
+            action = self._noop
         obs, reward, terminated, truncated, info = self.env.step(action)
-        info["tv"], info["tv_action"] = True, changed
-        return self._obs(obs), reward, terminated, truncated, info
+        info["tv"] = True
+        info["tv_action"] = changed
+        # _obs, inlined for images.
+        if self._pos >= self._ready_to:
+            self._make_ready()
+        pos = self._pos
+        self._pos = pos + 1
+        noise = self._ready[pos - self._ready_from]
+        if self.image:
+            obs = obs.copy() if type(obs) is np.ndarray else np.array(obs)
+            obs[self._patch] = noise
+            return obs, reward, terminated, truncated, info
+        return (
+            np.concatenate([obs, noise]).astype(self._dtype),
+            reward,
+            terminated,
+            truncated,
+            info,
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return {
             "means": self.means.tolist(),
             "rng": copy.deepcopy(self._rng.bit_generator.state),
+            "block": _block_state(self._block_rng, self._pos, self._block_size),
             "inner": _inner_state(self.env),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.means = np.asarray(state["means"], dtype=np.float64)
+        self._set_means(np.asarray(state["means"], dtype=np.float64))
+        block = state.get("block")
+        if block is None or block["rng"] is None:  # no block drawn yet (or an older checkpoint)
+            self._pos, self._block_rng = self._block_size, None
+        else:
+            self._rng.bit_generator.state = copy.deepcopy(block["rng"])
+            self._block_size = int(block["size"])
+            self._draw_block()
+            self._pos = int(block["pos"])
         self._rng.bit_generator.state = copy.deepcopy(state["rng"])
         _load_inner_state(self.env, state["inner"])
 
 
-_TV_CONCENTRATION = 4.0  # Beta(4m, 4(1-m)): broad noise around the channel's mean m
+_TV_BLOCK_VALUES = 1 << 15  # uniforms per block: 910 frames of a 3x3 patch of 4 channels
+_TV_FIRST_CHUNK, _TV_MAX_CHUNK = 4, 256  # frames made ready at once after a channel change
+
+
+def _tv_noise_range(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform noise around each mean, in [0, 1] units: ``low + u * width`` for u in [0, 1).
+
+    The half-width keeps 10% of the way to the nearer bound, so the noise is never stuck at a
+    bound and a channel's mean is its noise's mean.
+    """
+    half = 0.9 * np.minimum(means, 1.0 - means)
+    return means - half, 2.0 * half
+
+
+def _block_state(block_rng: dict[str, Any] | None, pos: int, size: int) -> dict[str, Any]:
+    """A block of draws as plain data: the generator before it was drawn, the position, the size
+    (drawing again from that state gives the same block)."""
+    return {"rng": copy.deepcopy(block_rng), "pos": int(pos), "size": int(size)}
 
 
 def _finite_or(bound: np.ndarray, default: float) -> np.ndarray:
@@ -806,6 +969,9 @@ class Teacher(gym.Wrapper):
     ``{"source": name, "action": a}`` and ``info["teacher"]`` is the first teacher in view.
     Stacked teachers (different names and reliabilities) append to the same list, so an agent
     can learn whom to trust.
+
+    The coins and random actions are drawn a block of steps at a time; the block is part of
+    ``state_dict``, so a restored teacher goes on identically.
     """
 
     def __init__(
@@ -824,7 +990,22 @@ class Teacher(gym.Wrapper):
             raise UserError(f"teacher: name={name!r} is invalid; allowed: a non-empty string")
         self.name = name
         self.policy = self._resolve(policy)
+        # A built-in policy is a pure function of the observation (the random one is a uniform
+        # action, which the block already holds), so it is only consulted when someone looks; a
+        # caller's policy is consulted whenever the teacher is reliable, seen or not, as always.
+        self._builtin = self.policy if isinstance(policy, str) else None
+        self._random_policy = (
+            self.policy if isinstance(policy, str) and policy == "random" else None
+        )
         self._rng = _salted_rng(None, f"teacher:{name}")
+        # The block: per step a reliability coin, a visibility coin and a uniform action, drawn
+        # from `_rng` whose state just before the draw is `_block_rng`; `_pos` is the next step.
+        self._block_size = _TEACHER_BLOCK
+        self._block_rng: dict[str, Any] | None = None
+        self._pos = self._block_size
+        self._reliable: list[float] = []
+        self._seen: list[float] = []
+        self._actions: list[int] = []
 
     def _resolve(self, policy: Policy | str) -> Policy:
         if callable(policy):
@@ -850,22 +1031,42 @@ class Teacher(gym.Wrapper):
             f"{', '.join(TEACHER_POLICIES)}"
         )
 
+    def _draw_block(self) -> None:
+        rng, size = self._rng, self._block_size
+        self._block_rng = copy.deepcopy(rng.bit_generator.state)
+        # Both coins every step, so the random stream does not depend on the outcomes.
+        coins = rng.random((2, size))
+        self._reliable = coins[0].tolist()
+        self._seen = coins[1].tolist()
+        self._actions = (rng.integers(self.space.n, size=size) + int(self.space.start)).tolist()
+        self._pos = 0
+
     def _demonstrate(self, obs: Any, info: dict[str, Any]) -> dict[str, Any]:
-        # Draw both coins every step so the random stream does not depend on the outcomes.
-        reliable, seen = self._rng.random(2)
-        if reliable < self.reliability:
-            action = int(self.policy(obs))
-        else:
-            action = int(self.space.start) + int(self._rng.integers(self.space.n))
-        if seen < self.visible:
+        pos = self._pos
+        if pos >= self._block_size:
+            self._draw_block()
+            pos = 0
+        self._pos = pos + 1
+        policy = self.policy
+        reliable = self._reliable[pos] < self.reliability
+        if self._seen[pos] < self.visible:
+            if reliable and policy is not self._random_policy:
+                action = int(policy(obs))
+            else:
+                action = self._actions[pos]
             demo = {"source": self.name, "action": action}
-            info["teachers"] = [*info.get("teachers", []), demo]
-            info.setdefault("teacher", demo)
+            teachers = info.get("teachers")
+            info["teachers"] = [demo] if teachers is None else [*teachers, demo]
+            if "teacher" not in info:
+                info["teacher"] = demo
+        elif reliable and policy is not self._builtin:
+            policy(obs)
         return info
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         if seed is not None:
             self._rng = _salted_rng(seed, f"teacher:{self.name}")
+            self._pos, self._block_rng = self._block_size, None  # a new block from the new rng
         obs, info = self.env.reset(seed=seed, options=options)
         return obs, self._demonstrate(obs, info)
 
@@ -876,12 +1077,24 @@ class Teacher(gym.Wrapper):
     def state_dict(self) -> dict[str, Any]:
         return {
             "rng": copy.deepcopy(self._rng.bit_generator.state),
+            "block": _block_state(self._block_rng, self._pos, self._block_size),
             "inner": _inner_state(self.env),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        block = state.get("block")
+        if block is None or block["rng"] is None:  # no block drawn yet (or an older checkpoint)
+            self._pos, self._block_rng = self._block_size, None
+        else:
+            self._rng.bit_generator.state = copy.deepcopy(block["rng"])
+            self._block_size = int(block["size"])
+            self._draw_block()
+            self._pos = int(block["pos"])
         self._rng.bit_generator.state = copy.deepcopy(state["rng"])
         _load_inner_state(self.env, state["inner"])
+
+
+_TEACHER_BLOCK = 1024  # steps of coins and random actions drawn at once
 
 
 # ---------------------------------------------------------------------------------------------
