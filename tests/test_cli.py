@@ -176,3 +176,10 @@ def test_check_world_refuses_an_unknown_world(capsys):
     assert main(["check-world", "atlantis"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "unknown world" in err
+
+
+def test_default_run_directory_is_a_tidy_name_for_the_world(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = "nursery-small(season_length=50)"
+    assert main(["run", "--quiet", "--world", spec, "--steps", "20", *QUICK[3:]]) == 0
+    assert (tmp_path / "runs" / "nursery-small_season_length_50-s0" / "config.yaml").exists()

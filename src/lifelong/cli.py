@@ -7,6 +7,7 @@ and exits 0.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 from pathlib import Path
@@ -84,7 +85,8 @@ def _run(args: argparse.Namespace) -> int:
     if directory is None:
         world = args.world or config_changes.get("world", "nursery")
         seed = args.seed if args.seed is not None else config_changes.get("seed", 0)
-        directory = Path("runs") / f"{world}-s{seed}"
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(world)).strip("_")[:80]
+        directory = Path("runs") / f"{safe}-s{seed}"
     resumed = (directory / "config.yaml").exists()
     life = open_life(directory, args.world, args.seed, args.genome, config_changes, genome_changes)
 
