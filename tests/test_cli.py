@@ -183,3 +183,19 @@ def test_default_run_directory_is_a_tidy_name_for_the_world(tmp_path, monkeypatc
     spec = "nursery-small(season_length=50)"
     assert main(["run", "--quiet", "--world", spec, "--steps", "20", *QUICK[3:]]) == 0
     assert (tmp_path / "runs" / "nursery-small_season_length_50-s0" / "config.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    "world",
+    [
+        "minatar:breakout",
+        "minigrid:MiniGrid-DoorKey-5x5-v0",
+        "gym:CartPole-v1+shift(every=100,kind=gravity,scale=2.0)+noisy_tv",
+    ],
+)
+def test_the_agent_lives_unchanged_in_other_worlds(world, tmp_path, capsys):
+    directory = tmp_path / "life"
+    argv = ["run", "--quiet", "--world", world, "--dir", str(directory), "--steps", "300"]
+    assert main([*argv, "--set", "tensorboard=false", *TINY_SETS]) == 0
+    assert "checkpointed at step 300" in capsys.readouterr().out
+    assert main(["run", "--quiet", "--dir", str(directory), "--steps", "400"]) == 0  # resumes
