@@ -6,7 +6,7 @@ import torch
 from conftest import TINY
 
 from lifelong.errors import UserError
-from lifelong.life import open_life, read_metrics
+from lifelong.life import load_policy, open_life, read_metrics
 from lifelong.modes import Mode
 from lifelong.signals import MetaState
 from lifelong.worlds import make_world
@@ -192,3 +192,16 @@ def test_a_wrapped_world_that_cannot_be_saved_resumes_as_a_new_stream(tmp_path):
     resumed.run(400)
     assert resumed.agent.counters["env_steps"] == 400
     assert resumed.world.state_dict()["regime"] == 2
+
+
+def test_a_saved_agent_can_be_loaded_as_a_policy(tmp_path):
+    life = start(tmp_path / "life")
+    life.run(300)
+    policy = load_policy(tmp_path / "life")
+    obs, _ = make_world("nursery-small").reset(seed=3)
+    with torch.inference_mode():
+        z = life.agent.a.embed(torch.as_tensor(obs).unsqueeze(0))
+        expected = int(life.agent.b.q(z).argmax().item())
+    assert policy(obs) == expected
+    with pytest.raises(UserError, match="no life in"):
+        load_policy(tmp_path / "nothing")

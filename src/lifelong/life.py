@@ -289,6 +289,36 @@ class _Interval:
         self.rewards, self.steps = float(state["rewards"]), int(state["steps"])
 
 
+def load_policy(directory: str | Path) -> Callable[[Any], int]:
+    """The greedy policy of the agent saved in a run directory, as a function obs -> action.
+
+    For demonstrators: a teacher can be any agent that has lived before. The world is built only
+    to learn its spaces; the agent acts on its own observations without learning.
+    """
+    directory = Path(directory)
+    if not (directory / "config.yaml").exists():
+        raise UserError(f"no life in {directory} (config.yaml missing) to take a policy from")
+    config = Config.load(directory / "config.yaml")
+    genome = Genome.load(directory / "genome.yaml")
+    world = make_world(config.world)
+    agent = Agent(world.observation_space, world.action_space, genome, seed=config.seed)
+    world.close()
+    try:
+        found = load_latest_checkpoint(directory / "checkpoints")
+    except CheckpointError as error:
+        raise UserError(f"refusing the policy in {directory}: {error}") from None
+    if found is None:
+        raise UserError(f"no checkpoint in {directory} to take a policy from")
+    agent.load_state_dict(found[1]["agent"])
+
+    def policy(obs: Any) -> int:
+        with torch.inference_mode():
+            z = agent.a.embed(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
+            return int(agent.b.q(z).argmax(dim=-1).item())
+
+    return policy
+
+
 def read_metrics(directory: str | Path) -> list[Record]:
     """The records of a life, oldest first."""
     path = Path(directory) / "metrics.jsonl"
