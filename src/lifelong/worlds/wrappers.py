@@ -775,26 +775,26 @@ class NoisyTV(gym.Wrapper):
                 dtype,
             )
             channels = self.size
-        self._dtype = self.observation_space.dtype
         self._channels = channels
-        span = self._high - self._low
-        # MinAtar's images lie in [0, 1]: then the noise needs no rescaling.
-        self._unit_bounds = bool(np.all(self._low == 0.0) and np.all(span == 1.0))
-        self._span = span
+        # Noise is made in the observation's dtype when that is a float (then a frame is one
+        # addition), else in float64 and cast when written in, as a cast would anyway.
+        dtype = self.observation_space.dtype
+        self._work = dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+        self._span = self._high - self._low
+        self._inline = self.image and not self.bool_obs
+        self._unit_bounds = bool(np.all(self._low == 0.0) and np.all(self._span == 1.0))
         noop = _noop_of(env)
         self._noop = int(inner.start) if noop is None else noop
         # The block, drawn from `_rng` whose state just before the draw is `_block_rng`: for
-        # each of `_block_size` frames, uniforms for its pixels (`_block`) and a new programme
-        # (`_block_means`, with the `_block_low` and `_block_width` of its noise) in case the
-        # channel changes at that frame. `_pos` is the next frame. Frames [_ready_from,
-        # _ready_to) are ready to show for the current means in `_ready`; a change empties it.
+        # each of `_block_size` frames, that frame's noise about a zero mean (`_frames`) and a
+        # new programme (`_block_means`, with its frame of means `_offsets`) for when the
+        # channel changes at that frame. `_pos` is the next frame.
         self._block_size = max(16, _TV_BLOCK_VALUES // int(np.prod(self._low.shape)))
-        self._block = self._block_means = self._block_low = self._block_width = np.empty(0)
         self._block_rng: dict[str, Any] | None = None
+        self._frames: list[np.ndarray] = []
+        self._offsets = np.empty((0, *self._low.shape))
+        self._block_means = np.empty((0, channels))
         self._pos = self._block_size
-        self._ready: list[np.ndarray] = []
-        self._ready_from = self._ready_to = 0
-        self._chunk = _TV_FIRST_CHUNK
         self._rng = _salted_rng(None, "noisy_tv")
         self._new_means()
 
@@ -802,18 +802,8 @@ class NoisyTV(gym.Wrapper):
         """A new programme: each channel's noise gets a new mean, away from the bounds."""
         if self._pos >= self._block_size:
             self._draw_block()
-        pos = self._pos
-        self.means = self._block_means[pos]
-        self._unit_low = self._block_low[pos]
-        self._unit_width = self._block_width[pos]
-        self._ready_to = -1  # nothing ready for these means
-        self._chunk = _TV_FIRST_CHUNK
-
-    def _set_means(self, means: np.ndarray) -> None:
-        self.means = means
-        self._unit_low, self._unit_width = _tv_noise_range(means)
-        self._ready_to = -1
-        self._chunk = _TV_FIRST_CHUNK
+        self.means = self._block_means[self._pos]
+        self._offset = self._offsets[self._pos]
 
     @property
     def noop_action(self) -> int | None:
@@ -821,39 +811,40 @@ class NoisyTV(gym.Wrapper):
         return _noop_of(self.env)
 
     def _draw_block(self) -> None:
-        rng = self._rng
+        rng, size = self._rng, self._block_size
         self._block_rng = copy.deepcopy(rng.bit_generator.state)
-        self._block = rng.random((self._block_size, *self._low.shape))
-        self._block_means = rng.uniform(0.1, 0.9, (self._block_size, self._channels))
-        self._block_low, self._block_width = _tv_noise_range(self._block_means)
-        self._pos = 0
-        self._ready_to = -1
-
-    def _make_ready(self) -> None:
-        """Turn the next frames of the block into noise; more at a time while the means hold."""
-        if self._pos >= self._block_size:
-            self._draw_block()
-        start = self._pos
-        stop = min(start + self._chunk, self._block_size)
-        units = self._block[start:stop]
-        if self.bool_obs:
-            frames = units < self.means
+        units = rng.random((size, *self._low.shape))
+        self._block_means = rng.uniform(_TV_MEAN_LOW, _TV_MEAN_HIGH, (size, self._channels))
+        if self.bool_obs:  # a pixel is on with its channel's probability
+            self._frames = list(units)
         else:
-            frames = units * self._unit_width + self._unit_low
-            if not self._unit_bounds:
-                frames = self._low + frames * self._span
-            frames = frames.astype(self._dtype)
-        self._ready = list(frames)
-        self._ready_from, self._ready_to = start, stop
-        self._chunk = min(2 * self._chunk, _TV_MAX_CHUNK)
+            self._frames = list((units * (2.0 * _TV_HALF_WIDTH * self._span)).astype(self._work))
+        self._offsets = self._offset_frames(self._block_means)
+        self._pos = 0
+
+    def _offset_frames(self, means: np.ndarray) -> np.ndarray:
+        """Frames (or feature vectors) that the zero-mean noise is added to, for ``means``
+        (channels on the last axis, any leading axes: one frame per row)."""
+        values = means if self.bool_obs else means - _TV_HALF_WIDTH
+        if self.image:  # one value per channel, repeated over the patch's pixels
+            values = np.tile(values, self.size * self.size)
+            values = values.reshape(*means.shape[:-1], *self._low.shape)
+        if self.bool_obs:  # compared with the uniforms
+            return values
+        if not self._unit_bounds:
+            values = self._low + values * self._span
+        return values.astype(self._work)
 
     def _noise(self) -> np.ndarray:
         """The next frame of noise (``size`` x ``size`` x channels, or ``size`` features)."""
-        if self._pos >= self._ready_to:
-            self._make_ready()
+        if self._pos >= self._block_size:
+            self._draw_block()
+            self._offset = self._offset_frames(self.means)
         pos = self._pos
         self._pos = pos + 1
-        return self._ready[pos - self._ready_from]
+        if self.bool_obs:
+            return self._frames[pos] < self._offset
+        return self._frames[pos] + self._offset
 
     def _obs(self, obs: Any) -> np.ndarray:
         noise = self._noise()
@@ -861,13 +852,12 @@ class NoisyTV(gym.Wrapper):
             obs = obs.copy() if type(obs) is np.ndarray else np.array(obs)
             obs[self._patch] = noise
             return obs
-        return np.concatenate([obs, noise]).astype(self._dtype)
+        return np.concatenate([obs, noise]).astype(self.observation_space.dtype)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         if seed is not None:
             self._rng = _salted_rng(seed, "noisy_tv")
             self._pos = self._block_size  # the next frame starts a block from the new generator
-            self._block_rng = None
             self._new_means()
         obs, info = self.env.reset(seed=seed, options=options)
         info["tv"], info["tv_action"] = True, False
@@ -881,23 +871,13 @@ class NoisyTV(gym.Wrapper):
         obs, reward, terminated, truncated, info = self.env.step(action)
         info["tv"] = True
         info["tv_action"] = changed
-        # _obs, inlined for images.
-        if self._pos >= self._ready_to:
-            self._make_ready()
         pos = self._pos
-        self._pos = pos + 1
-        noise = self._ready[pos - self._ready_from]
-        if self.image:
+        if self._inline and pos < self._block_size:  # _obs, inlined for non-boolean images
+            self._pos = pos + 1
             obs = obs.copy() if type(obs) is np.ndarray else np.array(obs)
-            obs[self._patch] = noise
+            obs[self._patch] = self._frames[pos] + self._offset
             return obs, reward, terminated, truncated, info
-        return (
-            np.concatenate([obs, noise]).astype(self._dtype),
-            reward,
-            terminated,
-            truncated,
-            info,
-        )
+        return self._obs(obs), reward, terminated, truncated, info
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -908,7 +888,6 @@ class NoisyTV(gym.Wrapper):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._set_means(np.asarray(state["means"], dtype=np.float64))
         block = state.get("block")
         if block is None or block["rng"] is None:  # no block drawn yet (or an older checkpoint)
             self._pos, self._block_rng = self._block_size, None
@@ -918,21 +897,15 @@ class NoisyTV(gym.Wrapper):
             self._draw_block()
             self._pos = int(block["pos"])
         self._rng.bit_generator.state = copy.deepcopy(state["rng"])
+        self.means = np.asarray(state["means"], dtype=np.float64)
+        self._offset = self._offset_frames(self.means)
         _load_inner_state(self.env, state["inner"])
 
 
+# The noise: uniform within _TV_HALF_WIDTH of its channel's mean (as a fraction of the bounds),
+# the means drawn in [_TV_MEAN_LOW, _TV_MEAN_HIGH], so it is broad but never reaches a bound.
+_TV_MEAN_LOW, _TV_MEAN_HIGH, _TV_HALF_WIDTH = 0.25, 0.75, 0.225
 _TV_BLOCK_VALUES = 1 << 15  # uniforms per block: 910 frames of a 3x3 patch of 4 channels
-_TV_FIRST_CHUNK, _TV_MAX_CHUNK = 4, 256  # frames made ready at once after a channel change
-
-
-def _tv_noise_range(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform noise around each mean, in [0, 1] units: ``low + u * width`` for u in [0, 1).
-
-    The half-width keeps 10% of the way to the nearer bound, so the noise is never stuck at a
-    bound and a channel's mean is its noise's mean.
-    """
-    half = 0.9 * np.minimum(means, 1.0 - means)
-    return means - half, 2.0 * half
 
 
 def _block_state(block_rng: dict[str, Any] | None, pos: int, size: int) -> dict[str, Any]:
@@ -1072,7 +1045,27 @@ class Teacher(gym.Wrapper):
 
     def step(self, action: Any):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        return obs, reward, terminated, truncated, self._demonstrate(obs, info)
+        # _demonstrate, inlined.
+        pos = self._pos
+        if pos >= self._block_size:
+            self._draw_block()
+            pos = 0
+        self._pos = pos + 1
+        policy = self.policy
+        reliable = self._reliable[pos] < self.reliability
+        if self._seen[pos] < self.visible:
+            if reliable and policy is not self._random_policy:
+                action = int(policy(obs))
+            else:
+                action = self._actions[pos]
+            demo = {"source": self.name, "action": action}
+            teachers = info.get("teachers")
+            info["teachers"] = [demo] if teachers is None else [*teachers, demo]
+            if "teacher" not in info:
+                info["teacher"] = demo
+        elif reliable and policy is not self._builtin:
+            policy(obs)
+        return obs, reward, terminated, truncated, info
 
     def state_dict(self) -> dict[str, Any]:
         return {
