@@ -32,6 +32,7 @@ import inspect
 import math
 import zlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -999,9 +1000,13 @@ class Teacher(gym.Wrapper):
                     f"with observations {shape}; allowed: a CartPole world with its 4 features"
                 )
             return _cartpole_policy
+        if isinstance(policy, str) and (Path(policy) / "config.yaml").exists():
+            from lifelong.life import load_policy  # a saved agent; lazy: life imports worlds
+
+            return load_policy(policy)
         raise UserError(
-            f"teacher: policy={policy!r} is invalid; allowed: a callable obs -> action or one of "
-            f"{', '.join(TEACHER_POLICIES)}"
+            f"teacher: policy={policy!r} is invalid; allowed: a callable obs -> action, a run "
+            f"directory holding a saved agent, or one of {', '.join(TEACHER_POLICIES)}"
         )
 
     def _draw_block(self) -> None:
