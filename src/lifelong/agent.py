@@ -8,6 +8,7 @@ of the `MetaAction`; nothing else switches behaviour.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -26,7 +27,18 @@ from lifelong.systems.observation import SystemA
 # pass is far cheaper than one per step, and M's signals still see every transition.
 MEASURE_WINDOW = 16
 
-COUNTERS = ("env_steps", "ticks", "learn_steps", "updates_a", "updates_b", "sleep_ticks", "faints")
+COUNTERS = (
+    "env_steps",
+    "ticks",
+    "learn_steps",
+    "updates_a",
+    "updates_b",
+    "sleep_ticks",
+    "faints",
+    "sanitized",
+    "skipped_updates",
+    "world_errors",
+)
 
 
 class Agent:
@@ -77,6 +89,7 @@ class Agent:
     # --- The verbs the life calls -------------------------------------------------------------
     def begin(self, obs: np.ndarray, info: dict[str, Any]) -> None:
         """A new stream starts (birth, or the world was reset): remember its first frame."""
+        obs = self._sanitized(obs)
         self.memory.add(obs, 0, 0.0, first=True)
         self._perceive(obs, info)
 
@@ -104,6 +117,10 @@ class Agent:
         self, action: int, obs: np.ndarray, reward: float, terminated: bool, info: dict[str, Any]
     ) -> None:
         """Store what the world returned, update the signals, learn when the schedule says so."""
+        obs = self._sanitized(obs)
+        if not math.isfinite(reward):
+            reward = 0.0
+            self.counters["sanitized"] += 1
         self.memory.add(obs, action, reward, first=False, terminal=terminated)
         self._perceive(obs, info)
         self.telemetry.on_world_step(reward, info.get("body"), self.teacher_action is not None)
@@ -125,6 +142,13 @@ class Agent:
             self._learn(ROUTES[Mode.SLEEP])
 
     # --- Inside -------------------------------------------------------------------------------
+    def _sanitized(self, obs: np.ndarray) -> np.ndarray:
+        """NaN or infinite observations become 0 (and are counted) before anything sees them."""
+        if math.isfinite(float(obs.sum())):  # one reduction: cheaper than isfinite(obs).all()
+            return obs
+        self.counters["sanitized"] += 1
+        return np.nan_to_num(obs, nan=0.0, posinf=0.0, neginf=0.0)
+
     def _perceive(self, obs: np.ndarray, info: dict[str, Any]) -> None:
         self.obs = obs
         teacher = info.get("teacher")
@@ -160,8 +184,7 @@ class Agent:
         self.counters["learn_steps"] += 1
         if route.a_learns and self.counters["learn_steps"] % g.a_every == 0:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
-            self.losses.update(self.a.update(obs, action, alive, z))
-            self.counters["updates_a"] += 1
+            self._record_update("updates_a", self.a.update(obs, action, alive, z))
         if route.b_learns:
             n = g.n_step + 1
             size = obs.shape[0]
@@ -172,8 +195,17 @@ class Agent:
                 bonus = bonus / (bonus.mean() + 1e-8)
                 reward[:, 1:] += self.meta.intrinsic_weight * bonus.view(size, n - 1)
             terminal = torch.as_tensor(batch["terminal"][:, :n], device=self.device)
-            self.losses.update(self.b.update(z, action[:, :n], reward, first[:, :n], terminal))
-            self.counters["updates_b"] += 1
+            info = self.b.update(z, action[:, :n], reward, first[:, :n], terminal)
+            self._record_update("updates_b", info)
+
+    def _record_update(self, counter: str, info: dict[str, float] | None) -> None:
+        """Count an update, or a skipped one (non-finite loss), which M hears of as a fault."""
+        self.telemetry.on_update(skipped=info is None)
+        if info is None:
+            self.counters["skipped_updates"] += 1
+        else:
+            self.losses.update(info)
+            self.counters[counter] += 1
 
     # --- Checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

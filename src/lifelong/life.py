@@ -14,9 +14,11 @@ continued life writes them again exactly once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -124,13 +126,20 @@ class Life:
                 agent.sleep()
                 continue
             action = agent.act()
-            obs, reward, terminated, truncated, info = self.world.step(action)
+            try:
+                obs, reward, terminated, truncated, info = self.world.step(action)
+            except Exception as error:  # a broken world must not end the life
+                self._recreate_world(error, "step")
+                continue
             agent.observe(action, obs, float(reward), bool(terminated), info)
             self._interval.rewards += float(reward)
             self._interval.steps += 1
             self.regime = info.get("shift", self.regime)
             if terminated or truncated:
-                agent.begin(*self.world.reset())
+                try:
+                    agent.begin(*self.world.reset())
+                except Exception as error:
+                    self._recreate_world(error, "reset")
             step = agent.counters["env_steps"]
             if step % config.log_every == 0:
                 self._log()
@@ -140,6 +149,35 @@ class Life:
         if agent.counters["env_steps"] != saved_at or self.stop_requested:
             self.checkpoint()
         self.close()
+
+    def _recreate_world(self, error: Exception, during: str, attempts: int = 3) -> None:
+        """Log a world's exception, build the world anew and start a new stream in it.
+
+        The agent keeps everything it learned; only the world's episode is lost. A world that
+        cannot even be rebuilt and reset `attempts` times in a row ends the life with an error.
+        """
+        counters = self.agent.counters
+        counters["world_errors"] += 1
+        print(
+            f"lifelong: warning: world raised {type(error).__name__} during {during} at step "
+            f"{counters['env_steps']}: {str(error).splitlines()[0] if str(error) else ''}; "
+            "recreating it",
+            file=sys.stderr,
+            flush=True,
+        )
+        with contextlib.suppress(Exception):
+            self.world.close()
+        for attempt in range(attempts):
+            try:
+                self.world = make_world(self.config.world)
+                seed = self.config.seed + counters["env_steps"] + counters["world_errors"] + attempt
+                obs, info = self.world.reset(seed=seed)
+            except Exception as again:
+                error = again
+                continue
+            self.agent.begin(obs, info)
+            return
+        raise RuntimeError(f"the world failed {attempts} times in a row: {error!r}") from error
 
     # --- Records ------------------------------------------------------------------------------
     def _log(self) -> None:

@@ -82,6 +82,7 @@ class MetaState:
     sleep_pressure: float = 0.0  # rises per awake step, falls per sleep tick, in [0, 1]
     teacher_present: float = 0.0  # 1 when a demonstrator is in view this step
     teacher_trust: float = 0.0  # trust in the visible teacher (innate in this version)
+    numeric_faults: float = 0.0  # fast EMA of updates skipped for a non-finite loss (0 or 1 each)
 
     @classmethod
     def names(cls) -> list[str]:
@@ -110,6 +111,7 @@ class Telemetry:
         self.error_slow = EMA(slow_rate)
         self.error_moments = RunningMoments(slow_rate)
         self.disagreement = EMA(fast_rate)
+        self.faults = EMA(fast_rate)
         self.copy_last_slow = EMA(slow_rate)
         self.reward_fast = EMA(fast_rate)
         self.reward_slow = EMA(slow_rate)
@@ -133,6 +135,10 @@ class Telemetry:
             self.threat = float(body.get("threat", 0.0))
         self.teacher_present = 1.0 if teacher_visible else 0.0
         self.sleep_pressure = min(1.0, self.sleep_pressure + self.sleep_rise)
+
+    def on_update(self, skipped: bool) -> None:
+        """A learning update ran, or was skipped because its loss was not finite."""
+        self.faults.update(1.0 if skipped else 0.0)
 
     def on_sleep_tick(self) -> None:
         self.sleep_pressure = max(0.0, self.sleep_pressure - self.sleep_fall)
@@ -182,6 +188,7 @@ class Telemetry:
             sleep_pressure=self.sleep_pressure,
             teacher_present=self.teacher_present,
             teacher_trust=self.teacher_trust if self.teacher_present else 0.0,
+            numeric_faults=self.faults.value,
         )
 
     def state_dict(self) -> dict:

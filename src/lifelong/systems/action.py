@@ -81,8 +81,10 @@ class SystemB(nn.Module):
 
     def update(
         self, z: Tensor, action: Tensor, reward: Tensor, first: Tensor, terminal: Tensor
-    ) -> dict[str, float]:
-        """One TD step. z: (B, n+1, D) detached latents of the frames; the other fields (B, n+1).
+    ) -> dict[str, float] | None:
+        """One TD step; None (and no step) when the loss is not finite.
+
+        z: (B, n+1, D) detached latents of the frames; the other fields (B, n+1).
 
         `reward` already includes the intrinsic bonus M asked for.
         """
@@ -94,12 +96,17 @@ class SystemB(nn.Module):
         q_taken = q_all[:, 0].gather(1, action[:, 1:2]).squeeze(1)
         td = F.smooth_l1_loss(q_taken, targets, reduction="none")
         loss = (td * valid.float()).sum() / valid.float().sum().clamp(min=1.0)
+        if not torch.isfinite(loss).item():
+            return None  # a poisoned batch must not reach the weights
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         with torch.no_grad():
-            for target, online in zip(self.q_target.parameters(), self.q.parameters(), strict=True):
-                target.lerp_(online, self.genome.q_target_rate)
+            torch._foreach_lerp_(
+                list(self.q_target.parameters()),
+                list(self.q.parameters()),
+                self.genome.q_target_rate,
+            )
         return {
             "b_td_loss": loss.item(),
             "b_value": q_taken.mean().item(),

@@ -200,8 +200,11 @@ class SystemA(nn.Module):
 
     def update(
         self, obs: Tensor, action: Tensor, alive: Tensor, target: Tensor
-    ) -> dict[str, float]:
+    ) -> dict[str, float] | None:
+        """One gradient step; None (and no step) when the loss is not finite."""
         total, info = self.loss(obs, action, alive, target)
+        if not torch.isfinite(total).item():
+            return None
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
