@@ -1,16 +1,25 @@
 """Throughput: the Nursery alone, and the full A-B-M agent living in it with learning on.
 
-    python benchmarks/throughput.py [--steps N] [--set key=value ...]
+    python benchmarks/throughput.py [--steps N] [--set key=value ...] [--sb3 [--rounds R]]
 
 The agent is measured after its warm-up (learning is on for every timed step) on one torch
 thread, the default configuration unless `--set` changes a config key or genome field. Sleep
 ticks take no world step, so the agent's figure is world steps per second of wall time with
 sleep included: the number a person waiting for a life to reach step N cares about.
+
+`--sb3` also times Stable-Baselines3's DQN (`pip install 'lifelong[baseline]'`) in the same world,
+with the genome's replay ratio, batch, network width, buffer, warm-up, discount, learning rate,
+n-step and target rate, alternating with our agent in this one process (ours, SB3, ours, SB3, ...),
+and prints each run, the medians and the ratio ours/SB3. It is a yardstick, not a like-for-like
+race: our agent also trains System A, samples sequences and runs System M at every tick.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import inspect
+import statistics
 import sys
 import tempfile
 import time
@@ -20,8 +29,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from nursery_speed import measure as measure_nursery  # noqa: E402
 
-from lifelong.config import parse_overrides  # noqa: E402
+from lifelong.config import Config, parse_overrides  # noqa: E402
+from lifelong.genome import Genome  # noqa: E402
 from lifelong.life import open_life  # noqa: E402
+from lifelong.worlds import make_world  # noqa: E402
+
+SB3_MISSING = "--sb3 needs Stable-Baselines3: pip install 'lifelong[baseline]'"
 
 
 def measure_agent(steps: int, overrides: list[str], world: str = "nursery") -> dict[str, float]:
@@ -50,15 +63,109 @@ def measure_agent(steps: int, overrides: list[str], world: str = "nursery") -> d
     }
 
 
+def measure_sb3(
+    steps: int, world: str = "nursery", overrides: list[str] | tuple[str, ...] = ()
+) -> dict[str, float]:
+    """Stable-Baselines3 DQN in `world`, timed for `steps` env steps after its warm-up.
+
+    Genome changes in `overrides` apply here too, so `--set train_every=4` changes both sides;
+    of the config keys only `seed` and `threads` mean anything to SB3.
+    """
+    import torch
+    from stable_baselines3 import DQN
+
+    config_changes, genome_changes = parse_overrides(list(overrides))
+    config = Config(**{**Config().to_dict(), **config_changes})
+    genome = Genome().replace(**genome_changes) if genome_changes else Genome()
+    torch.set_num_threads(config.threads)
+    env = make_world(world)  # SB3's MlpPolicy flattens a (height, width, channels) Box itself
+    options: dict = {}
+    if "n_steps" in inspect.signature(DQN).parameters:  # n-step returns, SB3 >= 2.6
+        options["n_steps"] = genome.n_step
+    model = DQN(
+        "MlpPolicy",
+        env,
+        learning_rate=genome.lr_b,
+        buffer_size=genome.memory_recent,
+        learning_starts=genome.warmup,
+        batch_size=genome.batch_size,
+        tau=genome.q_target_rate,  # Polyak step after every update, like B's target network
+        gamma=genome.gamma,
+        train_freq=genome.train_every,
+        gradient_steps=1,
+        target_update_interval=genome.train_every,
+        # A constant epsilon: nearly every step runs the Q-network, as our agent's acting does.
+        exploration_initial_eps=0.05,
+        exploration_final_eps=0.05,
+        policy_kwargs=dict(net_arch=[genome.q_hidden, genome.q_hidden]),
+        seed=config.seed,
+        device="cpu",
+        verbose=0,
+        **options,
+    )
+    try:
+        model.learn(total_timesteps=genome.warmup + 200)  # past the warm-up, as ours
+        steps_before, updates_before = model.num_timesteps, model._n_updates
+        start = time.perf_counter()
+        model.learn(total_timesteps=steps, reset_num_timesteps=False)
+        elapsed = time.perf_counter() - start
+        steps_done = model.num_timesteps - steps_before
+        updates_done = model._n_updates - updates_before
+    finally:
+        env.close()
+    return {
+        "env_steps_per_s": steps_done / elapsed,
+        "updates_per_s": updates_done / elapsed,
+    }
+
+
+def compare_with_sb3(steps: int, overrides: list[str], rounds: int, world: str) -> None:
+    """Ours and SB3's DQN alternately, `rounds` times each, then the medians and the ratio."""
+    ours, theirs = [], []
+    for round_ in range(1, rounds + 1):
+        agent = measure_agent(steps, overrides, world)
+        ours.append(agent["env_steps_per_s"])
+        print(
+            f"round {round_}  A-B-M agent: {agent['env_steps_per_s']:>7.0f} env steps/s  "
+            f"({agent['updates_per_s']:.0f} updates/s, A + B)",
+            flush=True,
+        )
+        sb3 = measure_sb3(steps, world, overrides)
+        theirs.append(sb3["env_steps_per_s"])
+        print(
+            f"round {round_}  SB3 DQN:     {sb3['env_steps_per_s']:>7.0f} env steps/s  "
+            f"({sb3['updates_per_s']:.0f} updates/s)",
+            flush=True,
+        )
+    ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
+    print(
+        f"median       A-B-M agent: {ours_median:.0f}   SB3 DQN: {theirs_median:.0f} env steps/s"
+        f"   ratio ours/SB3: {ours_median / theirs_median:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000, help="timed agent steps")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--skip-world", action="store_true", help="only time the agent")
+    parser.add_argument("--world", default="nursery", help="world spec the agents live in")
+    parser.add_argument(
+        "--sb3", action="store_true", help="also time Stable-Baselines3 DQN, alternating with ours"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each side with --sb3")
     args = parser.parse_args()
+    if args.sb3 and importlib.util.find_spec("stable_baselines3") is None:
+        print(SB3_MISSING, file=sys.stderr)
+        sys.exit(2)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if not args.skip_world:
         print(f"nursery raw:            {measure_nursery():>9.0f} env steps/s   (target >= 50,000)")
-    agent = measure_agent(args.steps, args.set)
+    if args.sb3:
+        compare_with_sb3(args.steps, args.set, args.rounds, args.world)
+        return
+    agent = measure_agent(args.steps, args.set, args.world)
     print(
         f"A-B-M agent, learning:  {agent['env_steps_per_s']:>9.0f} env steps/s   "
         f"(target >= 1,000)  {agent['ticks_per_s']:.0f} ticks/s  "

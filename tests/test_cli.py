@@ -74,6 +74,18 @@ MISTAKES = [
     ("change world on resume", ["--dir", "{existing}", "--world", "nursery"], "cannot change"),
     ("genome on resume", ["--dir", "{existing}", "--set", "lr_b=0.01"], "genome is fixed"),
     ("incompatible run", ["--dir", "{old}"], "incompatible lifelong"),
+    (
+        "continuous actions",
+        ["--world", "gym:Pendulum-v1", "--dir", "{new}"],
+        "continuous action spaces are not supported",
+    ),
+    ("unknown wrapper", ["--world", "nursery+fog", "--dir", "{new}"], "unknown wrapper 'fog'"),
+    (
+        "unknown wrapper parameter",
+        ["--world", "nursery+noisy_tv(colour=2)", "--dir", "{new}"],
+        "colour",
+    ),
+    ("bad world spec", ["--world", "nursery+shift(kind=", "--dir", "{new}"], "bad world spec"),
 ]
 
 
