@@ -1050,27 +1050,7 @@ class Teacher(gym.Wrapper):
 
     def step(self, action: Any):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        # _demonstrate, inlined.
-        pos = self._pos
-        if pos >= self._block_size:
-            self._draw_block()
-            pos = 0
-        self._pos = pos + 1
-        policy = self.policy
-        reliable = self._reliable[pos] < self.reliability
-        if self._seen[pos] < self.visible:
-            if reliable and policy is not self._random_policy:
-                action = int(policy(obs))
-            else:
-                action = self._actions[pos]
-            demo = {"source": self.name, "action": action}
-            teachers = info.get("teachers")
-            info["teachers"] = [demo] if teachers is None else [*teachers, demo]
-            if "teacher" not in info:
-                info["teacher"] = demo
-        elif reliable and policy is not self._builtin:
-            policy(obs)
-        return obs, reward, terminated, truncated, info
+        return obs, reward, terminated, truncated, self._demonstrate(obs, info)
 
     def state_dict(self) -> dict[str, Any]:
         return {
