@@ -889,15 +889,7 @@ class NoisyTV(gym.Wrapper):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        block = state.get("block")
-        if block is None or block["rng"] is None:  # no block drawn yet (or an older checkpoint)
-            self._pos, self._block_rng = self._block_size, None
-        else:
-            self._rng.bit_generator.state = copy.deepcopy(block["rng"])
-            self._block_size = int(block["size"])
-            self._draw_block()
-            self._pos = int(block["pos"])
-        self._rng.bit_generator.state = copy.deepcopy(state["rng"])
+        _load_blocks(self, state)
         self.means = np.asarray(state["means"], dtype=np.float64)
         self._offset = self._offset_frames(self.means)
         _load_inner_state(self.env, state["inner"])
@@ -913,6 +905,20 @@ def _block_state(block_rng: dict[str, Any] | None, pos: int, size: int) -> dict[
     """A block of draws as plain data: the generator before it was drawn, the position, the size
     (drawing again from that state gives the same block)."""
     return {"rng": copy.deepcopy(block_rng), "pos": int(pos), "size": int(size)}
+
+
+def _load_blocks(wrapper: Any, state: dict[str, Any]) -> None:
+    """Restore a wrapper that draws its randomness in blocks: redraw the current block from the
+    generator state saved before it, move to the saved position, then restore the generator."""
+    block = state.get("block")
+    if block is None or block["rng"] is None:  # no block drawn yet (or an older checkpoint)
+        wrapper._pos, wrapper._block_rng = wrapper._block_size, None
+    else:
+        wrapper._rng.bit_generator.state = copy.deepcopy(block["rng"])
+        wrapper._block_size = int(block["size"])
+        wrapper._draw_block()
+        wrapper._pos = int(block["pos"])
+    wrapper._rng.bit_generator.state = copy.deepcopy(state["rng"])
 
 
 def _finite_or(bound: np.ndarray, default: float) -> np.ndarray:
@@ -1060,15 +1066,7 @@ class Teacher(gym.Wrapper):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        block = state.get("block")
-        if block is None or block["rng"] is None:  # no block drawn yet (or an older checkpoint)
-            self._pos, self._block_rng = self._block_size, None
-        else:
-            self._rng.bit_generator.state = copy.deepcopy(block["rng"])
-            self._block_size = int(block["size"])
-            self._draw_block()
-            self._pos = int(block["pos"])
-        self._rng.bit_generator.state = copy.deepcopy(state["rng"])
+        _load_blocks(self, state)
         _load_inner_state(self.env, state["inner"])
 
 
