@@ -301,12 +301,7 @@ class _Scheduled(gym.Wrapper):
         return obs, self._tag_info(info)
 
     def step(self, action: Any):
-        # Schedule.step, inlined: count the step and compare it with the next change step.
-        schedule = self.schedule
-        now = schedule._t
-        schedule._t = now + 1
-        if now == schedule._next:
-            schedule._next = schedule._advance(now)
+        if self.schedule.step():
             self.regime += 1
             self._on_regime(restart=False)
             self._refresh()
@@ -317,18 +312,9 @@ class _Scheduled(gym.Wrapper):
         perm = self._obs_perm
         if perm is not None:
             obs = np.asarray(obs).take(perm, -1)
-        factor = self._factor
-        if factor is not None:
-            reward = reward * factor
-        # _tag_info, inlined.
-        inner = info.get("shift")
-        if inner is None:
-            info["shift"] = self._tag
-        elif inner is self._inner_key:
-            info["shift"] = self._inner_tag
-        else:
-            info["shift"] = self._retag(inner)
-        return obs, reward, terminated, truncated, info
+        if self._factor is not None:
+            reward = reward * self._factor
+        return obs, reward, terminated, truncated, self._tag_info(info)
 
     # Hooks for the kinds; the defaults change nothing.
     def _on_regime(self, restart: bool) -> None:
