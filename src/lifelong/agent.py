@@ -107,11 +107,12 @@ class Agent:
                 return self.noop_action  # nobody to watch: keep still and watch the world
         obs = torch.as_tensor(self.obs, device=self.device).unsqueeze(0)
         probs = self.b.policy(self.a.embed(obs), self.meta.temperature)
-        return int(
-            np.searchsorted(np.cumsum(probs), self.rng.random() * sum(probs)).clip(
-                max=self.n_actions - 1
-            )
-        )
+        u = self.rng.random()
+        for action, p in enumerate(probs):
+            u -= p
+            if u < 0.0:
+                return action
+        return len(probs) - 1  # u landed in the rounding error of the last probability
 
     def observe(
         self, action: int, obs: np.ndarray, reward: float, terminated: bool, info: dict[str, Any]
