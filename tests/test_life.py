@@ -1,4 +1,6 @@
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +12,10 @@ from lifelong.life import load_policy, open_life, read_metrics
 from lifelong.modes import Mode
 from lifelong.signals import MetaState
 from lifelong.worlds import make_world
+
+# The suite's learning check is the benchmark's: one random baseline for both.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from learning_check import random_reward_rate  # noqa: E402
 
 QUICK = {"tensorboard": False, "log_every": 100, "checkpoint_every": 1_000_000}
 
@@ -141,14 +147,6 @@ def test_metrics_are_json_lines(tmp_path):
 
     for line in (tmp_path / "life" / "metrics.jsonl").read_text().splitlines():
         assert isinstance(json.loads(line, parse_constant=refuse)["step"], int)
-
-
-def random_reward_rate(world_name, steps, seed):
-    world = make_world(world_name)
-    world.reset(seed=seed)
-    rng = np.random.default_rng(seed)
-    rewards = [world.step(int(rng.integers(world.action_space.n)))[1] for _ in range(steps)]
-    return float(np.mean(rewards[-steps // 4 :]))
 
 
 def last_quarter_reward(directory):
