@@ -14,6 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+from torch import Tensor
 
 from lifelong.genome import Genome
 from lifelong.memory import Memory
@@ -42,6 +43,14 @@ COUNTERS = (
 
 
 class Agent:
+    """The A-B-M agent. Baselines (`baselines.py`) subclass it and override the marked hooks."""
+
+    # Weight of the world's reward in B's learning signal: 0 for an agent driven by curiosity only.
+    extrinsic_weight = 1.0
+    # Whether the agent has System A; without it B learns on raw observations through its own
+    # encoder (the model-free baseline).
+    world_model = True
+
     def __init__(
         self,
         observation_space: gym.Space,
@@ -61,8 +70,11 @@ class Agent:
         self.noop_action = noop_action
         obs_shape = tuple(observation_space.shape)
         torch.manual_seed(seed)
-        self.a = SystemA(obs_shape, self.n_actions, genome).to(self.device)
-        self.b = SystemB(self.n_actions, genome).to(self.device)
+        self.a = (
+            SystemA(obs_shape, self.n_actions, genome).to(self.device) if self.world_model else None
+        )
+        own_encoder = None if self.world_model else obs_shape
+        self.b = SystemB(self.n_actions, genome, own_encoder).to(self.device)
         self.sequence_length = max(genome.horizon, genome.n_step) + 1
         self.memory = Memory(
             obs_shape,
@@ -78,13 +90,18 @@ class Agent:
             genome.sleep_fall,
             genome.teacher_trust,
         )
-        self.controller = MetaController(genome)
+        self.controller = self.make_controller(genome, seed)
         self.rng = np.random.default_rng(seed)
         self.meta: MetaAction = self.controller.action_for(self.controller.mode, "birth")
+        self.alarm = False  # a change detector fired this tick (see `events.jsonl`)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.losses: dict[str, float] = {}
         self.obs: np.ndarray | None = None
         self.teacher_action: int | None = None
+
+    def make_controller(self, genome: Genome, seed: int) -> MetaController:
+        """Hook: who decides the mode. The A-B-M agent's is System M."""
+        return MetaController(genome)
 
     # --- The verbs the life calls -------------------------------------------------------------
     def begin(self, obs: np.ndarray, info: dict[str, Any]) -> None:
@@ -94,6 +111,7 @@ class Agent:
         self._perceive(obs, info)
 
     def decide(self) -> MetaAction:
+        self.alarm = False
         self.meta = self.controller.decide(self.telemetry.meta_state())
         self.counters["ticks"] += 1
         return self.meta
@@ -106,7 +124,7 @@ class Agent:
             if self.noop_action is not None:
                 return self.noop_action  # nobody to watch: keep still and watch the world
         obs = torch.as_tensor(self.obs, device=self.device).unsqueeze(0)
-        probs = self.b.policy(self.a.embed(obs), self.meta.temperature)
+        probs = self.b.policy(self.b_input(obs), self.meta.temperature)
         u = self.rng.random()
         for action, p in enumerate(probs):
             u -= p
@@ -130,17 +148,26 @@ class Agent:
         steps = self.counters["env_steps"]
         if steps % MEASURE_WINDOW == 0:
             self._measure_prediction()
-        if steps % self.genome.train_every == 0 and steps >= self.genome.warmup:
+        if (
+            steps % self.genome.train_every == 0
+            and steps >= self.genome.warmup
+            and self.meta.learns
+        ):
             self._learn(ROUTES[self.meta.mode])
 
     def sleep(self) -> None:
         """A tick without the world: replay consolidates A and B, sleep pressure falls."""
         self.telemetry.on_sleep_tick()
         self.counters["sleep_ticks"] += 1
-        if self.counters["env_steps"] < self.genome.warmup:
+        if self.counters["env_steps"] < self.genome.warmup or not self.meta.learns:
             return
         for _ in range(self.meta.updates):
             self._learn(ROUTES[Mode.SLEEP])
+
+    @torch.inference_mode()
+    def b_input(self, obs: Tensor) -> Tensor:
+        """What B sees of observations (N, ...): A's stable embedding, or the raw frames."""
+        return obs if self.a is None else self.a.embed(obs)
 
     # --- Inside -------------------------------------------------------------------------------
     def _sanitized(self, obs: np.ndarray) -> np.ndarray:
@@ -161,7 +188,7 @@ class Agent:
     def _measure_prediction(self) -> None:
         """A's error and disagreement on the newest transitions: fresh data, not replay."""
         k = MEASURE_WINDOW + 1
-        if len(self.memory) < k:
+        if self.a is None or len(self.memory) < k:
             return
         recent = self.memory.latest(k)
         first = recent["first"][0]
@@ -181,17 +208,20 @@ class Agent:
         obs = torch.as_tensor(batch["obs"], device=self.device)
         action = torch.as_tensor(batch["action"], device=self.device)
         first = torch.as_tensor(batch["first"], device=self.device)
-        z = self.a.embed_sequences(obs)  # one pass, shared by A's targets and B's inputs
+        # One pass, shared by A's targets and B's inputs; without A, B encodes frames itself.
+        z = obs if self.a is None else self.a.embed_sequences(obs)
         self.counters["learn_steps"] += 1
-        if route.a_learns and self.counters["learn_steps"] % g.a_every == 0:
+        if self.a is not None and route.a_learns and self.counters["learn_steps"] % g.a_every == 0:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
             self._record_update("updates_a", self.a.update(obs, action, alive, z))
         if route.b_learns:
             n = g.n_step + 1
             size = obs.shape[0]
             z = z[:, :n]
-            reward = torch.as_tensor(batch["reward"][:, :n], device=self.device).clone()
-            if self.meta.intrinsic_weight > 0:
+            reward = self.extrinsic_weight * torch.as_tensor(
+                batch["reward"][:, :n], device=self.device
+            )
+            if self.a is not None and self.meta.intrinsic_weight > 0:
                 bonus = self.a.disagreement(z[:, :-1].flatten(0, 1), action[:, 1:n].flatten())
                 bonus = bonus / (bonus.mean() + 1e-8)
                 reward[:, 1:] += self.meta.intrinsic_weight * bonus.view(size, n - 1)
@@ -211,8 +241,8 @@ class Agent:
     # --- Checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
-            "a": self.a.state_dict(),
-            "a_optimizer": self.a.optimizer.state_dict(),
+            "a": None if self.a is None else self.a.state_dict(),
+            "a_optimizer": None if self.a is None else self.a.optimizer.state_dict(),
             "b": self.b.state_dict(),
             "b_optimizer": self.b.optimizer.state_dict(),
             "memory": self.memory.state_dict(),
@@ -225,13 +255,15 @@ class Agent:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.a.load_state_dict(state["a"])
-        self.a.optimizer.load_state_dict(state["a_optimizer"])
+        if self.a is not None:
+            self.a.load_state_dict(state["a"])
+            self.a.optimizer.load_state_dict(state["a_optimizer"])
         self.b.load_state_dict(state["b"])
         self.b.optimizer.load_state_dict(state["b_optimizer"])
         self.memory.load_state_dict(state["memory"])
         self.telemetry.load_state_dict(state["telemetry"])
         self.controller.load_state_dict(state["controller"])
+        self.meta = self.controller.action_for(self.controller.mode, self.controller.rule)
         self.rng.bit_generator.state = state["rng"]
         self.counters = {name: int(state["counters"][name]) for name in COUNTERS}
         self.obs = state["obs"]

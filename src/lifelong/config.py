@@ -20,6 +20,22 @@ from lifelong.genome import Genome
 
 FORMAT_VERSION = 1  # bump when a run directory written by an older version can no longer resume
 
+# Who lives: the A-B-M agent or one of the baselines it is measured against (`baselines.py`;
+# the SB3 agents run through `sb3_life.py`). A test checks this list against both.
+AGENTS = (
+    "abm",  # Systems A, B and M: the agent of the paper
+    "frozen",  # fixed schedule (observe, then act and learn) until `frozen_after`, then no learning
+    "a_only",  # A learns and drives curiosity; nothing learns from the world's reward
+    "b_only",  # model-free n-step double DQN on raw observations: no world model, no M
+    "timer_m",  # A and B as in abm, modes switched by a fixed timer in the `mode_mix` proportions
+    "random_m",  # A and B as in abm, modes drawn at random with the `mode_mix` frequencies
+    "random",  # uniform random actions, no learning: the floor of every metric
+    "sw_ucb",  # sliding-window UCB (bandit reference, Garivier & Moulines 2011)
+    "cusum_ucb",  # CUSUM-UCB (bandit reference with a change detector, Liu et al. 2018)
+    "sb3_dqn",  # Stable-Baselines3 DQN learning for the whole life (the `baseline` extra)
+    "sb3_ppo",  # Stable-Baselines3 PPO learning for the whole life (the `baseline` extra)
+)
+
 
 @dataclass(frozen=True)
 class Config:
@@ -31,6 +47,11 @@ class Config:
     device: str = "cpu"  # "cpu" or "cuda"
     threads: int = 1  # torch threads per life: small networks run fastest on one
     tensorboard: bool = True  # also write TensorBoard event files
+    diagnose_every: int = 0  # world steps between held-out diagnostics of the networks (0: never)
+    agent: str = "abm"  # who lives (see AGENTS)
+    frozen_after: int = 20_000  # `frozen`: world steps of its schedule before learning stops
+    mode_mix: str = "observe=0.1,explore=0.3,exploit=0.5,sleep=0.1"  # timer_m / random_m
+    timer_cycle: int = 1000  # `timer_m`: ticks in one cycle through the modes
 
     # Fields a resumed life may change: they affect bookkeeping, not what the agent learns.
     RESUMABLE = (
@@ -40,6 +61,7 @@ class Config:
         "device",
         "threads",
         "tensorboard",
+        "diagnose_every",
     )
 
     def __post_init__(self) -> None:
@@ -48,9 +70,15 @@ class Config:
             expected = {"int": int, "str": str, "bool": bool}[f.type]
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
                 raise UserError(f"config key '{f.name}' must be {f.type}, got {value!r}")
-        for name in ("log_every", "checkpoint_every", "keep_checkpoints", "threads"):
+        for name in ("log_every", "checkpoint_every", "keep_checkpoints", "threads", "timer_cycle"):
             if getattr(self, name) < 1:
                 raise UserError(f"config key '{name}' must be >= 1, got {getattr(self, name)}")
+        for name in ("diagnose_every", "frozen_after"):
+            if getattr(self, name) < 0:
+                raise UserError(f"config key '{name}' must be >= 0, got {getattr(self, name)}")
+        if self.agent not in AGENTS:
+            raise UserError(f"unknown agent {self.agent!r}; agents: {', '.join(AGENTS)}")
+        parse_mode_mix(self.mode_mix)
         if self.device not in ("cpu", "cuda"):
             raise UserError(f"config key 'device' must be 'cpu' or 'cuda', got {self.device!r}")
 
@@ -82,6 +110,32 @@ class Config:
         if unknown:
             raise UserError(f"unknown config key '{unknown[0]}' in {path}")
         return cls(**values)
+
+
+def parse_mode_mix(text: str) -> dict[str, float]:
+    """'observe=0.1,explore=0.3,...' -> normalised mode frequencies; a mistake is a UserError."""
+    modes = ("observe", "explore", "exploit", "sleep")
+    mix: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if not sep or name not in modes:
+            raise UserError(
+                f"config key 'mode_mix' expects mode=weight pairs over {', '.join(modes)},"
+                f" got {part.strip()!r}"
+            )
+        try:
+            mix[name] = float(value)
+        except ValueError:
+            raise UserError(
+                f"config key 'mode_mix': {name} weight {value!r} is not a number"
+            ) from None
+        if not mix[name] >= 0:
+            raise UserError(f"config key 'mode_mix': {name} weight must be >= 0, got {value}")
+    total = sum(mix.values())
+    if total <= 0:
+        raise UserError("config key 'mode_mix' needs at least one positive weight")
+    return {mode: mix.get(mode, 0.0) / total for mode in modes}
 
 
 def parse_overrides(pairs: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -4,6 +4,7 @@ A run directory holds one life:
     config.yaml     where and how it runs (world, seed, intervals)
     genome.yaml     who the agent is (fixed for the life)
     metrics.jsonl   one record per `log_every` world steps, append-only
+    events.jsonl    regime changes (ground truth), M's mode switches and detector alarms, by step
     tensorboard/    the same scalars for TensorBoard
     checkpoints/    everything needed to continue exactly (see `Life.state_dict`)
 
@@ -28,6 +29,7 @@ from typing import Any
 import torch
 
 from lifelong.agent import Agent
+from lifelong.baselines import make_agent
 from lifelong.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
 from lifelong.config import Config
 from lifelong.errors import UserError
@@ -98,17 +100,21 @@ class Life:
         self.directory, self.config, self.genome = directory, config, genome
         torch.set_num_threads(config.threads)
         self.world = make_world(config.world)
-        self.agent = Agent(
+        self.agent = make_agent(
+            config,
             self.world.observation_space,
             self.world.action_space,
             genome,
-            seed=config.seed,
-            device=config.device,
             noop_action=noop_action(self.world),
         )
         self.stop_requested = False
         self.on_record: Callable[[Record], None] | None = None
         self.regime: int | None = None
+        self.visited: set[Any] = set()  # cells the agent has stood on, where the world says
+        self.reachable: int | None = None
+        self._events: list[Record] = []  # written with the next record or checkpoint
+        self._diagnostics: Record = {}
+        self._probe = None  # held-out frames for diagnostics, collected on first use
         self._interval = _Interval()
         self._writer = None
         self._restore()
@@ -120,8 +126,12 @@ class Life:
         self._interval.start_clock()
         saved_at = agent.counters["env_steps"]
         while (steps is None or agent.counters["env_steps"] < steps) and not self.stop_requested:
+            previous = agent.meta.mode
             meta = agent.decide()
             self._interval.modes[meta.mode] += 1
+            if meta.mode != previous:
+                # Stamped with the world step it governs, so no event shares a checkpoint's step.
+                self._event("mode", mode=meta.mode.value, rule=meta.rule, ahead=1)
             if meta.mode == Mode.SLEEP:
                 agent.sleep()
                 continue
@@ -134,13 +144,17 @@ class Life:
             agent.observe(action, obs, float(reward), bool(terminated), info)
             self._interval.rewards += float(reward)
             self._interval.steps += 1
-            self.regime = info.get("shift", self.regime)
+            self._note(info)
+            if agent.alarm:
+                self._event("alarm", source=config.agent)
             if terminated or truncated:
                 try:
                     agent.begin(*self.world.reset())
                 except Exception as error:
                     self._recreate_world(error, "reset")
             step = agent.counters["env_steps"]
+            if config.diagnose_every and step % config.diagnose_every == 0:
+                self._diagnose()
             if step % config.log_every == 0:
                 self._log()
             if step % config.checkpoint_every == 0:
@@ -180,6 +194,38 @@ class Life:
         raise RuntimeError(f"the world failed {attempts} times in a row: {error!r}") from error
 
     # --- Records ------------------------------------------------------------------------------
+    def _note(self, info: dict[str, Any]) -> None:
+        """Ground truth the world reports, kept for metrics only: the agent never sees it."""
+        shift = info.get("shift")
+        if shift is not None and shift != self.regime:
+            if self.regime is not None:
+                self._event("regime", regime=shift)
+            self.regime = shift
+        position = info.get("position")
+        if position is not None:
+            self.visited.add(position)
+            self.reachable = info.get("reachable", self.reachable)
+        if info.get("tv_in_view"):
+            self._interval.tv_steps += 1
+
+    def _event(self, kind: str, ahead: int = 0, **fields: Any) -> None:
+        step = self.agent.counters["env_steps"] + ahead
+        self._events.append({"step": step, "kind": kind, **fields})
+
+    def _flush_events(self) -> None:
+        if self._events:
+            with open(self.directory / "events.jsonl", "a") as file:
+                file.writelines(json.dumps(event) + "\n" for event in self._events)
+            self._events = []
+
+    def _diagnose(self) -> None:
+        """Held-out measurements of the networks (k-step error, probe, dormant units, rank)."""
+        from lifelong.diagnostics import collect_probe, diagnose
+
+        if self._probe is None:
+            self._probe = collect_probe(self.config.world, self.config.seed)
+        self._diagnostics = diagnose(self.agent, self._probe)
+
     def _log(self) -> None:
         agent, interval = self.agent, self._interval
         elapsed = max(time.perf_counter() - interval.clock, 1e-9)
@@ -195,6 +241,9 @@ class Life:
             "error_vs_copy_last": agent.telemetry.error_vs_copy_last(),
             **agent.losses,
             "regime": self.regime,
+            "tv_in_view": interval.tv_steps / max(interval.steps, 1),
+            "coverage": len(self.visited) / self.reachable if self.reachable else None,
+            **self._diagnostics,
             "steps_per_s": interval.steps / elapsed,
             "wall_time": time.time(),
         }
@@ -203,6 +252,8 @@ class Life:
             k: None if isinstance(v, float) and not math.isfinite(v) else v
             for k, v in record.items()
         }
+        self._flush_events()
+        self._diagnostics = {}
         with open(self.directory / "metrics.jsonl", "a") as file:
             file.write(json.dumps(record) + "\n")
         if self.config.tensorboard:
@@ -231,10 +282,14 @@ class Life:
             "world": world_state() if world_state is not None else None,
             "interval": self._interval.state_dict(),
             "regime": self.regime,
+            "visited": sorted(self.visited),
+            "reachable": self.reachable,
+            "diagnostics": self._diagnostics,
         }
 
     def checkpoint(self) -> Path:
         step = self.agent.counters["env_steps"]
+        self._flush_events()
         try:
             path = save_checkpoint(
                 self.directory / "checkpoints",
@@ -262,6 +317,9 @@ class Life:
         step, state, _ = found
         self.agent.load_state_dict(state["agent"])
         self.regime = state["regime"]
+        self.visited = {tuple(cell) for cell in state["visited"]}
+        self.reachable = state["reachable"]
+        self._diagnostics = dict(state["diagnostics"])
         self._interval.load_state_dict(state["interval"])
         if _complete(state["world"]):
             self.world.load_state_dict(state["world"])
@@ -275,25 +333,30 @@ class Life:
         self._drop_records_after(step)
 
     def _drop_records_after(self, step: int) -> None:
-        path = self.directory / "metrics.jsonl"
-        if not path.exists():
-            return
-        kept = []
-        for line in path.read_text().splitlines():
-            try:
-                if json.loads(line)["step"] <= step:
-                    kept.append(line)
-            except (json.JSONDecodeError, KeyError):
-                continue  # a line torn by a kill mid-write
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text("".join(line + "\n" for line in kept))
-        os.replace(temporary, path)
+        for name in ("metrics.jsonl", "events.jsonl"):
+            _drop_lines_after(self.directory / name, step)
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
         self.world.close()
+
+
+def _drop_lines_after(path: Path, step: int) -> None:
+    """Keep the JSON lines of `path` up to `step`: the continued life writes the rest again."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line)
+        except (json.JSONDecodeError, KeyError):
+            continue  # a line torn by a kill mid-write
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text("".join(line + "\n" for line in kept))
+    os.replace(temporary, path)
 
 
 def _complete(world_state: dict | None) -> bool:
@@ -310,6 +373,7 @@ class _Interval:
         self.modes: Counter[Mode] = Counter()
         self.rewards = 0.0
         self.steps = 0
+        self.tv_steps = 0
         self.clock = 0.0
 
     def start_clock(self) -> None:
@@ -320,11 +384,13 @@ class _Interval:
             "modes": {m.value: n for m, n in self.modes.items()},
             "rewards": self.rewards,
             "steps": self.steps,
+            "tv_steps": self.tv_steps,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.modes = Counter({Mode(m): int(n) for m, n in state["modes"].items()})
         self.rewards, self.steps = float(state["rewards"]), int(state["steps"])
+        self.tv_steps = int(state["tv_steps"])
 
 
 def load_policy(directory: str | Path) -> Callable[[Any], int]:

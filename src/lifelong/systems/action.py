@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lifelong.genome import Genome
+from lifelong.systems.observation import make_encoder
 
 
 def n_step_targets(
@@ -59,11 +60,33 @@ def softmax_policy(q: list[float], temperature: float) -> list[float]:
     return [w / total for w in weights]
 
 
+class FramesEncoder(nn.Module):
+    """An observation encoder applied over any leading dims: (..., *obs_shape) -> (..., D)."""
+
+    def __init__(self, encoder: nn.Module, obs_dims: int) -> None:
+        super().__init__()
+        self.encoder, self.obs_dims = encoder, obs_dims
+
+    def forward(self, obs: Tensor) -> Tensor:
+        lead = obs.shape[: obs.dim() - self.obs_dims]
+        flat = self.encoder(obs.reshape(-1, *obs.shape[obs.dim() - self.obs_dims :]))
+        return flat.view(*lead, -1)
+
+
 class SystemB(nn.Module):
-    def __init__(self, n_actions: int, genome: Genome) -> None:
+    def __init__(
+        self, n_actions: int, genome: Genome, obs_shape: tuple[int, ...] | None = None
+    ) -> None:
+        """B on A's latents; given `obs_shape`, B on raw frames through an encoder of its own,
+        trained by the TD loss alone (the model-free baseline: a DQN)."""
         super().__init__()
         self.genome = genome
+        encoder: list[nn.Module] = []
+        if obs_shape is not None:
+            frames = make_encoder(obs_shape, genome.latent_dim, genome.hidden_dim)
+            encoder.append(FramesEncoder(frames, len(obs_shape)))
         self.q = nn.Sequential(
+            *encoder,
             nn.Linear(genome.latent_dim, genome.q_hidden),
             nn.LayerNorm(genome.q_hidden),
             nn.SiLU(),
@@ -84,7 +107,8 @@ class SystemB(nn.Module):
     ) -> dict[str, float] | None:
         """One TD step; None (and no step) when the loss is not finite.
 
-        z: (B, n+1, D) detached latents of the frames; the other fields (B, n+1).
+        z: (B, n+1, D) detached latents of the frames (or the frames themselves when B has its
+        own encoder); the other fields (B, n+1).
 
         `reward` already includes the intrinsic bonus M asked for.
         """

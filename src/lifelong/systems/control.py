@@ -37,6 +37,7 @@ class MetaAction:
     temperature: float  # softmax temperature of B's policy
     recent_fraction: float  # share of replay drawn from the recent ring (rest: long-term)
     updates: int  # gradient updates to run this tick when asleep
+    learns: bool = True  # False: no gradient step at all (a frozen baseline after its schedule)
 
 
 class MetaController:

@@ -1,0 +1,361 @@
+"""Baselines: the agents the A-B-M agent is measured against, on the same interfaces.
+
+Each baseline is the `Agent` with one thing changed, so a comparison isolates that thing:
+
+    frozen     M replaced by the status quo: a human schedule (observe, then act and learn) for the
+               first `frozen_after` steps, then every weight frozen for the rest of the life
+    a_only     M always explores; B's only reward is A's disagreement (curiosity), never the world's
+    b_only     no System A and no M: n-step double DQN on raw frames, its encoder trained by TD
+    timer_m    A and B unchanged, modes from a fixed timer (`timer_cycle`, `mode_mix` proportions)
+    random_m   A and B unchanged, modes drawn at random with `mode_mix` frequencies (the bench
+               passes the full agent's measured frequencies)
+    random     uniform random actions, no learning: the floor every metric is normalised by
+    sw_ucb     sliding-window UCB, cusum_ucb CUSUM-UCB: bandit algorithms, the reference points for
+               M's change detection in the `bandits` suite (they ignore observations)
+
+The Stable-Baselines3 agents cannot step inside our loop; `sb3_life.py` runs them through the
+same world and writes the same records.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import replace
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from lifelong.agent import Agent
+from lifelong.config import Config, parse_mode_mix
+from lifelong.genome import Genome
+from lifelong.modes import Mode
+from lifelong.signals import MetaState
+from lifelong.systems.control import MetaAction, MetaController
+
+# --- Controllers that replace System M -----------------------------------------------------------
+
+
+class FixedController(MetaController):
+    """One mode for the whole life; `learns=False` freezes every weight."""
+
+    def __init__(self, genome: Genome, mode: Mode, rule: str, learns: bool = True) -> None:
+        super().__init__(genome)
+        self.mode, self.rule, self.learns = mode, rule, learns
+
+    def _choose(self, state: MetaState) -> tuple[Mode, str]:
+        return self.mode, self.rule
+
+    def action_for(self, mode: Mode, rule: str) -> MetaAction:
+        return replace(super().action_for(mode, rule), learns=self.learns)
+
+
+class FrozenSchedule(MetaController):
+    """Observe for the first fifth of `after` ticks, explore for the rest, then exploit frozen.
+
+    The schedule has no SLEEP, so ticks and world steps coincide.
+    """
+
+    def __init__(self, genome: Genome, after: int) -> None:
+        super().__init__(genome)
+        self.after, self.tick = after, 0
+
+    def _choose(self, state: MetaState) -> tuple[Mode, str]:
+        self.tick += 1
+        if self.tick <= self.after // 5:
+            return Mode.OBSERVE, "schedule: observe"
+        if self.tick <= self.after:
+            return Mode.EXPLORE, "schedule: act and learn"
+        return Mode.EXPLOIT, "schedule: frozen"
+
+    def action_for(self, mode: Mode, rule: str) -> MetaAction:
+        return replace(super().action_for(mode, rule), learns=self.tick <= self.after)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "tick": self.tick}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.tick = int(state["tick"])
+
+
+class TimerController(MetaController):
+    """Cycles OBSERVE -> EXPLORE -> EXPLOIT -> SLEEP, each for its share of `cycle` ticks."""
+
+    def __init__(self, genome: Genome, mix: dict[str, float], cycle: int) -> None:
+        super().__init__(genome)
+        self.tick = 0
+        self.ends: list[tuple[float, Mode]] = []
+        total = 0.0
+        for name, share in mix.items():
+            total += share * cycle
+            self.ends.append((total, Mode(name)))
+
+    def _choose(self, state: MetaState) -> tuple[Mode, str]:
+        position = self.tick % (self.ends[-1][0] or 1.0)
+        self.tick += 1
+        mode = next((m for end, m in self.ends if position < end), self.ends[-1][1])
+        return mode, "timer"
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "tick": self.tick}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.tick = int(state["tick"])
+
+
+class RandomController(MetaController):
+    """A mode drawn from `mix` every `min_dwell` ticks: M's frequencies without M's reasons."""
+
+    def __init__(self, genome: Genome, mix: dict[str, float], seed: int) -> None:
+        super().__init__(genome)
+        self.modes = [Mode(name) for name in mix]
+        self.weights = list(mix.values())
+        self.rng = np.random.default_rng([seed, 7919])
+        self.tick = 0
+
+    def _choose(self, state: MetaState) -> tuple[Mode, str]:
+        self.tick += 1
+        if (self.tick - 1) % self.genome.min_dwell:
+            return self.mode, self.rule
+        return self.modes[self.rng.choice(len(self.modes), p=self.weights)], "random"
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "tick": self.tick, "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.tick = int(state["tick"])
+        self.rng.bit_generator.state = state["rng"]
+
+
+# --- Agents ---------------------------------------------------------------------------------------
+
+
+class FrozenAgent(Agent):
+    def __init__(self, *args: Any, after: int, **kwargs: Any) -> None:
+        self.after = after
+        super().__init__(*args, **kwargs)
+
+    def make_controller(self, genome: Genome, seed: int) -> MetaController:
+        return FrozenSchedule(genome, self.after)
+
+
+class AOnlyAgent(Agent):
+    extrinsic_weight = 0.0
+
+    def make_controller(self, genome: Genome, seed: int) -> MetaController:
+        return FixedController(genome, Mode.EXPLORE, "curiosity only")
+
+
+class BOnlyAgent(Agent):
+    world_model = False
+
+    def make_controller(self, genome: Genome, seed: int) -> MetaController:
+        return FixedController(genome, Mode.EXPLOIT, "model-free")
+
+
+class TimerAgent(Agent):
+    def __init__(self, *args: Any, mix: dict[str, float], cycle: int, **kwargs: Any) -> None:
+        self.mix, self.cycle = mix, cycle
+        super().__init__(*args, **kwargs)
+
+    def make_controller(self, genome: Genome, seed: int) -> MetaController:
+        return TimerController(genome, self.mix, self.cycle)
+
+
+class RandomModeAgent(Agent):
+    def __init__(self, *args: Any, mix: dict[str, float], **kwargs: Any) -> None:
+        self.mix = mix
+        super().__init__(*args, **kwargs)
+
+    def make_controller(self, genome: Genome, seed: int) -> MetaController:
+        return RandomController(genome, self.mix, seed)
+
+
+class RandomAgent(Agent):
+    """Uniform random actions and no learning. A's measurements are skipped: there is no A."""
+
+    def make_controller(self, genome: Genome, seed: int) -> MetaController:
+        return FixedController(genome, Mode.EXPLOIT, "random", learns=False)
+
+    def act(self) -> int:
+        return int(self.rng.integers(self.n_actions))
+
+    def _measure_prediction(self) -> None:
+        pass
+
+
+class SlidingWindowUCB:
+    """SW-UCB (Garivier & Moulines 2011): UCB over the last `window` plays only."""
+
+    def __init__(self, arms: int, window: int = 500, xi: float = 0.6) -> None:
+        self.arms, self.window, self.xi = arms, window, xi
+        self.plays: deque[tuple[int, float]] = deque(maxlen=window)
+        self.t = 0
+
+    def choose(self, rng: np.random.Generator) -> int:
+        counts, sums = [0] * self.arms, [0.0] * self.arms
+        for arm, reward in self.plays:
+            counts[arm] += 1
+            sums[arm] += reward
+        unplayed = [arm for arm in range(self.arms) if counts[arm] == 0]
+        if unplayed:
+            return int(unplayed[rng.integers(len(unplayed))])
+        log_t = math.log(min(self.t, self.window))
+        index = [
+            sums[a] / counts[a] + math.sqrt(self.xi * log_t / counts[a]) for a in range(self.arms)
+        ]
+        return int(np.argmax(index))
+
+    def update(self, arm: int, reward: float) -> bool:
+        self.plays.append((arm, reward))
+        self.t += 1
+        return False  # no detector
+
+    def state_dict(self) -> dict:
+        return {"plays": [list(p) for p in self.plays], "t": self.t}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.plays = deque(((int(a), float(r)) for a, r in state["plays"]), maxlen=self.window)
+        self.t = int(state["t"])
+
+
+class CusumUCB:
+    """CUSUM-UCB (Liu, Lee & Shroff 2018): UCB restarted when a two-sided CUSUM on an arm fires.
+
+    Each arm's first `warmup` rewards after a restart estimate its mean u; then
+    g+ <- max(0, g+ + x - u - eps) and g- <- max(0, g- + u - x - eps) and an alarm when either
+    exceeds `threshold` restarts every arm's statistics (the global restart variant). With
+    probability `alpha` an arm is drawn uniformly so every detector keeps getting samples.
+    Defaults suit Bernoulli rewards: a stationary arm raises a false alarm about once in 10^5
+    of its samples, a jump of 0.3 in its mean is found after about 75.
+    """
+
+    def __init__(
+        self,
+        arms: int,
+        warmup: int = 50,
+        eps: float = 0.1,
+        threshold: float = 15.0,
+        alpha: float = 0.05,
+    ) -> None:
+        self.arms, self.warmup, self.eps = arms, warmup, eps
+        self.threshold, self.alpha = threshold, alpha
+        self._restart()
+
+    def _restart(self) -> None:
+        self.counts = [0] * self.arms
+        self.sums = [0.0] * self.arms
+        self.g_up = [0.0] * self.arms
+        self.g_down = [0.0] * self.arms
+
+    def choose(self, rng: np.random.Generator) -> int:
+        if rng.random() < self.alpha:
+            return int(rng.integers(self.arms))
+        unplayed = [arm for arm in range(self.arms) if self.counts[arm] == 0]
+        if unplayed:
+            return int(unplayed[rng.integers(len(unplayed))])
+        log_n = math.log(sum(self.counts))
+        index = [
+            self.sums[a] / self.counts[a] + math.sqrt(2 * log_n / self.counts[a])
+            for a in range(self.arms)
+        ]
+        return int(np.argmax(index))
+
+    def update(self, arm: int, reward: float) -> bool:
+        """Record a play; True when the change detector fired (and everything restarted)."""
+        self.counts[arm] += 1
+        self.sums[arm] += reward
+        if self.counts[arm] <= self.warmup:
+            return False
+        mean = self.sums[arm] / self.counts[arm]  # the pre-change estimate after warm-up
+        self.g_up[arm] = max(0.0, self.g_up[arm] + reward - mean - self.eps)
+        self.g_down[arm] = max(0.0, self.g_down[arm] + mean - reward - self.eps)
+        if max(self.g_up[arm], self.g_down[arm]) > self.threshold:
+            self._restart()
+            return True
+        return False
+
+    def state_dict(self) -> dict:
+        return {
+            "counts": list(self.counts),
+            "sums": list(self.sums),
+            "g_up": list(self.g_up),
+            "g_down": list(self.g_down),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.counts = [int(c) for c in state["counts"]]
+        self.sums = [float(s) for s in state["sums"]]
+        self.g_up = [float(g) for g in state["g_up"]]
+        self.g_down = [float(g) for g in state["g_down"]]
+
+
+class BanditAgent(RandomAgent):
+    """A bandit algorithm in the agent's place: arms are actions, observations are ignored."""
+
+    def __init__(self, *args: Any, algorithm: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.algorithm = (SlidingWindowUCB if algorithm == "sw_ucb" else CusumUCB)(self.n_actions)
+
+    def act(self) -> int:
+        return self.algorithm.choose(self.rng)
+
+    def observe(
+        self, action: int, obs: np.ndarray, reward: float, terminated: bool, info: dict[str, Any]
+    ) -> None:
+        super().observe(action, obs, reward, terminated, info)
+        self.alarm = self.algorithm.update(action, reward if math.isfinite(reward) else 0.0)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "algorithm": self.algorithm.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.algorithm.load_state_dict(state["algorithm"])
+
+
+AGENT_CLASSES: dict[str, type[Agent]] = {
+    "abm": Agent,
+    "frozen": FrozenAgent,
+    "a_only": AOnlyAgent,
+    "b_only": BOnlyAgent,
+    "timer_m": TimerAgent,
+    "random_m": RandomModeAgent,
+    "random": RandomAgent,
+    "sw_ucb": BanditAgent,
+    "cusum_ucb": BanditAgent,
+}
+
+
+def make_agent(
+    config: Config,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    genome: Genome,
+    noop_action: int | None = None,
+) -> Agent:
+    """The agent `config.agent` names, built for the world's spaces."""
+    name = config.agent
+    if name not in AGENT_CLASSES:
+        raise ValueError(f"agent {name!r} does not live in a Life (see sb3_life.py)")
+    mix = parse_mode_mix(config.mode_mix)
+    options: dict[str, Any] = {
+        "frozen": dict(after=config.frozen_after),
+        "timer_m": dict(mix=mix, cycle=config.timer_cycle),
+        "random_m": dict(mix=mix),
+        "sw_ucb": dict(algorithm="sw_ucb"),
+        "cusum_ucb": dict(algorithm="cusum_ucb"),
+    }.get(name, {})
+    return AGENT_CLASSES[name](
+        observation_space,
+        action_space,
+        genome,
+        seed=config.seed,
+        device=config.device,
+        noop_action=noop_action,
+        **options,
+    )
