@@ -250,6 +250,7 @@ class Agent:
             "controller": self.controller.state_dict(),
             "rng": self.rng.bit_generator.state,
             "counters": dict(self.counters),
+            "losses": dict(self.losses),
             "obs": self.obs,
             "teacher_action": self.teacher_action,
         }
@@ -266,5 +267,6 @@ class Agent:
         self.meta = self.controller.action_for(self.controller.mode, self.controller.rule)
         self.rng.bit_generator.state = state["rng"]
         self.counters = {name: int(state["counters"][name]) for name in COUNTERS}
+        self.losses = {name: float(value) for name, value in state["losses"].items()}
         self.obs = state["obs"]
         self.teacher_action = state["teacher_action"]

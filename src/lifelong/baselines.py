@@ -231,7 +231,7 @@ class CusumUCB:
     exceeds `threshold` restarts every arm's statistics (the global restart variant). With
     probability `alpha` an arm is drawn uniformly so every detector keeps getting samples.
     Defaults suit Bernoulli rewards: a stationary arm raises a false alarm about once in 10^5
-    of its samples, a jump of 0.3 in its mean is found after about 75.
+    of its samples, a jump of 0.3 in its mean is found after about 110.
     """
 
     def __init__(
@@ -239,7 +239,7 @@ class CusumUCB:
         arms: int,
         warmup: int = 50,
         eps: float = 0.1,
-        threshold: float = 15.0,
+        threshold: float = 20.0,
         alpha: float = 0.05,
     ) -> None:
         self.arms, self.warmup, self.eps = arms, warmup, eps

@@ -1,0 +1,220 @@
+"""Baselines: each differs from the A-B-M agent in exactly the way its name says."""
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from conftest import TINY
+
+from lifelong.baselines import (
+    AGENT_CLASSES,
+    CusumUCB,
+    FrozenSchedule,
+    RandomController,
+    SlidingWindowUCB,
+    TimerController,
+    make_agent,
+)
+from lifelong.config import AGENTS, Config, parse_mode_mix
+from lifelong.errors import UserError
+from lifelong.genome import Genome
+from lifelong.life import open_life, read_metrics
+from lifelong.modes import Mode
+from lifelong.signals import MetaState
+from lifelong.worlds import make_world
+
+SB3_AGENTS = {"sb3_dqn", "sb3_ppo"}
+
+
+def test_every_agent_name_is_built_somewhere():
+    assert set(AGENTS) == set(AGENT_CLASSES) | SB3_AGENTS
+
+
+def test_unknown_agent_and_bad_mix_are_user_errors():
+    with pytest.raises(UserError, match="unknown agent 'dreamer'"):
+        Config(agent="dreamer")
+    with pytest.raises(UserError, match="mode_mix"):
+        Config(mode_mix="observe=0.5,dance=0.5")
+    with pytest.raises(UserError, match="positive weight"):
+        Config(mode_mix="observe=0,sleep=0")
+
+
+def test_mode_mix_is_normalised():
+    assert parse_mode_mix("explore=1,exploit=3") == {
+        "observe": 0.0,
+        "explore": 0.25,
+        "exploit": 0.75,
+        "sleep": 0.0,
+    }
+
+
+def _modes(controller, ticks: int) -> list[Mode]:
+    return [controller.decide(MetaState()).mode for _ in range(ticks)]
+
+
+def test_timer_cycles_through_the_modes_in_proportion():
+    mix = parse_mode_mix("observe=0.1,explore=0.2,exploit=0.6,sleep=0.1")
+    modes = _modes(TimerController(Genome(), mix, cycle=10), 20)
+    one_cycle = [Mode.OBSERVE] + [Mode.EXPLORE] * 2 + [Mode.EXPLOIT] * 6 + [Mode.SLEEP]
+    assert modes == one_cycle * 2
+
+
+def test_random_modes_match_the_frequencies_in_blocks_of_min_dwell():
+    genome = Genome(min_dwell=4)
+    mix = parse_mode_mix("observe=0.1,explore=0.2,exploit=0.6,sleep=0.1")
+    modes = _modes(RandomController(genome, mix, seed=3), 40_000)
+    counts = Counter(modes)
+    for mode, share in mix.items():
+        assert abs(counts[Mode(mode)] / len(modes) - share) < 0.02
+    blocks = [modes[i : i + 4] for i in range(0, len(modes), 4)]
+    assert all(len(set(block)) == 1 for block in blocks)
+    again = _modes(RandomController(genome, mix, seed=3), 400)
+    assert again == modes[:400]
+
+
+def test_frozen_schedule_observes_then_learns_then_stops_learning():
+    controller = FrozenSchedule(Genome(), after=10)
+    actions = [controller.decide(MetaState()) for _ in range(14)]
+    assert [a.mode for a in actions[:2]] == [Mode.OBSERVE] * 2
+    assert [a.mode for a in actions[2:10]] == [Mode.EXPLORE] * 8
+    assert all(a.learns for a in actions[:10])
+    assert [(a.mode, a.learns) for a in actions[10:]] == [(Mode.EXPLOIT, False)] * 4
+
+
+def _life(tmp_path, agent: str, world: str = "nursery-small", **config):
+    return open_life(
+        tmp_path / agent,
+        world=world,
+        seed=1,
+        config_changes=dict(agent=agent, tensorboard=False, log_every=100, **config),
+        genome_changes=TINY,
+    )
+
+
+def _weights(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def test_frozen_agent_learns_until_its_schedule_ends_then_never_again(tmp_path):
+    life = _life(tmp_path, "frozen", frozen_after=300)
+    life.run(300)
+    assert life.agent.counters["updates_b"] > 0
+    updates = dict(life.agent.counters)
+    a, b = _weights(life.agent.a), _weights(life.agent.b)
+    life.run(600)
+    for key in ("updates_a", "updates_b", "learn_steps"):
+        assert life.agent.counters[key] == updates[key]
+    assert all(torch.equal(x, y) for x, y in zip(a, _weights(life.agent.a), strict=True))
+    assert all(torch.equal(x, y) for x, y in zip(b, _weights(life.agent.b), strict=True))
+
+
+def test_a_only_never_learns_from_the_worlds_reward(tmp_path, monkeypatch):
+    # CartPole pays +1 every step: whatever B is given must be curiosity alone.
+    life = _life(tmp_path, "a_only", world="gym:CartPole-v1")
+    seen = []
+    update = life.agent.b.update
+
+    def spy(z, action, reward, first, terminal):
+        seen.append(reward.clone())
+        return update(z, action, reward, first, terminal)
+
+    monkeypatch.setattr(life.agent.b, "update", spy)
+    life.run(300)
+    assert seen
+    rewards = torch.cat([r[:, 1:].flatten() for r in seen])
+    gain = life.agent.genome.intrinsic_gain
+    # The bonus is normalised to mean 1 per batch, so the mean is the gain; +1 would show.
+    assert rewards.mean().item() == pytest.approx(gain, rel=1e-4)
+    assert all(torch.all(r[:, 0] == 0) for r in seen)
+
+
+def test_b_only_has_no_world_model_and_trains_its_own_encoder(tmp_path):
+    life = _life(tmp_path, "b_only")
+    assert life.agent.a is None
+    encoder = _weights(life.agent.b.q[0])
+    life.run(300)
+    assert life.agent.counters["updates_b"] > 0 and life.agent.counters["updates_a"] == 0
+    assert any(
+        not torch.equal(x, y) for x, y in zip(encoder, _weights(life.agent.b.q[0]), strict=True)
+    )
+
+
+def test_random_agent_acts_uniformly_and_learns_nothing(tmp_path):
+    life = _life(tmp_path, "random")
+    actions = Counter(life.agent.act() for _ in range(6000))
+    assert len(actions) == life.agent.n_actions
+    assert min(actions.values()) > 6000 / life.agent.n_actions * 0.85
+    life.run(300)
+    assert life.agent.counters["learn_steps"] == 0
+
+
+@pytest.mark.parametrize("agent", ["frozen", "b_only", "timer_m", "random_m"])
+def test_baseline_lives_resume_exactly(tmp_path, agent):
+    whole = _life(tmp_path / "whole", agent, frozen_after=200)
+    whole.run(400)
+    halves = _life(tmp_path / "halves", agent, frozen_after=200)
+    halves.run(200)
+    again = open_life(halves.directory)
+    again.run(400)
+    strip = ("wall_time", "steps_per_s")
+    ours = [{k: v for k, v in r.items() if k not in strip} for r in read_metrics(whole.directory)]
+    theirs = [{k: v for k, v in r.items() if k not in strip} for r in read_metrics(again.directory)]
+    assert ours == theirs
+    paths = [life.directory / "events.jsonl" for life in (whole, again)]
+    events = [path.read_text() if path.exists() else "" for path in paths]
+    assert events[0] == events[1]
+
+
+def test_events_log_every_mode_switch_and_regime_change(tmp_path):
+    life = _life(tmp_path, "timer_m", timer_cycle=50)
+    life.run(1200)  # nursery-small changes season every 1000 steps
+    events = [
+        json.loads(line) for line in (life.directory / "events.jsonl").read_text().splitlines()
+    ]
+    assert [e["step"] for e in events] == sorted(e["step"] for e in events)
+    regimes = [e for e in events if e["kind"] == "regime"]
+    assert [e["step"] for e in regimes][:1] == [1000]
+    modes = [e["mode"] for e in events if e["kind"] == "mode"]
+    assert set(modes) == {"observe", "explore", "exploit", "sleep"}
+    assert all(a != b for a, b in zip(modes[:-1], modes[1:], strict=True))
+
+
+def _bernoulli(rng, p: float) -> float:
+    return float(rng.random() < p)
+
+
+@pytest.mark.parametrize("algorithm", [SlidingWindowUCB, CusumUCB])
+def test_bandit_references_find_the_best_arm_and_follow_a_change(algorithm):
+    rng = np.random.default_rng(0)
+    bandit = algorithm(3)
+    means = [0.2, 0.8, 0.5]
+    for t in range(6000):
+        if t == 3000:
+            means = [0.9, 0.1, 0.5]
+        arm = bandit.choose(rng)
+        bandit.update(arm, _bernoulli(rng, means[arm]))
+        if t == 2999:
+            before = Counter(bandit.choose(rng) for _ in range(200))
+    after = Counter(bandit.choose(rng) for _ in range(200))
+    assert before.most_common(1)[0][0] == 1
+    assert after.most_common(1)[0][0] == 0
+
+
+def test_cusum_detects_a_jump_soon_and_stays_quiet_without_one():
+    rng = np.random.default_rng(1)
+    quiet = CusumUCB(2, alpha=0.5)
+    alarms = sum(quiet.update(int(rng.integers(2)), _bernoulli(rng, 0.5)) for _ in range(20_000))
+    assert alarms == 0
+    detector = CusumUCB(1)
+    for _ in range(500):
+        detector.update(0, _bernoulli(rng, 0.2))
+    delay = next(t for t in range(2000) if detector.update(0, _bernoulli(rng, 0.8)))
+    assert delay < 100
+
+
+def test_make_agent_refuses_sb3_names():
+    world = make_world("nursery-small")
+    with pytest.raises(ValueError, match="sb3_life"):
+        make_agent(Config(agent="sb3_dqn"), world.observation_space, world.action_space, Genome())
