@@ -1,0 +1,370 @@
+"""Metrics on small hand-computed cases: every expected number below can be checked on paper."""
+
+import math
+
+import numpy as np
+import pytest
+
+from lifelong import metrics as m
+
+# A ten-record life, one record per 10 steps: level 1 until a change at step 50, then a dip that
+# climbs back (60: 0, 70: 0.5, 80: 0.9, 90: 1, 100: 1).
+STEPS = np.arange(10, 110, 10)
+CURVE = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.5, 0.9, 1.0, 1.0])
+
+
+# --- Reward curves ----------------------------------------------------------------------------
+def test_auc_is_the_mean_of_the_finite_bins():
+    assert m.auc(np.array([1.0, 2.0, np.nan, 3.0])) == pytest.approx(2.0)
+    assert m.auc(CURVE) == pytest.approx(8.4 / 10)
+    assert math.isnan(m.auc(np.array([np.nan])))
+    assert math.isnan(m.auc(np.array([])))
+
+
+def test_ewma_starts_at_the_first_value_and_holds_through_nan():
+    out = m.ewma(np.array([np.nan, 1.0, 3.0, np.nan, 5.0]), alpha=0.5)
+    assert math.isnan(out[0])
+    assert out[1:].tolist() == [1.0, 2.0, 2.0, 3.5]
+    with pytest.raises(ValueError):
+        m.ewma(np.array([1.0]), alpha=0.0)
+
+
+def test_per_regime_weights_records_by_width_and_skips_unknown_regimes():
+    steps = np.array([10, 20, 40, 50])
+    out = m.per_regime(steps, np.array([1.0, 2.0, 4.0, 9.0]), [0, 1, 1, None])
+    assert out == pytest.approx({0: 1.0, 1: (10 * 2.0 + 20 * 4.0) / 30})
+
+
+# --- Change points ----------------------------------------------------------------------------
+def test_change_points_from_events_skip_birth_and_repeats():
+    records = [{"step": 100}, {"step": 200}]
+    events = [
+        {"step": 1, "kind": "regime", "regime": 0},
+        {"step": 50, "kind": "mode", "mode": "explore", "rule": "x"},
+        {"step": 250, "kind": "regime", "regime": 1},
+        {"step": 260, "kind": "regime", "regime": 1},
+        {"step": 700, "kind": "regime", "regime": 0},
+    ]
+    assert m.change_points(events, records) == [(250, 1), (700, 0)]
+
+
+def test_change_points_a_first_event_after_the_first_record_is_a_change():
+    events = [{"step": 250, "kind": "regime", "regime": 1}]
+    assert m.change_points(events, [{"step": 100}]) == [(250, 1)]
+    assert m.change_points(events, []) == []  # no records: the first regime seen is birth
+
+
+def test_change_points_from_records_use_the_previous_record_step():
+    records = [
+        {"step": 100, "regime": None},
+        {"step": 200, "regime": 0},  # first regime seen: birth, not a change
+        {"step": 300, "regime": 0},
+        {"step": 400, "regime": 1},
+        {"step": 500, "regime": 1},
+    ]
+    assert m.change_points([], records) == [(300, 1)]
+    assert m.change_points([], records[:3]) == []
+    assert m.change_points([], []) == []
+
+
+def test_change_point_stats_on_a_hand_computed_dip():
+    (s,) = m.change_point_stats(STEPS, CURVE, [50], 20, 0.0, np.ones(10), horizon=30)
+    assert s["tau"] == 50
+    assert s["rho"] == pytest.approx(1.0)  # records 40, 50
+    assert s["rho_eventual"] == pytest.approx(1.0)  # records 90, 100
+    assert s["drop"] == pytest.approx(1.0)  # 1 - min(0, 0.5)
+    assert s["threshold"] == pytest.approx(0.9)  # 1 - 0.1 (1 - 0)
+    assert s["recovery_time"] == pytest.approx(30.0)  # record 80 reaches 0.9
+    assert s["regret"] == pytest.approx(10 * 1.0 + 10 * 0.5 + 10 * 0.1)  # records 60, 70, 80
+
+
+def test_change_point_stats_floor_curve_and_missing_reference():
+    floor = np.zeros(10)
+    floor[8:] = 0.5  # the random agent's level over the eventual records 90, 100
+    (s,) = m.change_point_stats(STEPS, CURVE, [50], 20, floor, None, horizon=30)
+    assert s["threshold"] == pytest.approx(0.95)
+    assert s["recovery_time"] == pytest.approx(40.0)  # 0.9 at 80 is not enough, 1.0 at 90 is
+    assert s["regret"] is None
+
+
+def test_change_point_stats_never_recovered():
+    # A floor above the eventual level puts the threshold above every record of the stretch.
+    (s,) = m.change_point_stats(STEPS, CURVE, [50], 20, 2.0, None, horizon=30)
+    assert s["threshold"] == pytest.approx(1.1)
+    assert s["recovery_time"] is None
+
+
+def test_change_point_stats_clip_each_change_to_its_stretch():
+    first, second = m.change_point_stats(STEPS, CURVE, [80, 50], 20, 0.0, np.ones(10), horizon=50)
+    assert first["tau"] == 50 and second["tau"] == 80
+    assert first["rho_eventual"] == pytest.approx(0.7)  # records 70, 80 (before the next change)
+    assert first["threshold"] == pytest.approx(0.63)
+    assert first["recovery_time"] == pytest.approx(30.0)  # 0.5 at 70 < 0.63 <= 0.9 at 80
+    assert first["regret"] == pytest.approx(16.0)  # (50, 80], not (50, 100]
+    assert second["rho"] == pytest.approx(0.7)  # (60, 80]
+    assert second["drop"] == pytest.approx(0.7 - 1.0)
+    assert second["regret"] == pytest.approx(0.0)
+
+
+def test_change_point_stats_edges():
+    assert m.change_point_stats(STEPS, CURVE, [], 20, 0.0, None, horizon=30) == []
+    (at_birth,) = m.change_point_stats(STEPS, CURVE, [0], 20, 0.0, None, horizon=30)
+    assert at_birth["rho"] is None and at_birth["drop"] is None
+    (after_end,) = m.change_point_stats(STEPS, CURVE, [100], 20, 0.0, None, horizon=30)
+    assert after_end["rho"] == pytest.approx(1.0)
+    assert after_end["rho_eventual"] is None and after_end["recovery_time"] is None
+    with pytest.raises(ValueError):
+        m.change_point_stats(STEPS, CURVE, [50], 20, 0.0, np.ones(3), horizon=30)
+    with pytest.raises(ValueError):
+        m.change_point_stats(STEPS[::-1], CURVE, [50], 20, 0.0, None, horizon=30)
+
+
+def test_change_point_stats_pre_window_narrower_than_a_record_uses_the_last_record():
+    (s,) = m.change_point_stats(STEPS, CURVE, [55], 3, 0.0, None, horizon=3)
+    assert s["rho"] == pytest.approx(1.0)  # record 50, although (52, 55] holds no record end
+
+
+def test_recovery_trend_is_the_least_squares_slope():
+    assert m.recovery_trend([10.0, 20.0, 40.0]) == pytest.approx(15.0)
+    assert m.recovery_trend([10.0, None, 30.0]) == pytest.approx(10.0)  # k = 0 and 2
+    assert math.isnan(m.recovery_trend([5.0, None]))
+    assert math.isnan(m.recovery_trend([]))
+
+
+def test_forgetting_compares_leaving_and_returning():
+    steps = np.arange(10, 90, 10)
+    curve = np.array([1.0, 2.0, 3.0, 4.0, 0.5, 1.5, 2.0, 5.0])
+    regimes = [0, 0, 1, 1, 0, 0, 1, 1]
+    assert m.forgetting(steps, curve, regimes, 10) == pytest.approx([2.0 - 0.5, 4.0 - 2.0])
+    assert m.forgetting(steps, curve, regimes, 20) == pytest.approx([1.5 - 1.0, 3.5 - 3.5])
+    assert m.forgetting(steps, curve, [0, 0, 0, 0, 1, 1, 1, 1], 20) == []
+
+
+def test_forward_transfer_is_normalised_by_the_headroom():
+    assert m.forward_transfer(0.8, 0.6) == pytest.approx(0.5)
+    assert m.forward_transfer(0.3, 0.6) == pytest.approx(-0.75)
+    assert math.isnan(m.forward_transfer(1.0, 1.0))
+    with pytest.raises(ValueError):
+        m.forward_transfer(3.0, 0.5)
+
+
+# --- System A/B diagnostics -------------------------------------------------------------------
+def test_dormant_fraction_scores_against_the_layer_mean():
+    # E|h| = [1, 0, 0.01, 2]; layer mean 0.7525; scores 1.33, 0, 0.0133, 2.66.
+    acts = np.array([[1.0, 0.0, 0.01, 3.0], [-1.0, 0.0, -0.01, 1.0]])
+    assert m.dormant_fraction(acts) == pytest.approx(0.5)
+    assert m.dormant_fraction(acts, tau=0.0) == pytest.approx(0.25)
+    assert m.dormant_fraction(np.zeros((3, 4))) == 1.0
+    with pytest.raises(ValueError):
+        m.dormant_fraction(np.ones(4))
+
+
+def test_effective_rank_on_known_spectra():
+    assert m.effective_rank(np.eye(3)) == pytest.approx(3.0)
+    # singular values 2, 1, 1: p = 1/2, 1/4, 1/4, entropy 1.5 ln 2, erank 2^1.5
+    assert m.effective_rank(np.diag([2.0, 1.0, 1.0])) == pytest.approx(2**1.5)
+    assert m.effective_rank(np.array([[1.0, 2.0], [2.0, 4.0]])) == pytest.approx(1.0)
+    assert m.effective_rank(np.zeros((4, 3))) == 0.0
+
+
+def test_linear_probe_r2_hand_case():
+    x_train, y_train = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0.0, 1.0, 2.0, 3.0])
+    # fit y = x; on the test set predictions (0, 2) against (0, 4): SS_res 4, SS_tot 8
+    r2 = m.linear_probe_r2(x_train, y_train, np.array([[0.0], [2.0]]), np.array([0.0, 4.0]), 0.0)
+    assert r2 == pytest.approx(0.5)
+
+
+def test_linear_probe_r2_skips_constant_columns_and_does_not_penalise_the_bias():
+    x = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y = np.column_stack([2 * x[:, 0] + 1, np.full(4, 7.0)])
+    assert m.linear_probe_r2(x, y, x, y) == pytest.approx(1.0, abs=1e-3)
+    assert math.isnan(m.linear_probe_r2(x, y[:, 1], x, y[:, 1]))
+    # A huge ridge kills the slope but not the bias: the probe predicts the train mean 11.5,
+    # which is also the test mean, so R^2 is 0 rather than hugely negative.
+    x_test, y_test = np.array([[0.0], [3.0]]), np.array([10.0, 13.0])
+    r2 = m.linear_probe_r2(x, x[:, 0] + 10, x_test, y_test, ridge=1e9)
+    assert r2 == pytest.approx(0.0, abs=1e-6)
+
+
+def test_spearman_with_ties_and_nans():
+    assert m.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert m.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # ranks (1, 2.5, 2.5, 4) against (1, 2, 3, 4): 4.5 / sqrt(4.5 * 5) = sqrt(0.9)
+    assert m.spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(math.sqrt(0.9))
+    assert m.spearman([1, 2, np.nan, 3], [3, 2, 100, 1]) == pytest.approx(-1.0)
+    assert math.isnan(m.spearman([1, 1, 1], [1, 2, 3]))
+    assert math.isnan(m.spearman([1], [2]))
+
+
+# --- System M ---------------------------------------------------------------------------------
+def test_detection_stats_hand_case():
+    out = m.detection_stats([500, 100], [900, 50, 130, 140, 400, 520], 1000, 100)
+    assert out["delays"] == [30, 20]
+    assert out["delay_median"] == pytest.approx(25.0)
+    assert out["missed"] == 0
+    # false: 50, 400, 900; stationary 1000 - 100 - 100 = 800 steps
+    assert out["false_alarms_per_1e5"] == pytest.approx(3 * 1e5 / 800)
+
+
+def test_detection_stats_missed_and_next_change_cut():
+    out = m.detection_stats([100], [250], 1000, 100)
+    assert out["delays"] == [] and out["delay_median"] is None and out["missed"] == 1
+    assert out["false_alarms_per_1e5"] == pytest.approx(1e5 / 900)
+    # 125 comes after the next change (120): it belongs to that one, the first is missed
+    out = m.detection_stats([100, 120], [125], 1000, 100)
+    assert out["delays"] == [5] and out["missed"] == 1
+    assert out["false_alarms_per_1e5"] == pytest.approx(0.0)
+    none = m.detection_stats([], [], 0, 100)
+    assert none["missed"] == 0 and none["false_alarms_per_1e5"] is None
+
+
+def test_time_per_mode_weights_intervals_by_ticks():
+    records = [
+        {"step": 10, "ticks": 10, "mode_observe": 1.0, "mode_explore": 0.0, "mode_sleep": 0.0},
+        {"step": 20, "ticks": 40, "mode_observe": 0.0, "mode_explore": 1 / 3, "mode_sleep": 2 / 3},
+    ]
+    expected = {"observe": 0.25, "explore": 0.25, "sleep": 0.5}
+    assert m.time_per_mode(records) == pytest.approx(expected)
+    # Without the tick counter: 10 / (1 - 2/3) = 30 ticks in the second interval, the same.
+    for record in records:
+        del record["ticks"]
+    assert m.time_per_mode(records) == pytest.approx(expected)
+    assert m.time_per_mode([]) == {}
+
+
+def test_switches_per_1e4_counts_changes_of_mode_only():
+    events = [
+        {"step": 0, "kind": "mode", "mode": "observe", "rule": "birth"},
+        {"step": 100, "kind": "mode", "mode": "explore", "rule": "surprise"},
+        {"step": 150, "kind": "mode", "mode": "explore", "rule": "surprise"},
+        {"step": 200, "kind": "regime", "regime": 1},
+        {"step": 300, "kind": "mode", "mode": "exploit", "rule": "habit"},
+    ]
+    assert m.switches_per_1e4(events, 2000) == pytest.approx(2 * 1e4 / 2000)
+    assert m.switches_per_1e4([], 2000) == 0.0
+    assert math.isnan(m.switches_per_1e4(events, 0))
+
+
+# --- Aggregation ------------------------------------------------------------------------------
+def test_iqm_weights_boundary_values_fractionally():
+    assert m.iqm([4, 1, 3, 2]) == pytest.approx(2.5)
+    assert m.iqm([1, 2, 4, 8, 100]) == pytest.approx((0.75 * 2 + 4 + 0.75 * 8) / 2.5)
+    assert m.iqm([1, 2, 10]) == pytest.approx((0.25 * 1 + 2 + 0.25 * 10) / 1.5)
+    assert m.iqm([7.0, None, float("nan")]) == 7.0
+    assert math.isnan(m.iqm([None]))
+
+
+def test_bootstrap_ci_on_two_values():
+    # resamples of (0, 1): IQM 0 (1/4), 0.5 (1/2), 1 (1/4)
+    assert m.bootstrap_ci([0.0, 1.0]) == (0.0, 1.0)
+    assert m.bootstrap_ci([0.0, 1.0], confidence=0.4) == (0.5, 0.5)
+    assert m.bootstrap_ci([3.0]) == (3.0, 3.0)
+    assert m.bootstrap_ci([1.0, 5.0, 2.0], seed=3) == m.bootstrap_ci([1.0, 5.0, 2.0], seed=3)
+    assert all(math.isnan(v) for v in m.bootstrap_ci([None]))
+
+
+def test_bootstrap_ci_stratified_resamples_within_tasks():
+    # task 2 is always (10, 10); task 1 resamples (0, 1): pooled middle two are (0 or 1, 10)
+    matrix = np.array([[0.0, 10.0], [1.0, 10.0], [np.nan, np.nan]])
+    assert m.bootstrap_ci_stratified(matrix) == (5.0, 5.5)
+    assert all(math.isnan(v) for v in m.bootstrap_ci_stratified(np.full((2, 2), np.nan)))
+
+
+def test_aggregate_keeps_seeds_in_order():
+    out = m.aggregate([1.0, None, 3.0, float("nan")])
+    assert out["iqm"] == pytest.approx(2.0)
+    assert out["per_seed"] == [1.0, None, 3.0, None]
+    assert out["low"] <= out["iqm"] <= out["high"]
+    assert m.aggregate([None, None]) == {
+        "iqm": None,
+        "low": None,
+        "high": None,
+        "per_seed": [None, None],
+    }
+
+
+# --- One life ---------------------------------------------------------------------------------
+def _life() -> tuple[list[dict], list[dict]]:
+    """20 records of 100 steps; regime 0 -> 1 at step 1000; reward 0 for two records after."""
+    records = []
+    for i in range(1, 21):
+        step = 100 * i
+        records.append(
+            {
+                "step": step,
+                "reward_rate": 0.0 if step in (1100, 1200) else 1.0,
+                "regime": 0 if step <= 1000 else 1,
+                "steps_per_s": 3000.0 if i == 3 else 1000.0,
+                "updates_a": step,
+                "updates_b": step // 2,
+                "wall_time": step / 100,
+                "mode": "observe",
+                "mode_observe": 1.0,
+                "mode_explore": 0.0,
+                "mode_exploit": 0.0,
+                "mode_sleep": 0.0,
+                "coverage": 0.6 if i == 19 else (None if i == 20 else 0.2),
+                "tv_in_view": {5: 0.5, 6: 1.0}.get(i),
+                "diag_erank_a": {5: 3.0, 10: 4.0}.get(i),
+            }
+        )
+    events = [
+        {"step": 0, "kind": "mode", "mode": "observe", "rule": "birth"},
+        {"step": 1, "kind": "regime", "regime": 0},
+        {"step": 1000, "kind": "regime", "regime": 1},
+        {"step": 1050, "kind": "mode", "mode": "explore", "rule": "surprise"},
+        {"step": 1500, "kind": "mode", "mode": "exploit", "rule": "habit"},
+    ]
+    return records, events
+
+
+def test_summarize_life_hand_case():
+    records, events = _life()
+    out = m.summarize_life(records, events, {0: 0.0, 1: 0.5}, np.ones(20), window=300)
+    assert set(m.SUMMARY_METRICS) <= set(out)
+    assert out["auc"] == pytest.approx(18 / 20)
+    assert out["recovery_median"] == pytest.approx(300.0)  # threshold 0.95, reached at 1300
+    assert out["recovery_trend"] is None  # one change
+    assert out["drop_mean"] == pytest.approx(1.0)
+    assert out["regret_mean"] == pytest.approx(200.0)  # records 1100, 1200, 1300
+    assert out["forgetting_mean"] is None
+    assert out["detection_delay_median"] == pytest.approx(50.0)  # switch to explore at 1050
+    assert out["false_alarms_per_1e5"] == pytest.approx(0.0)
+    assert out["missed"] == 0
+    assert out["switches_per_1e4"] == pytest.approx(2 * 1e4 / 2000)
+    assert out["coverage"] == pytest.approx(0.6)
+    assert out["tv_fraction"] == pytest.approx(0.75)
+    assert out["env_steps_per_s"] == pytest.approx(1000.0)
+    assert out["updates_per_s"] == pytest.approx((1900 + 950) / 19)
+    assert out["time_observe"] == pytest.approx(1.0) and out["time_sleep"] == pytest.approx(0.0)
+    assert out["diag_erank_a"] == pytest.approx(4.0)
+
+
+def test_summarize_life_alarm_events_win_over_explore_switches():
+    records, events = _life()
+    events.append({"step": 1200, "kind": "alarm", "source": "cusum"})
+    events.append({"step": 1900, "kind": "alarm", "source": "cusum"})
+    out = m.summarize_life(records, events, window=300)
+    assert out["detection_delay_median"] == pytest.approx(200.0)
+    assert out["false_alarms_per_1e5"] == pytest.approx(1e5 / 1700)
+    assert out["regret_mean"] is None  # no reference
+    # floor None means 0: threshold 0.9, still first reached at 1300
+    assert out["recovery_median"] == pytest.approx(300.0)
+
+
+def test_summarize_life_from_records_alone_and_default_window():
+    records, _ = _life()
+    out = m.summarize_life(records, [])
+    # tau from the records: regime 1 first shows at 1100, so tau = 1000; window 10 x 100 steps.
+    assert out["drop_mean"] == pytest.approx(1.0)
+    assert out["recovery_median"] == pytest.approx(300.0)
+    assert out["detection_delay_median"] is None and out["missed"] is None  # no detector
+    assert out["switches_per_1e4"] == 0.0  # the records' mode never changed
+
+
+def test_summarize_life_missing_inputs_give_none():
+    empty = m.summarize_life([], [])
+    assert set(empty) == set(m.SUMMARY_METRICS) and all(v is None for v in empty.values())
+    bare = m.summarize_life([{"step": 100}], [], floor={"0": 0.1}, reference=np.ones(5))
+    assert bare["auc"] is None and bare["updates_per_s"] is None and bare["coverage"] is None
+    assert bare["switches_per_1e4"] == 0.0
