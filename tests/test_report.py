@@ -1,0 +1,476 @@
+"""HTML reports: figures, tables, escaping, null handling, and what Chromium actually draws.
+
+Life and bench directories are written by hand (a few dozen records), so no torch and no life.
+"""
+
+import json
+import math
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from lifelong.errors import UserError
+from lifelong.report import (
+    Series,
+    change_points,
+    ewma,
+    line_chart,
+    nice_ticks,
+    tick_text,
+    write_report,
+)
+
+SVG = "{http://www.w3.org/2000/svg}"
+EVIL = "<script>alert(1)</script>"
+EVIL_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+LIFE_FIGURES = [
+    "fig-reward",
+    "fig-modes",
+    "fig-meta-prediction_error_fast",
+    "fig-meta-surprise",
+    "fig-meta-stress",
+    "fig-meta-energy",
+    "fig-world-model",
+]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def make_life(directory: Path, world: str = "nursery", agent: str = "abm", events: bool = True):
+    """40 records, regime 0 -> 1 at step 20000 -> 2 at step 30000; some signals unmeasured."""
+    directory.mkdir(parents=True)
+    (directory / "config.yaml").write_text(
+        json.dumps({"format": 1, "world": world, "seed": 3, "agent": agent, "log_every": 1000})
+    )
+    records = []
+    for i in range(40):
+        step = 1000 * (i + 1)
+        regime = 0 if step <= 20000 else 1 if step <= 30000 else 2
+        explore = 0.6 if i % 10 < 3 else 0.1
+        records.append(
+            {
+                "step": step,
+                "reward_rate": 0.05 * (i % 20) + (0.1 if i % 3 else 0.0),
+                "regime": regime,
+                "steps_per_s": 900.0 + i,
+                "learn_steps": 250 * (i + 1),
+                "updates_a": 200 * (i + 1),
+                "updates_b": 150 * (i + 1),
+                "mode": "explore" if explore > 0.5 else "exploit",
+                "rule": "surprise",
+                "mode_observe": 0.1,
+                "mode_explore": explore,
+                "mode_exploit": 0.7 - explore if explore < 0.5 else 0.2,
+                "mode_sleep": 0.1 if explore < 0.5 else 0.1,
+                "wall_time": 1.5 * (i + 1),
+                "prediction_error_fast": 1.0 / (1 + i % 20),
+                "surprise": None if i % 4 == 0 else math.sin(i / 3),
+                "learning_progress": None,  # never measured: no panel
+                "energy": 1.0 - 0.01 * i,
+                "stress": 0.2 if i % 5 else None,
+                "teacher_trust": None,  # never measured: no panel
+                "error_vs_copy_last": 0.5 + 0.4 * ((i % 20) / 20),
+                **({"diag_error_ratio_k1": 0.3 + 0.01 * i} if i % 8 == 0 else {}),
+                **({"diag_error_ratio_k4": 0.8 + 0.01 * i} if i % 8 == 0 else {}),
+            }
+        )
+    write_jsonl(directory / "metrics.jsonl", records)
+    if events:
+        write_jsonl(
+            directory / "events.jsonl",
+            [
+                {"step": 19500, "kind": "regime", "regime": 1},
+                {"step": 19800, "kind": "alarm", "source": "surprise"},
+                {"step": 20100, "kind": "mode", "mode": "explore", "rule": "<b>bold</b>"},
+                {"step": 29400, "kind": "regime", "regime": 2},
+                {"step": 31000, "kind": "mode", "mode": "exploit", "rule": "calm"},
+            ],
+        )
+    return directory
+
+
+def make_bench(directory: Path, agents=("abm", "frozen", "random"), metric: str = "auc"):
+    """A finished bench with curves, recovery times and three metrics; no per-life reports."""
+    directory.mkdir(parents=True)
+    seeds = [0, 1, 2]
+    (directory / "bench.yaml").write_text(
+        json.dumps(
+            {
+                "suite": "shift",
+                "world": "nursery",
+                "agents": list(agents),
+                "seeds": seeds,
+                "steps": 5000,
+            }
+        )
+    )
+    results, curves, recovery = {}, {}, {}
+    for a, agent in enumerate(agents):
+        results[agent] = {
+            metric: {
+                "iqm": 0.5 + 0.1 * a,
+                "low": 0.4 + 0.1 * a,
+                "high": 0.6 + 0.1 * a,
+                "per_seed": [0.5, 0.6, None],
+            },
+            "recovery_median": {
+                "iqm": 3000.0 - 500 * a,
+                "low": 2000.0,
+                "high": 4000.0,
+                "per_seed": [1, 2, 3],
+            },
+            "missed": {"iqm": None, "low": None, "high": None, "per_seed": [None, None, None]},
+        }
+        steps = list(range(0, 5000, 250))
+        iqm = [0.1 * a + 0.3 * (1 - math.exp(-s / 1500)) for s in steps]
+        curves[agent] = {
+            "step": steps,
+            "iqm": iqm,
+            "low": [v - 0.05 for v in iqm],
+            "high": [v + 0.05 for v in iqm],
+        }
+        recovery[agent] = [1000.0 + 200 * k + 300 * a for k in range(6)] + [None]
+    summary = {
+        "suite": "shift",
+        "world": "nursery",
+        "steps": 5000,
+        "seeds": seeds,
+        "agents": results,
+        "curves": curves,
+        "recovery": recovery,
+    }
+    (directory / "summary.json").write_text(json.dumps(summary))
+    return directory
+
+
+def parse(path: Path) -> ET.Element:
+    """The report parsed as strict XML: fails on unbalanced or unescaped markup."""
+    return ET.fromstring(path.read_text().replace("<!DOCTYPE html>", "", 1))
+
+
+def figures(root: ET.Element) -> dict[str, ET.Element]:
+    return {svg.get("id"): svg for svg in root.iter(f"{SVG}svg")}
+
+
+def data_paths(svg: ET.Element) -> list[ET.Element]:
+    return [
+        e for e in svg.iter() if "data" in (e.get("class") or "").split() and e.get("d", "x") != ""
+    ]
+
+
+def texts(svg: ET.Element) -> list[str]:
+    """Every text element's words, tooltips included (a legend label's full text is its title)."""
+    return [t.text or "" for t in svg.iter() if t.tag in (f"{SVG}text", f"{SVG}title")]
+
+
+def svg_title(svg: ET.Element) -> str:
+    return svg.find(f"{SVG}title").text
+
+
+# --- plotting pieces ------------------------------------------------------------------------
+
+
+def test_nice_ticks_are_round_and_enclose_the_data():
+    assert nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(3, 97) == [0, 20, 40, 60, 80, 100]
+    assert nice_ticks(1000, 40000) == [0, 10000, 20000, 30000, 40000]
+    assert nice_ticks(-0.33, 0.12, 4) == [-0.4, -0.2, 0, 0.2]
+    assert nice_ticks(5, 5, 2) == [4.5, 5.0, 5.5]  # a constant gets a little room
+
+
+def test_tick_labels_use_the_decimals_the_step_needs():
+    assert tick_text(20000, 10000) == "20k"
+    assert tick_text(1_500_000, 500_000) == "1.5M"
+    assert tick_text(0.4, 0.2) == "0.4"
+    assert tick_text(0.25, 0.05) == "0.25"
+    assert tick_text(7.5, 2.5) == "7.5"
+    assert tick_text(0, 0.2) == "0"
+
+
+def test_ewma_weighs_an_interval_by_its_steps():
+    smoothed = ewma([1000, 2000, 3000, 4000], [0.0, 1.0, None, 1.0])
+    assert smoothed[0] == 0.0
+    assert smoothed[1] == pytest.approx(1 - 0.999**1000)  # 0.632
+    assert smoothed[2] is None
+    # the gap spans 2000 steps of reward 1
+    assert smoothed[3] == pytest.approx(1 - 0.999**3000)
+
+
+def test_change_points_prefer_events_and_fall_back_to_records():
+    records = [{"step": 1000 * i, "regime": r} for i, r in enumerate([0, 0, None, 1, 1, 0])]
+    assert change_points(records, []) == [(3000, 1), (5000, 0)]
+    events = [{"step": 2500, "kind": "regime", "regime": 1}, {"step": 2600, "kind": "mode"}]
+    assert change_points(records, events) == [(2500, 1)]
+
+
+def test_a_chart_without_finite_data_says_so():
+    svg = line_chart(
+        [Series("x", [1, 2, 3], [None, float("nan"), "text"])], fig_id="f", title="empty"
+    )
+    root = ET.fromstring(svg)
+    assert root.find(f"{SVG}text[@class='nodata']").text == "no data"
+    assert data_paths(root) == []
+
+
+def test_a_chart_skips_nulls_and_keeps_isolated_points_visible():
+    svg = ET.fromstring(
+        line_chart([Series("s", [0, 1, 2, 3], [None, 2.0, None, 4.0])], fig_id="f", title="t")
+    )
+    (path,) = data_paths(svg)
+    assert path.get("d").count("L") == 1  # two points joined, nulls skipped
+    assert len([e for e in svg.iter(f"{SVG}circle")]) == 2
+
+
+# --- life reports ---------------------------------------------------------------------------
+
+
+def test_life_report_has_its_figures_and_tables(tmp_path):
+    life = make_life(tmp_path / "life")
+    path = write_report(life)
+    assert path == life / "report.html"
+    root = parse(path)
+    svgs = figures(root)
+    assert list(svgs) == LIFE_FIGURES  # learning_progress and teacher_trust never measured
+    for fig_id in LIFE_FIGURES:
+        assert data_paths(svgs[fig_id]), fig_id
+    assert svg_title(svgs["fig-reward"]) == "Reward rate"
+    assert len(data_paths(svgs["fig-reward"])) == 2  # raw and EWMA
+    assert len(data_paths(svgs["fig-modes"])) == 4  # four stacked mode bands
+    assert len(data_paths(svgs["fig-world-model"])) == 3  # copy-last ratio, k1, k4
+    legend = texts(svgs["fig-world-model"])
+    assert "k1" in legend and "k4" in legend and "copy-last = 1" in legend
+    # change points from events.jsonl (19500, 29400), not from the records (21000, 31000)
+    lines = [e for e in svgs["fig-reward"].iter() if e.get("class") == "changepoint"]
+    assert len(lines) == 2
+    ticks = [e for e in svgs["fig-modes"].iter() if e.get("class") == "tick"]
+    assert len(ticks) == 3  # two mode switches, one alarm
+    tables = {t.get("id"): t for t in root.iter("table")}
+    config = {r[0].text: r[1].text for r in tables["config"].iter("tr")}
+    assert config["world"] == "nursery" and config["seed"] == "3" and config["agent"] == "abm"
+    counters = {r[0].text: r[1].text for r in tables["counters"].iter("tr")}
+    assert counters["step"] == "40,000"
+    assert counters["updates_a"] == "8,000"
+    assert counters["change points"] == "2"
+    assert counters["mode switches"] == "2" and counters["alarms"] == "1"
+
+
+def test_life_without_events_takes_change_points_from_records(tmp_path):
+    root = parse(write_report(make_life(tmp_path / "life", events=False)))
+    reward = figures(root)["fig-reward"]
+    notes = [e.find(f"{SVG}title").text for e in reward.iter() if e.get("class") == "changepoint"]
+    assert notes == ["regime 1 from step 21000", "regime 2 from step 31000"]
+    assert not [e for e in figures(root)["fig-modes"].iter() if e.get("class") == "tick"]
+
+
+def test_life_with_nulls_everywhere_still_renders(tmp_path):
+    life = tmp_path / "life"
+    life.mkdir()
+    (life / "config.yaml").write_text("world: nursery\nseed: 0\n")
+    rows = [
+        {"step": 100 * i, "reward_rate": None, "regime": None, "mode_observe": None}
+        for i in range(5)
+    ]
+    text = "".join(json.dumps(r) + "\n" for r in rows) + '{"step": 600, "rew'  # a write in progress
+    (life / "metrics.jsonl").write_text(text)
+    (life / "events.jsonl").write_text('{"step": "soon", "kind": "mode"}\nnot json\n')
+    root = parse(write_report(life))
+    svgs = figures(root)
+    assert list(svgs) == ["fig-reward", "fig-modes", "fig-world-model"]
+    for svg in svgs.values():
+        assert svg.find(f"{SVG}text[@class='nodata']") is not None
+        assert not data_paths(svg)
+    assert "No meta-state signal was measured" in ET.tostring(root, encoding="unicode")
+
+
+def test_an_empty_life_says_there_is_nothing_yet(tmp_path):
+    life = tmp_path / "life"
+    life.mkdir()
+    (life / "config.yaml").write_text("world: nursery\nseed: 0\n")
+    (life / "metrics.jsonl").write_text("")
+    root = parse(write_report(life))
+    assert not figures(root)
+    nothing = next(e for e in root.iter("p") if e.get("id") == "nothing")
+    assert nothing.text.startswith("Nothing yet")
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ((), "neither a life (config.yaml + metrics.jsonl) nor a bench"),
+        (("config.yaml",), "metrics.jsonl missing (config.yaml found)"),
+        (("bench.yaml",), "summary.json missing (bench.yaml found)"),
+    ],
+)
+def test_neither_life_nor_bench_is_a_user_error(tmp_path, files, message):
+    for name in files:
+        (tmp_path / name).write_text("{}")
+    with pytest.raises(UserError, match=re.escape(message)) as caught:
+        write_report(tmp_path)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(UserError, match="no such directory"):
+        write_report(tmp_path / "absent")
+
+
+def test_user_strings_are_escaped_everywhere(tmp_path):
+    life = make_life(tmp_path / "life", world=EVIL, agent=EVIL)
+    bench = make_bench(tmp_path / "bench", agents=("abm", EVIL), metric='<img src=x onerror="x">')
+    for path in (write_report(life), write_report(bench)):
+        text = path.read_text()
+        assert "<script" not in text.lower() and "<img" not in text and "<b>" not in text
+        assert EVIL_ESCAPED in text
+        parse(path)  # still well-formed
+    life_text = (life / "report.html").read_text()
+    assert life_text.count(EVIL_ESCAPED) >= 3  # subtitle, config world, config agent
+    assert "&lt;b&gt;bold&lt;/b&gt;" in life_text  # the rule name in a mode tick's tooltip
+    bench_root = parse(bench / "report.html")
+    legend = texts(figures(bench_root)["fig-curves"])
+    assert EVIL in legend  # parsed back: the SVG text held the escaped name
+    assert "&lt;img src=x onerror=&quot;x&quot;&gt;" in (bench / "report.html").read_text()
+
+
+# --- bench reports --------------------------------------------------------------------------
+
+
+def test_bench_report_has_table_curves_recovery_and_links(tmp_path):
+    bench = make_bench(tmp_path / "bench")
+    (bench / "frozen" / "seed1").mkdir(parents=True)
+    (bench / "frozen" / "seed1" / "report.html").write_text("<html></html>")
+    (bench / "abm" / "seed0").mkdir(parents=True)  # a life without a report: no link
+    root = parse(write_report(bench))
+    svgs = figures(root)
+    assert list(svgs) == ["fig-curves", "fig-recovery"]
+    curves = data_paths(svgs["fig-curves"])
+    assert len(curves) == 6  # a CI band and an IQM line per agent
+    colours = {p.get("fill") if "band" in p.get("class") else p.get("stroke") for p in curves}
+    assert len(colours) == 3  # one colour per agent
+    legend = texts(svgs["fig-curves"])
+    assert {"abm", "frozen", "random"} <= set(legend)
+    dots = data_paths(svgs["fig-recovery"]) or [
+        e for e in svgs["fig-recovery"].iter(f"{SVG}circle") if e.get("class") == "data"
+    ]
+    assert len(dots) == 18  # 6 finite RT_k per agent, the null skipped
+    medians = [e for e in svgs["fig-recovery"].iter() if e.get("class") == "median"]
+    assert [m.find(f"{SVG}title").text for m in medians] == [
+        "median 1,500",
+        "median 1,800",
+        "median 2,100",
+    ]
+    table = next(t for t in root.iter("table") if t.get("id") == "comparison")
+    header = [th.text for th in table.find("thead").iter("th")]
+    assert header == ["metric", "abm", "frozen", "random"]
+    rows = {tr[0].text: tr[1:] for tr in table.find("tbody").iter("tr")}
+    assert list(rows) == ["auc ↑", "recovery_median ↓", "missed ↓"]
+    assert [td.text for td in rows["auc ↑"]] == [
+        "0.5 [0.4, 0.6]",
+        "0.6 [0.5, 0.7]",
+        "0.7 [0.6, 0.8]",
+    ]
+    best = {
+        metric: [i for i, td in enumerate(tds) if "best" in td.get("class")]
+        for metric, tds in rows.items()
+    }
+    assert best == {"auc ↑": [2], "recovery_median ↓": [2], "missed ↓": []}
+    assert rows["auc ↑"][0].get("title") == "per seed: 0.5, 0.6, –"
+    links = [a.get("href") for a in root.iter("a")]
+    assert links == ["frozen/seed1/report.html"]
+
+
+def test_bench_with_a_broken_summary_is_a_user_error(tmp_path):
+    bench = make_bench(tmp_path / "bench")
+    (bench / "summary.json").write_text("{not json")
+    with pytest.raises(UserError, match="cannot read .*summary.json"):
+        write_report(bench)
+
+
+# --- what a browser draws -------------------------------------------------------------------
+
+PROBE = """<script>
+var rects = {};
+document.querySelectorAll('svg.chart').forEach(function (svg) {
+  var r = svg.getBoundingClientRect();
+  rects[svg.id] = [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height];
+});
+rects['_page'] = [window.innerWidth, document.documentElement.scrollHeight];
+var out = document.createElement('pre');
+out.id = 'rects';
+out.textContent = JSON.stringify(rects);
+document.body.appendChild(out);
+</script>"""
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return found
+
+
+def run_chromium(browser: str, *args: str) -> str:
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+    ]
+    done = subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def rendered_figures(browser: str, report: Path, tmp_path: Path):
+    """Screenshot of the report and each figure's box on it.
+
+    A copy of the report gets a probe script (the report itself allows none) that writes each
+    figure's box into the page; --dump-dom reads it back, then the screenshot is taken with a
+    window tall enough for the whole page at the same width, so the layout is the same.
+    """
+    np = pytest.importorskip("numpy")
+    image = pytest.importorskip("PIL.Image")
+    text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", report.read_text())
+    probe = tmp_path / f"probe-{report.parent.name}.html"
+    probe.write_text(text.replace("</body>", PROBE + "</body>"))
+    dom = run_chromium(browser, "--window-size=1280,900", "--dump-dom", probe.as_uri())
+    rects = json.loads(re.search(r'<pre id="rects">(\{.*?)</pre>', dom).group(1))
+    width, height = rects.pop("_page")
+    assert width == 1280
+    shot = tmp_path / f"shot-{report.parent.name}.png"
+    run_chromium(browser, f"--window-size=1280,{height}", f"--screenshot={shot}", probe.as_uri())
+    pixels = np.asarray(image.open(shot).convert("RGB")).astype(int)
+    assert pixels.shape[:2] == (height, 1280)
+    return pixels, rects
+
+
+def assert_drawn(pixels, rects: dict, expected: list[str]) -> None:
+    """Every figure is on the page, has ink, and has coloured (data) pixels, not just grey axes."""
+    assert sorted(rects) == sorted(expected)
+    for fig_id, (left, top, width, height) in rects.items():
+        assert width > 200 and height > 150, fig_id
+        box = pixels[int(top) + 2 : int(top + height) - 2, int(left) + 2 : int(left + width) - 2]
+        assert box.size, fig_id
+        ink = (box.min(axis=2) < 235).mean()
+        coloured = ((box.max(axis=2) - box.min(axis=2)) > 60).sum()
+        assert ink > 0.02, (fig_id, ink)
+        assert coloured > 150, (fig_id, coloured)
+
+
+def test_chromium_draws_every_life_figure(tmp_path):
+    browser = chromium()
+    report = write_report(make_life(tmp_path / "life"))
+    pixels, rects = rendered_figures(browser, report, tmp_path)
+    assert_drawn(pixels, rects, LIFE_FIGURES)
+    # the page around the figures stays the light background: no stray ink outside figures
+    assert (pixels[:, -10:].min(axis=2) > 235).all()
+
+
+def test_chromium_draws_every_bench_figure(tmp_path):
+    browser = chromium()
+    report = write_report(make_bench(tmp_path / "bench"))
+    pixels, rects = rendered_figures(browser, report, tmp_path)
+    assert_drawn(pixels, rects, ["fig-curves", "fig-recovery"])
