@@ -1,4 +1,4 @@
-"""Command line: `lifelong run | genome | worlds`.
+"""Command line: `lifelong run | bench | report | genome | worlds | check-world`.
 
 User mistakes end in one line on stderr and exit code 2; Ctrl-C (or SIGTERM) checkpoints the life
 and exits 0.
@@ -46,6 +46,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no live display")
 
+    bench = commands.add_parser("bench", help="run (or continue) a benchmark suite of lives")
+    bench.add_argument("suite", help="suite name (nursery, minatar-continual, minigrid-noisytv,"
+                       " control-shifts, bandits)")  # fmt: skip
+    bench.add_argument("--agents", help="comma-separated agents (default: the suite's)")
+    bench.add_argument("--seeds", type=int, default=3, help="seeds per agent and world")
+    bench.add_argument("--steps", type=int, help="world steps per life (default: the suite's)")
+    bench.add_argument("--jobs", type=int, default=1, help="lives run in parallel")
+    bench.add_argument("--dir", type=Path, help="bench directory (default: runs/bench-<suite>)")
+    bench.add_argument("--quick", action="store_true", help="the suite's smoke-test size")
+    bench.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a genome field for every life (repeatable)",
+    )
+
+    report = commands.add_parser("report", help="write report.html for a life or a bench")
+    report.add_argument("dir", type=Path, help="a run directory or a bench directory")
+
     genome = commands.add_parser("genome", help="print the default genome with ranges")
     genome.add_argument("--file", type=Path, help="print and validate this genome file instead")
 
@@ -63,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "bench":
+            return _bench(args)
+        if args.command == "report":
+            return _report(args)
         if args.command == "genome":
             return _genome(args)
         if args.command == "worlds":
@@ -110,6 +134,53 @@ def _run(args: argparse.Namespace) -> int:
         f"lifelong: {directory}: checkpointed at step {steps}"
         f"{' (stopped by signal)' if life.stop_requested else ''}"
     )
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from lifelong.bench import run_bench
+    from lifelong.report import write_report
+
+    directory = args.dir or Path("runs") / f"bench-{args.suite}"
+    agents = [a.strip() for a in args.agents.split(",") if a.strip()] if args.agents else None
+    config_changes, genome_changes = parse_overrides(args.set)
+    if config_changes:
+        raise UserError(
+            f"bench --set takes genome fields only; {next(iter(config_changes))!r} is a config"
+            " key the bench sets itself"
+        )
+    console = Console()
+    summary = run_bench(
+        args.suite, agents, args.seeds, args.steps, args.jobs, directory, args.quick,
+        progress=lambda line: console.print(line, highlight=False), genome=genome_changes,
+    )  # fmt: skip
+    table = Table("agent", "AUC", "recovery (median steps)", "env steps/s", box=None)
+    for agent, cells in summary["agents"].items():
+        table.add_row(
+            agent, *(_cell(cells.get(k)) for k in ("auc", "recovery_median", "env_steps_per_s"))
+        )
+    console.print(table)
+    for failure in summary["failures"]:
+        console.print(f"[red]failed[/red] {failure}", highlight=False)
+    console.print(f"report: {write_report(directory)}", highlight=False)
+    return 1 if summary["failures"] else 0
+
+
+def _cell(cell: dict | None) -> str:
+    if not cell or cell.get("iqm") is None:
+        return "-"
+    low, high = cell.get("low"), cell.get("high")
+    interval = f" [{low:.4g}, {high:.4g}]" if low is not None and high is not None else ""
+    return f"{cell['iqm']:.4g}{interval}"
+
+
+def _report(args: argparse.Namespace) -> int:
+    from lifelong.report import write_report
+
+    print(f"lifelong: wrote {write_report(args.dir)}")
     return 0
 
 

@@ -56,6 +56,11 @@ def open_life(
     directory = Path(directory)
     config_changes = dict(config_changes or {})
     genome_changes = dict(genome_changes or {})
+    if str(config_changes.get("agent", "")).startswith("sb3_"):
+        raise UserError(
+            f"agent {config_changes['agent']!r} lives only in benchmarks (`lifelong bench`):"
+            " Stable-Baselines3 runs its own loop"
+        )
     if world is not None:
         config_changes["world"] = world
     if seed is not None:

@@ -1,0 +1,425 @@
+"""Benchmark suites: many lives (agents x worlds x seeds) on a process pool, then one summary.
+
+    lifelong bench SUITE --agents abm,b_only --seeds 3 --steps 100000 --jobs 2 --dir DIR
+
+A bench directory holds one life per agent, world and seed (`DIR/<agent>/seed<k>`, or
+`DIR/<agent>/<world tag>/seed<k>` when a suite has several worlds), `bench.yaml` (what was asked),
+`summary.json` and `summary.csv` (the metrics of `metrics.py` per agent, seeds aggregated by IQM
+with bootstrap confidence intervals). Rerunning the same command continues: finished lives
+(`done.json`) are not rerun, unfinished ones resume from their checkpoints.
+
+Two baselines depend on the full agent: `random_m` and `timer_m` use the mode frequencies the
+A-B-M agent showed in the same world and seed, so their lives run after it. The `random` agent's
+level per regime is the floor of the recovery-time rule, and the best agent at each moment is the
+reference of regret.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import re
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from lifelong import metrics
+from lifelong.config import AGENTS, Config
+from lifelong.errors import UserError
+from lifelong.genome import Genome
+
+
+@dataclass(frozen=True)
+class Suite:
+    worlds: tuple[str, ...]
+    steps: int  # world steps per life at full size
+    quick_steps: int  # `--quick`: a smoke test that finishes in minutes
+    agents: tuple[str, ...]
+    about: str
+
+
+NURSERY_AGENTS = ("abm", "frozen", "a_only", "b_only", "timer_m", "random_m", "random", "sb3_dqn")
+
+SUITES: dict[str, Suite] = {
+    "nursery": Suite(
+        worlds=("nursery",),
+        steps=100_000,
+        quick_steps=3_000,
+        agents=(*NURSERY_AGENTS, "sb3_ppo"),
+        about="the built-in world: seasons, slippery spells, teachers, predator, noisy TV",
+    ),
+    "minatar-continual": Suite(
+        worlds=(
+            "sequence(tasks=minatar:breakout|minatar:asterix|minatar:freeway|minatar:breakout,"
+            " every=25000)",
+        ),
+        steps=100_000,
+        quick_steps=2_000,
+        agents=NURSERY_AGENTS,
+        about="Breakout -> Asterix -> Freeway -> Breakout, unannounced",
+    ),
+    "minigrid-noisytv": Suite(
+        worlds=("minigrid:MiniGrid-DoorKey-5x5-v0+noisy_tv",),
+        steps=50_000,
+        quick_steps=2_000,
+        agents=NURSERY_AGENTS,
+        about="DoorKey with a noisy TV one action away",
+    ),
+    "control-shifts": Suite(
+        worlds=(
+            "gym:CartPole-v1+shift(kind=masspole, every=10000, scale=5)",
+            "gym:Acrobot-v1+shift(kind=length, every=10000, scale=1.5)",
+        ),
+        steps=50_000,
+        quick_steps=2_000,
+        agents=NURSERY_AGENTS,
+        about="CartPole and Acrobot whose physics jump without warning",
+    ),
+    "bandits": Suite(
+        worlds=("bandit(arms=5, every=2000)",),
+        steps=50_000,
+        quick_steps=4_000,
+        agents=("abm", "b_only", "random", "sw_ucb", "cusum_ucb"),
+        about="a piecewise-stationary 5-armed Bernoulli bandit: the smallest test of detection",
+    ),
+}
+
+DEPENDENT = ("random_m", "timer_m")  # need the full agent's mode frequencies first
+
+
+@dataclass(frozen=True)
+class LifePlan:
+    agent: str
+    world: str
+    seed: int
+    steps: int
+    directory: Path
+    genome: tuple[tuple[str, Any], ...] = ()  # genome changes shared by every life of the bench
+
+
+def world_tag(world: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", world).strip("_")[:60]
+
+
+def life_directory(directory: Path, suite: Suite, agent: str, world: str, seed: int) -> Path:
+    where = directory / agent
+    if len(suite.worlds) > 1:
+        where = where / world_tag(world)
+    return where / f"seed{seed}"
+
+
+def plan(
+    suite: Suite,
+    agents: list[str],
+    seeds: int,
+    steps: int,
+    directory: Path,
+    genome: dict[str, Any] | None = None,
+) -> list[LifePlan]:
+    changes = tuple(sorted((genome or {}).items()))
+    return [
+        LifePlan(
+            agent, world, seed, steps, life_directory(directory, suite, agent, world, seed), changes
+        )
+        for agent in agents
+        for world in suite.worlds
+        for seed in range(seeds)
+    ]
+
+
+def life_config(life: LifePlan, mode_mix: str | None = None) -> dict[str, Any]:
+    """Records at 1% of the life (the AUC's bins), diagnostics at 10%, checkpoints at 25%."""
+    log_every = max(life.steps // 100, 1)
+    changes: dict[str, Any] = dict(
+        agent=life.agent,
+        world=life.world,
+        seed=life.seed,
+        log_every=log_every,
+        checkpoint_every=max(life.steps // 4 // log_every, 1) * log_every,
+        diagnose_every=max(life.steps // 10 // log_every, 1) * log_every,
+        tensorboard=False,
+        threads=1,
+    )
+    if mode_mix is not None:
+        changes["mode_mix"] = mode_mix
+    return changes
+
+
+def live(life: LifePlan, mode_mix: str | None = None) -> str | None:
+    """Run one life to its end; None when done, else the error (a bench survives a crash)."""
+    try:
+        changes = life_config(life, mode_mix)
+        if life.agent.startswith("sb3_"):
+            from lifelong.sb3_life import run_sb3_life
+
+            config = Config(**{**Config().to_dict(), **changes, "diagnose_every": 0})
+            run_sb3_life(life.directory, config, Genome(**dict(life.genome)), life.steps)
+        else:
+            from lifelong.life import open_life
+
+            if (life.directory / "config.yaml").exists():
+                running = open_life(life.directory)
+            else:
+                running = open_life(
+                    life.directory, config_changes=changes, genome_changes=dict(life.genome)
+                )
+            running.run(life.steps)
+        (life.directory / "done.json").write_text(json.dumps({"steps": life.steps}))
+        return None
+    except Exception as error:
+        detail = traceback.format_exc()
+        (life.directory).mkdir(parents=True, exist_ok=True)
+        (life.directory / "failed.txt").write_text(detail)
+        return f"{life.directory}: {type(error).__name__}: {error}"
+
+
+def finished(life: LifePlan) -> bool:
+    done = life.directory / "done.json"
+    return done.exists() and json.loads(done.read_text()).get("steps") == life.steps
+
+
+def measured_mix(directory: Path) -> str | None:
+    """The mode frequencies of the life in `directory`, as a `mode_mix` string."""
+    records = read_jsonl(directory / "metrics.jsonl")
+    if not records:
+        return None
+    share = metrics.time_per_mode(records)
+    if not all(np.isfinite(v) for v in share.values()) or sum(share.values()) <= 0:
+        return None
+    return ",".join(f"{mode}={share[mode]:.4f}" for mode in metrics.MODES)
+
+
+def run_bench(
+    suite_name: str,
+    agents: list[str] | None,
+    seeds: int,
+    steps: int | None,
+    jobs: int,
+    directory: Path,
+    quick: bool = False,
+    progress: Any = print,
+    genome: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run (or continue) a suite; returns the summary also written to DIR/summary.json."""
+    if suite_name not in SUITES:
+        raise UserError(f"unknown suite {suite_name!r}; suites: {', '.join(SUITES)}")
+    suite = SUITES[suite_name]
+    agents = list(agents or suite.agents)
+    for agent in agents:
+        if agent not in AGENTS:
+            raise UserError(f"unknown agent {agent!r}; agents: {', '.join(AGENTS)}")
+    if len(set(agents)) != len(agents):
+        raise UserError("--agents lists an agent twice")
+    if seeds < 1 or jobs < 1:
+        raise UserError(f"--seeds and --jobs must be >= 1, got {seeds} and {jobs}")
+    steps = steps if steps is not None else suite.quick_steps if quick else suite.steps
+    if steps < 100:
+        raise UserError(f"--steps must be >= 100 (a life needs records), got {steps}")
+    Genome(**(genome or {}))  # a bad genome key or value fails here, before any life starts
+    asked = {"suite": suite_name, "worlds": list(suite.worlds), "agents": agents,
+             "seeds": list(range(seeds)), "steps": steps, "genome": dict(genome or {})}  # fmt: skip
+    _check_same_bench(directory, asked)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "bench.yaml").write_text(yaml.safe_dump({**asked, "world": suite.worlds[0]}))
+
+    lives = plan(suite, agents, seeds, steps, directory, genome)
+    first = [life for life in lives if life.agent not in DEPENDENT]
+    second = [life for life in lives if life.agent in DEPENDENT]
+    failures = _run_wave(first, jobs, progress, mix_for=lambda life: None)
+
+    def mix_for(life: LifePlan) -> str | None:
+        if "abm" not in agents:
+            return None  # no full agent to copy: the config's default mix
+        return measured_mix(life_directory(directory, suite, "abm", life.world, life.seed))
+
+    failures += _run_wave(second, jobs, progress, mix_for=mix_for)
+    summary = summarize(directory, suite_name, suite, lives, steps)
+    summary["failures"] = failures
+    (directory / "summary.json").write_text(json.dumps(summary, indent=1))
+    write_csv(directory / "summary.csv", summary)
+    return summary
+
+
+def _same(a: LifePlan, b: LifePlan) -> bool:
+    return (a.world, a.seed) == (b.world, b.seed)
+
+
+def _check_same_bench(directory: Path, asked: dict[str, Any]) -> None:
+    path = directory / "bench.yaml"
+    if not path.exists():
+        return
+    before = yaml.safe_load(path.read_text()) or {}
+    for key in ("suite", "steps", "genome"):
+        if before.get(key) != asked[key]:
+            raise UserError(
+                f"{directory} holds a bench with {key}={before.get(key)!r}, not {asked[key]!r};"
+                " use another --dir"
+            )
+
+
+def _run_wave(lives: list[LifePlan], jobs: int, progress: Any, mix_for: Any) -> list[str]:
+    todo = [life for life in lives if not finished(life)]
+    for life in lives:
+        if finished(life):
+            progress(f"done already: {life.directory}")
+    failures: list[str] = []
+    if not todo:
+        return failures
+    # One BLAS thread per life: lives already fill the cores, and the diagnostics' small
+    # solves run several times slower when numpy's threads fight over them.
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    context = multiprocessing.get_context("spawn")  # no torch state shared with the parent
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(live, life, mix_for(life)): life for life in todo}
+        for future, life in futures.items():
+            error = future.result()
+            progress(f"{'FAILED' if error else 'finished'}: {life.directory}")
+            if error:
+                failures.append(error)
+    return failures
+
+
+# --- Summary ------------------------------------------------------------------------------------
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a torn last line of an interrupted life
+    return rows
+
+
+def _curve(records: list[dict[str, Any]]) -> np.ndarray:
+    return np.array(
+        [np.nan if r.get("reward_rate") is None else r["reward_rate"] for r in records], float
+    )
+
+
+def summarize(
+    directory: Path, suite_name: str, suite: Suite, lives: list[LifePlan], steps: int
+) -> dict[str, Any]:
+    """Every life's metrics, then per agent the IQM and 95% bootstrap CI over seeds (and worlds)."""
+    data = {}
+    for life in lives:
+        if finished(life):
+            data[life] = (
+                read_jsonl(life.directory / "metrics.jsonl"),
+                read_jsonl(life.directory / "events.jsonl"),
+            )
+    per_life: dict[LifePlan, dict[str, Any]] = {}
+    recovery: dict[str, list[float]] = {}
+    for life, (records, events) in data.items():
+        twins = [other for other in data if _same(other, life)]
+        floor = _floor(data, twins)
+        reference = _reference(data, twins)
+        per_life[life] = metrics.summarize_life(records, events, floor, reference)
+        recovery.setdefault(life.agent, []).extend(_recovery_times(records, events, floor))
+    agents = list(dict.fromkeys(life.agent for life in lives))
+    names = list(dict.fromkeys(k for summary in per_life.values() for k in summary))
+    table: dict[str, dict[str, Any]] = {}
+    curves: dict[str, dict[str, list[float | None]]] = {}
+    for agent in agents:
+        mine = [life for life in lives if life.agent == agent]
+        table[agent] = {}
+        for name in names:
+            values = [per_life[life].get(name) if life in per_life else None for life in mine]
+            table[agent][name] = _aggregate(values, mine, suite)
+        curves[agent] = _agent_curve(data, mine)
+    return {
+        "suite": suite_name,
+        "world": suite.worlds[0],
+        "worlds": list(suite.worlds),
+        "steps": steps,
+        "seeds": sorted({life.seed for life in lives}),
+        "agents": table,
+        "curves": curves,
+        "recovery": recovery,
+    }
+
+
+def _aggregate(values: list[Any], lives: list[LifePlan], suite: Suite) -> dict[str, Any]:
+    if len(suite.worlds) == 1:
+        return metrics.aggregate(values)
+    # Several worlds: IQM over all lives, seeds resampled within each world (stratified).
+    result = metrics.aggregate(values)
+    by_world = [
+        [v for v, life in zip(values, lives, strict=True) if life.world == world]
+        for world in suite.worlds
+    ]
+    matrix = np.array([[np.nan if v is None else v for v in row] for row in by_world], float).T
+    if np.isfinite(matrix).all() and matrix.size:
+        result["low"], result["high"] = metrics.bootstrap_ci_stratified(matrix)
+    return result
+
+
+def _floor(data: dict, twins: list[LifePlan]) -> dict[Any, float] | None:
+    """The random agent's mean reward per regime in the same world and seed."""
+    for life in twins:
+        if life.agent == "random":
+            records = data[life][0]
+            steps = np.array([r["step"] for r in records], float)
+            regimes = [r.get("regime") for r in records]
+            return metrics.per_regime(steps, _curve(records), regimes) or None
+    return None
+
+
+def _reference(data: dict, twins: list[LifePlan]) -> np.ndarray | None:
+    """The best agent at each record in the same world and seed: regret's reference curve."""
+    curves = [_curve(data[life][0]) for life in twins]
+    if not curves:
+        return None
+    length = min(len(c) for c in curves)
+    return np.nanmax(np.stack([c[:length] for c in curves]), axis=0) if length else None
+
+
+def _recovery_times(records: list, events: list, floor: dict | None) -> list[float]:
+    if not records:
+        return []
+    steps = np.array([r["step"] for r in records], float)
+    taus = [step for step, _ in metrics.change_points(events, records)]
+    window = 10 * float(np.median(np.diff(steps))) if len(steps) > 1 else float(steps[-1])
+    level = float(np.mean(list(floor.values()))) if floor else 0.0
+    stats = metrics.change_point_stats(steps, _curve(records), taus, int(window), level, None, 0)
+    return [float(s["recovery_time"]) for s in stats if s["recovery_time"] is not None]
+
+
+def _agent_curve(data: dict, lives: list[LifePlan]) -> dict[str, list[float | None]]:
+    runs = [_curve(data[life][0]) for life in lives if life in data]
+    records = [data[life][0] for life in lives if life in data]
+    if not runs or not min(len(r) for r in runs):
+        return {"step": [], "iqm": [], "low": [], "high": []}
+    length = min(len(r) for r in runs)
+    matrix = np.stack([r[:length] for r in runs])
+    steps = [records[0][i]["step"] for i in range(length)]
+    out: dict[str, list[float | None]] = {"step": steps, "iqm": [], "low": [], "high": []}
+    for column in matrix.T:
+        point = metrics.aggregate(list(column), reps=300)
+        for key in ("iqm", "low", "high"):
+            out[key].append(point[key])
+    return out
+
+
+def write_csv(path: Path, summary: dict[str, Any]) -> None:
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["agent", "metric", "iqm", "low", "high", "seeds"])
+        for agent, table in summary["agents"].items():
+            for name, cell in table.items():
+                seeds = " ".join("" if v is None else f"{v:.6g}" for v in cell["per_seed"])
+                row = [cell["iqm"], cell["low"], cell["high"]]
+                writer.writerow(
+                    [agent, name, *("" if v is None else f"{v:.6g}" for v in row), seeds]
+                )

@@ -1,0 +1,141 @@
+"""Stable-Baselines3 agents living a life in our worlds, with the same records as a `Life`.
+
+SB3 owns its training loop, so its agents cannot take the agent's place inside `Life.run`; here
+SB3's `learn` runs once over the whole life (learning never stops, exploration decays once, over
+the first tenth) and a callback writes `metrics.jsonl` and `events.jsonl` in the same format, so
+metrics, benchmarks and reports read an SB3 life like any other. Hyperparameters follow the
+genome where they mean the same thing (learning rate, replay size and ratio, batch, discount,
+network width), so a comparison with our agent is at equal replay ratio and width.
+
+A life interrupted midway starts again from birth: SB3 checkpoints would need its replay buffer
+(hundreds of MB), and a bench never reruns a finished life anyway.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from lifelong.config import Config
+from lifelong.errors import UserError
+from lifelong.genome import Genome
+from lifelong.worlds import make_world
+
+
+def _model(config: Config, genome: Genome, env: Any, steps: int) -> Any:
+    try:
+        from stable_baselines3 import DQN, PPO
+    except ImportError:
+        raise UserError(
+            f"agent {config.agent!r} needs Stable-Baselines3: pip install 'lifelong[baseline]'"
+        ) from None
+    width = dict(net_arch=[genome.q_hidden, genome.q_hidden])
+    if config.agent == "sb3_ppo":
+        return PPO(
+            "MlpPolicy",
+            env,
+            learning_rate=genome.lr_b,
+            gamma=genome.gamma,
+            policy_kwargs=width,
+            seed=config.seed,
+            device="cpu",
+            verbose=0,
+        )
+    options: dict[str, Any] = {}
+    if "n_steps" in inspect.signature(DQN).parameters:  # n-step returns, SB3 >= 2.6
+        options["n_steps"] = genome.n_step
+    return DQN(
+        "MlpPolicy",
+        env,
+        learning_rate=genome.lr_b,
+        buffer_size=min(genome.memory_recent, max(steps, 1)),
+        learning_starts=genome.warmup,
+        batch_size=genome.batch_size,
+        tau=genome.q_target_rate,  # Polyak step after every update, like B's target network
+        gamma=genome.gamma,
+        train_freq=genome.train_every,
+        gradient_steps=1,
+        target_update_interval=genome.train_every,
+        exploration_fraction=0.1,
+        exploration_final_eps=0.05,
+        policy_kwargs=width,
+        seed=config.seed,
+        device="cpu",
+        **options,
+        verbose=0,
+    )
+
+
+def run_sb3_life(directory: str | Path, config: Config, genome: Genome, steps: int) -> None:
+    """Live `steps` world steps with the SB3 agent `config.agent`, recording as a Life does."""
+    import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config.save(directory / "config.yaml")
+    genome.save(directory / "genome.yaml")
+    for name in ("metrics.jsonl", "events.jsonl"):
+        (directory / name).unlink(missing_ok=True)  # an interrupted life starts again
+    torch.set_num_threads(config.threads)
+    env = make_world(config.world)
+    model = _model(config, genome, env, steps)
+
+    class Recorder(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.rewards, self.interval, self.tv = 0.0, 0, 0
+            self.regime: Any = None
+            self.visited: set[Any] = set()
+            self.reachable: int | None = None
+            self.clock = time.perf_counter()
+
+        def _on_step(self) -> bool:
+            step = self.num_timesteps
+            info = self.locals["infos"][0]
+            self.rewards += float(self.locals["rewards"][0])
+            self.interval += 1
+            self.tv += int(bool(info.get("tv_in_view")))
+            shift = info.get("shift")
+            if shift is not None and shift != self.regime:
+                if self.regime is not None:
+                    self._write("events.jsonl", {"step": step, "kind": "regime", "regime": shift})
+                self.regime = shift
+            if info.get("position") is not None:
+                self.visited.add(tuple(info["position"]))
+                self.reachable = info.get("reachable", self.reachable)
+            if step % config.log_every == 0 and step <= steps:  # PPO overshoots by a rollout
+                self._record(step)
+            return True
+
+        def _record(self, step: int) -> None:
+            now = time.perf_counter()
+            updates = int(getattr(self.model, "_n_updates", 0))
+            self._write(
+                "metrics.jsonl",
+                {
+                    "step": step,
+                    "learn_steps": updates,
+                    "updates_a": 0,
+                    "updates_b": updates,
+                    "reward_rate": self.rewards / max(self.interval, 1),
+                    "regime": self.regime,
+                    "tv_in_view": self.tv / max(self.interval, 1),
+                    "coverage": len(self.visited) / self.reachable if self.reachable else None,
+                    "steps_per_s": self.interval / max(now - self.clock, 1e-9),
+                    "wall_time": time.time(),
+                },
+            )
+            self.rewards, self.interval, self.tv, self.clock = 0.0, 0, 0, now
+
+        @staticmethod
+        def _write(name: str, record: dict[str, Any]) -> None:
+            with open(directory / name, "a") as file:
+                file.write(json.dumps(record) + "\n")
+
+    try:
+        model.learn(total_timesteps=steps, callback=Recorder())
+    finally:
+        env.close()

@@ -1,0 +1,96 @@
+"""Benchmark suites: lives on a pool, resumable, summarised per agent with confidence intervals."""
+
+import json
+
+import pytest
+from conftest import TINY
+
+from lifelong import bench
+from lifelong.bench import SUITES, Suite, run_bench
+from lifelong.cli import main
+from lifelong.errors import UserError
+from lifelong.worlds import make_world
+
+TINY_BANDIT = Suite(
+    worlds=("bandit(arms=3, every=200)",),
+    steps=600,
+    quick_steps=600,
+    agents=("abm", "random", "cusum_ucb", "random_m"),
+    about="a tiny bandit for tests",
+)
+
+
+@pytest.fixture
+def tiny_suite(monkeypatch):
+    monkeypatch.setitem(SUITES, "tiny", TINY_BANDIT)
+    return "tiny"
+
+
+def test_every_suite_world_builds():
+    for suite in SUITES.values():
+        for world in suite.worlds:
+            make_world(world).close()
+
+
+def test_a_bench_runs_every_life_summarises_and_does_not_rerun(tmp_path, tiny_suite):
+    lines: list[str] = []
+    summary = run_bench(tiny_suite, None, 2, None, 2, tmp_path, progress=lines.append, genome=TINY)
+    assert summary["failures"] == []
+    for agent in TINY_BANDIT.agents:
+        for seed in (0, 1):
+            assert json.loads((tmp_path / agent / f"seed{seed}" / "done.json").read_text()) == {
+                "steps": 600
+            }
+    assert set(summary["agents"]) == set(TINY_BANDIT.agents)
+    auc = summary["agents"]["cusum_ucb"]["auc"]
+    assert len(auc["per_seed"]) == 2 and auc["low"] <= auc["iqm"] <= auc["high"]
+    # The bandit changes at 200 and 400: the detector's delay and false alarms are reported.
+    assert summary["agents"]["cusum_ucb"]["false_alarms_per_1e5"]["iqm"] is not None
+    assert len(summary["curves"]["abm"]["step"]) == 100
+    # random_m copies the full agent's measured mode frequencies.
+    abm_mix = bench.measured_mix(tmp_path / "abm" / "seed0")
+    config = (tmp_path / "random_m" / "seed0" / "config.yaml").read_text()
+    assert f"mode_mix: {abm_mix}" in config
+    assert (tmp_path / "summary.csv").read_text().startswith("agent,metric,iqm,low,high,seeds")
+
+    before = (tmp_path / "abm" / "seed0" / "metrics.jsonl").stat().st_mtime_ns
+    lines.clear()
+    again = run_bench(tiny_suite, None, 2, None, 2, tmp_path, progress=lines.append, genome=TINY)
+    assert all(line.startswith("done already") for line in lines)
+    assert (tmp_path / "abm" / "seed0" / "metrics.jsonl").stat().st_mtime_ns == before
+    assert again["agents"]["abm"]["auc"] == summary["agents"]["abm"]["auc"]
+
+
+def test_a_crashing_life_is_reported_and_the_others_finish(tmp_path, tiny_suite, monkeypatch):
+    monkeypatch.setitem(
+        SUITES, "tiny", Suite(("bandit(arms=3, every=200)", "no-such-world"), 300, 300, (), "")
+    )
+    summary = run_bench("tiny", ["random"], 1, None, 1, tmp_path, progress=lambda line: None)
+    assert len(summary["failures"]) == 1 and "no-such-world" in summary["failures"][0]
+    assert summary["agents"]["random"]["auc"]["iqm"] is not None
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["bench", "atari"], "unknown suite 'atari'"),
+        (["bench", "bandits", "--agents", "abm,muzero"], "unknown agent 'muzero'"),
+        (["bench", "bandits", "--agents", "abm,abm"], "lists an agent twice"),
+        (["bench", "bandits", "--seeds", "0"], "--seeds and --jobs must be >= 1"),
+        (["bench", "bandits", "--steps", "10"], "--steps must be >= 100"),
+        (["bench", "bandits", "--set", "log_every=5"], "genome fields only"),
+        (["bench", "bandits", "--set", "gamma=7"], "gamma"),
+        (["report", "/nonexistent/place"], "no such directory"),
+    ],
+)
+def test_bench_mistakes_are_one_line_errors(tmp_path, capsys, argv, message):
+    assert main([*argv, "--dir", str(tmp_path / "b")] if argv[0] == "bench" else argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_bench_directory_cannot_change_its_size(tmp_path, tiny_suite):
+    run_bench(tiny_suite, ["random"], 1, 200, 1, tmp_path, progress=lambda line: None)
+    with pytest.raises(UserError, match="steps=200"):
+        run_bench(tiny_suite, ["random"], 1, 300, 1, tmp_path, progress=lambda line: None)
