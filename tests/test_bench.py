@@ -94,3 +94,12 @@ def test_a_bench_directory_cannot_change_its_size(tmp_path, tiny_suite):
     run_bench(tiny_suite, ["random"], 1, 200, 1, tmp_path, progress=lambda line: None)
     with pytest.raises(UserError, match="steps=200"):
         run_bench(tiny_suite, ["random"], 1, 300, 1, tmp_path, progress=lambda line: None)
+
+
+@pytest.mark.parametrize("suite", sorted(SUITES))
+def test_every_suite_runs_a_smoke_size(tmp_path, suite):
+    agents = ["abm", "random"] + (["sb3_dqn", "sb3_ppo"] if suite == "nursery" else [])
+    summary = run_bench(suite, agents, 1, 200, 2, tmp_path, progress=lambda line: None, genome=TINY)
+    assert summary["failures"] == []
+    for agent in agents:
+        assert summary["agents"][agent]["auc"]["iqm"] is not None

@@ -368,3 +368,15 @@ def test_summarize_life_missing_inputs_give_none():
     bare = m.summarize_life([{"step": 100}], [], floor={"0": 0.1}, reference=np.ones(5))
     assert bare["auc"] is None and bare["updates_per_s"] is None and bare["coverage"] is None
     assert bare["switches_per_1e4"] == 0.0
+
+
+def test_regimes_are_labels_not_numbers():
+    records = [
+        {"step": 10, "regime": "masspole:0", "reward_rate": 1.0},
+        {"step": 20, "regime": "masspole:1", "reward_rate": 0.0},
+        {"step": 30, "regime": "masspole:1", "reward_rate": 0.5},
+    ]
+    assert m.change_points([], records) == [(10, "masspole:1")]
+    steps, curve = np.array([10, 20, 30]), np.array([1.0, 0.0, 0.5])
+    regimes = [r["regime"] for r in records]
+    assert m.per_regime(steps, curve, regimes) == {"masspole:0": 1.0, "masspole:1": 0.25}

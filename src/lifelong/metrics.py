@@ -10,6 +10,8 @@ Conventions used throughout:
 - A window of steps (a, b] selects the records whose end step s satisfies a < s <= b. When a and
   b are record boundaries these are exactly the records whose whole interval lies inside the
   window; a record that straddles a change point tau counts as after it (its end step is > tau).
+- A regime is whatever label the world's `info["shift"]` gives (an int, or a string such as
+  "masspole:1"): labels are compared, never converted.
 - A float that cannot be computed is NaN; a field of a returned dict that cannot be computed is
   None (JSON null). `summarize_life` turns every NaN into None.
 
@@ -94,9 +96,7 @@ def ewma(rewards: np.ndarray, alpha: float = 1e-3) -> np.ndarray:
     return np.asarray(out, dtype=float)
 
 
-def per_regime(
-    steps: np.ndarray, curve: np.ndarray, regimes: Sequence[int | None]
-) -> dict[int, float]:
+def per_regime(steps: np.ndarray, curve: np.ndarray, regimes: Sequence[Any]) -> dict[int, float]:
     """Mean reward per regime, each record weighted by its width (steps covered).
 
     A record belongs to the regime in its `regime` key, i.e. the last regime seen by the end of
@@ -111,7 +111,7 @@ def per_regime(
     for width, p, regime in zip(widths, curve, regimes, strict=True):
         if regime is None or not math.isfinite(p):
             continue
-        acc = totals.setdefault(int(regime), [0.0, 0.0])
+        acc = totals.setdefault(regime, [0.0, 0.0])
         acc[0] += width * p
         acc[1] += width
     return {regime: s / w for regime, (s, w) in totals.items() if w > 0}
@@ -136,7 +136,7 @@ def change_points(events: list[dict], records: list[dict]) -> list[tuple[int, in
         first_record = records[0]["step"] if records else math.inf
         current = None
         for i, event in enumerate(regime_events):
-            regime = int(event["regime"])
+            regime = event["regime"]
             if i == 0 and event["step"] <= first_record:
                 current = regime
                 continue
@@ -148,9 +148,9 @@ def change_points(events: list[dict], records: list[dict]) -> list[tuple[int, in
     for record in records:
         regime = record.get("regime")
         if regime is not None:
-            if current is not None and int(regime) != current:
-                changes.append((int(previous_step), int(regime)))
-            current = int(regime)
+            if current is not None and regime != current:
+                changes.append((int(previous_step), regime))
+            current = regime
         previous_step = record["step"]
     return changes
 
@@ -259,7 +259,7 @@ def recovery_trend(rts: list[float | None]) -> float:
     return float((dk * (values - values.mean())).sum() / (dk * dk).sum())
 
 
-def _visits(regimes: Sequence[int | None]) -> list[tuple[int, int, int]]:
+def _visits(regimes: Sequence[Any]) -> list[tuple[Any, int, int]]:
     """Maximal runs of consecutive records in one regime, as (regime, first, last) indices.
 
     Records with no regime (None) are skipped without breaking a run.
@@ -268,15 +268,15 @@ def _visits(regimes: Sequence[int | None]) -> list[tuple[int, int, int]]:
     for i, regime in enumerate(regimes):
         if regime is None:
             continue
-        if runs and runs[-1][0] == int(regime):
+        if runs and runs[-1][0] == regime:
             runs[-1][2] = i
         else:
-            runs.append([int(regime), i, i])
+            runs.append([regime, i, i])
     return [(r, first, last) for r, first, last in runs]
 
 
 def forgetting(
-    steps: np.ndarray, curve: np.ndarray, regimes: Sequence[int | None], window: int
+    steps: np.ndarray, curve: np.ndarray, regimes: Sequence[Any], window: int
 ) -> list[float]:
     """Forgetting on each regime revisited (METRICS.md "Forgetting", Continual World's F_i).
 
@@ -648,11 +648,11 @@ def _floor_curve(
         return np.zeros_like(steps)
     if not isinstance(floor, dict):
         return np.full_like(steps, float(floor))
-    levels = {int(k): float(v) for k, v in floor.items()}  # keys may be strings from JSON
+    levels = {str(k): float(v) for k, v in floor.items()}  # keys may be strings from JSON
     fallback = float(np.mean(list(levels.values()))) if levels else 0.0
     curve = np.full_like(steps, fallback)
     for tau, regime in changes:
-        curve[steps > tau] = levels.get(regime, fallback)
+        curve[steps > tau] = levels.get(str(regime), fallback)
     return curve
 
 
