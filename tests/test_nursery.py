@@ -17,7 +17,10 @@ from lifelong.worlds.nursery import PRESETS, Nursery
 CHANNEL = {name: i for i, name in enumerate(Nursery.CHANNELS)}
 STAY, UP, RIGHT, DOWN, LEFT, REST = range(6)
 MOVES = {STAY: (0, 0), UP: (-1, 0), RIGHT: (0, 1), DOWN: (1, 0), LEFT: (0, -1), REST: (0, 0)}
-INFO_KEYS = {"body", "shift", "fainted", "ate", "bitten", "storm", "teacher", "teachers"}
+INFO_KEYS = {
+    *("body", "shift", "fainted", "ate", "bitten", "storm", "teacher", "teachers"),
+    *("position", "reachable", "tv_in_view", "truth"),
+}
 # Everything that moves or happens by itself switched off: for hand-made situations.
 QUIET = {
     "predator": False,
@@ -522,6 +525,77 @@ def test_shift_is_season_plus_twice_slippery() -> None:
     dry = Nursery(season_length=7, slip_period=5, slip=0.0)
     dry.reset(seed=0)
     assert {info["shift"] for _, _, info in run(dry, random_actions(60))} == {0, 1}
+
+
+# ------------------------------------------------------------------------------ truth for metrics
+
+
+def test_position_follows_the_agent_and_stays_put_at_a_wall() -> None:
+    env = small_env()
+    arrange(env, agent=[2, 2])
+    positions = [info["position"] for _, _, info in run(env, [RIGHT, UP, UP, LEFT, STAY, DOWN])]
+    assert positions == [(2, 3), (1, 3), (1, 3), (1, 2), (1, 2), (2, 2)]
+    assert env.reset(seed=3)[1]["position"] == tuple(env.state_dict()["agent"])
+
+
+def test_reachable_is_the_whole_interior_and_constant() -> None:
+    # Hazards hurt but can be stood on: coverage counts them, so it never exceeds 1.
+    env = Nursery()  # 11x11: 9x9 interior
+    _, info = env.reset(seed=0)
+    assert info["reachable"] == 81
+    positions = {info["position"] for _, _, info in run(env, random_actions(3000))}
+    assert {info["reachable"] for _, _, info in run(env, random_actions(300))} == {81}
+    assert len(positions) <= 81
+    small = small_env(n_hazards=5)  # 13x13: 11x11 interior
+    assert small.step(STAY)[4]["reachable"] == 121
+
+
+def test_tv_in_view_is_the_egocentric_window_test() -> None:
+    env = small_env()  # view 7: the agent at (2, 2) sees 3 cells each way
+    cases = [([2, 5], True), ([5, 5], True), ([1, 1], True), ([2, 6], False), ([6, 2], False)]
+    for tv, seen in cases:
+        arrange(env, tv=tv)
+        assert env.step(STAY)[4]["tv_in_view"] is seen, tv
+
+    world = Nursery()  # the window test agrees with what the observation shows
+    world.reset(seed=2)
+    trace = run(world, random_actions(2000, seed=2))
+    flags = [info["tv_in_view"] for _, _, info in trace]
+    assert flags == [bool(obs[:, :, CHANNEL["tv"]].any()) for obs, _, _ in trace]
+    assert 0 < sum(flags) < len(flags)
+
+
+def test_no_tv_is_never_in_view_even_beside_where_it_is_parked() -> None:
+    env = small_env(noisy_tv=False)
+    arrange(env, agent=[1, 1])  # a disabled TV sits on wall cell (0, 0), next to the agent
+    assert env.step(STAY)[4]["tv_in_view"] is False
+    assert not any(info["tv_in_view"] for _, _, info in run(env, random_actions(300)))
+
+
+def test_truth_is_scaled_ground_truth_in_the_unit_range() -> None:
+    env = Nursery(season_length=50, day_length=40)
+    _, info = env.reset(seed=5)
+    trace = [(None, 0.0, info), *run(env, random_actions(400, seed=5))]
+    for _, _, info in trace:
+        truth = info["truth"]
+        assert set(truth) == {"y", "x", "energy", "season", "night"}
+        assert all(type(v) is float and 0.0 <= v <= 1.0 for v in truth.values())
+        y, x = info["position"]
+        assert (truth["y"], truth["x"]) == (y / 10, x / 10)
+        assert truth["energy"] == info["body"]["energy"]
+        assert truth["night"] == info["body"]["night"]
+        assert truth["season"] == info["shift"] & 1
+    seasons = [info["truth"]["season"] for _, _, info in trace]
+    assert seasons[:50] == [0.0] * 50 and seasons[50:100] == [1.0] * 50
+    assert {info["truth"]["night"] for _, _, info in trace} == {0.0, 1.0}
+
+
+def test_a_returned_info_is_not_changed_by_later_steps() -> None:
+    env = small_env()
+    arrange(env, agent=[2, 2])
+    first = env.step(RIGHT)[4]
+    env.step(DOWN)
+    assert first["position"] == (2, 3) and first["truth"]["x"] == 3 / 12
 
 
 # ------------------------------------------------------------------------------ presets

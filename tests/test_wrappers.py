@@ -274,6 +274,25 @@ def test_noisy_tv_appends_noise_features_to_vectors():
     assert np.all(obs[4:] != nxt[4:])
 
 
+def test_noisy_tv_is_always_in_view_even_over_a_world_whose_own_tv_is_not():
+    class OwnTV(Probe):
+        """A world that reports its own TV out of view on every step."""
+
+        def reset(self, *, seed=None, options=None):
+            obs, info = super().reset(seed=seed)
+            return obs, {**info, "tv_in_view": False}
+
+        def step(self, action):
+            obs, reward, terminated, truncated, info = super().step(action)
+            return obs, reward, terminated, truncated, {**info, "tv_in_view": False}
+
+    assert OwnTV().step(0)[4]["tv_in_view"] is False
+    env = NoisyTV(OwnTV(shape=(5, 5, 3)), size=2)
+    _, info = env.reset(seed=0)
+    assert info["tv_in_view"] is True
+    assert all(env.step(a)[4]["tv_in_view"] is True for a in (0, 1, 2, 3, 0))
+
+
 # --- teacher --------------------------------------------------------------------------------
 
 

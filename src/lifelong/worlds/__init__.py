@@ -6,6 +6,7 @@ thing on the command line, in config.yaml, in benchmarks and in tests. The gramm
 
     base                        what it builds
     nursery, nursery-small, ... Nursery(**PRESETS[name], **params), the built-in continuing world
+    bandit                      PiecewiseBandit(**params), arms whose best one changes by segments
     gym:ID                      gymnasium.make(ID, **params), through the array adapter
     minatar:GAME                one of MinAtar's five games (breakout, asterix, freeway, ...)
     minigrid:ID                 a MiniGrid env, its symbolic image one-hot encoded
@@ -31,6 +32,7 @@ import gymnasium as gym
 from lifelong.errors import UserError
 from lifelong.worlds import nursery as nursery_module
 from lifelong.worlds.adapters import MINATAR_GAMES, ArrayWorld, MinAtarWorld, needs
+from lifelong.worlds.bandit import PiecewiseBandit
 from lifelong.worlds.nursery import Nursery
 from lifelong.worlds.spec import SPEC_FILE_SUFFIXES, Part, WorldSpec, load_spec_file, parse_spec
 
@@ -64,6 +66,11 @@ PRESETS: dict[str, dict[str, Any]] = getattr(
 def _nursery(name: str, params: dict[str, Any]) -> gym.Env:
     _check_params(f"world {name!r}", params, Nursery)
     return _construct(f"world {name!r}", Nursery, **{**PRESETS[name], **params})
+
+
+def _bandit(name: str, params: dict[str, Any]) -> gym.Env:
+    _check_params(f"world {name!r}", params, PiecewiseBandit)
+    return _construct(f"world {name!r}", PiecewiseBandit, **params)
 
 
 def _gym(env_id: str, params: dict[str, Any], prefix: str = "gym") -> gym.Env:
@@ -129,6 +136,10 @@ _BASES: dict[str, tuple[Callable[[str, dict[str, Any]], gym.Env], str]] = {
     )
     for name, preset in PRESETS.items()
 }
+_BASES["bandit"] = (
+    _bandit,
+    "Bernoulli arms whose best arm changes each segment (arms=5, every=1000, pareto=shape)",
+)
 _BASES["sequence"] = (_sequence, "tasks=A|B|... one after another (every=N steps, see wrappers)")
 
 # prefix -> (builder, placeholder, description): the bases written "prefix:REST".

@@ -494,6 +494,9 @@ class Nursery(gymnasium.Env):
         self._tv_value = tv_value
         self._hazard_list = list(hazards)
         self._hazards = set(hazards)
+        # Cells the agent can stand on (the interior): fixed for the life, so counted once.
+        self._reachable = (self.size - 2) ** 2  # hazards hurt but can be stood on
+        self._cell_facts = self._facts_by_cell()
         self._foods = (list(foods[0]), list(foods[1]))
         self._food_at = {cell: kind for kind in (0, 1) for cell in self._foods[kind]}
         self._energy = 1.0
@@ -746,25 +749,41 @@ class Nursery(gymnasium.Env):
 
         ``threat`` is the predator's looming: 1 - chebyshev distance / (view radius + 1) while it
         is in view, 0 otherwise, so it rises step by step as it closes in.
+
+        For metrics only (the agent must not read them): ``position`` (y, x); ``reachable``, the
+        number of cells the agent can stand on (the interior: hazards hurt but can be entered),
+        for coverage; ``tv_in_view``, whether the noisy TV is inside the egocentric window; and
+        ``truth``, the variables a probe of the agent's latent should recover, each in [0, 1].
         """
         pad, ay, ax = self._pad, self._ay, self._ax
         threat = 0.0
         if self.predator:
-            near = max(abs(self._predator[0] - ay), abs(self._predator[1] - ax))
-            if near <= pad:
-                threat = 1.0 - near / (pad + 1)
+            dy, dx = self._predator[0] - ay, self._predator[1] - ax
+            if -pad <= dy <= pad and -pad <= dx <= pad:  # in view; most steps it is not
+                threat = 1.0 - max(abs(dy), abs(dx)) / (pad + 1)
+        t = self._t
+        season = (t // self.season_length) & 1
+        night = 1.0 if self._night else 0.0
+        energy = self._energy
+        position, y, x, tv_in_view = self._cell_facts[ay][ax]
         info: dict[str, Any] = {
-            "body": {
-                "energy": self._energy,
-                "pain": self._pain,
-                "threat": threat,
-                "night": 1.0 if self._night else 0.0,
-            },
-            "shift": ((self._t // self.season_length) & 1) + 2 * self._slippery(),
+            "body": {"energy": energy, "pain": self._pain, "threat": threat, "night": night},
+            # season + 2 * self._slippery(), without the call: this runs every step
+            "shift": season + 2 if self.slip and (t // self.slip_period) & 1 else season,
             "fainted": fainted,
             "ate": ate,
             "bitten": bitten,
             "storm": storm,
+            "position": position,
+            "reachable": self._reachable,
+            "tv_in_view": tv_in_view,
+            "truth": {
+                "y": y,
+                "x": x,
+                "energy": energy,
+                "season": 1.0 if season else 0.0,
+                "night": night,
+            },
         }
         seen = []
         for index, teacher in enumerate(self._teachers):
@@ -783,6 +802,28 @@ class Nursery(gymnasium.Env):
             info["teachers"] = seen
             info["teacher"] = min(seen, key=lambda s: abs(s["offset"][0]) + abs(s["offset"][1]))
         return info
+
+    def _facts_by_cell(self) -> list[list[tuple[Cell, float, float, bool]]]:
+        """Per cell (y, x): the position tuple, y and x scaled by size - 1, and whether the TV is
+        in the window seen from there (the teachers' test: |dy|, |dx| <= view radius).
+
+        All fixed until the world is laid out again (the TV never moves), so `_info` looks them
+        up instead of building a tuple, dividing and comparing at every step.
+        """
+        size, pad, (ty, tx) = self.size, self._pad, self._tv
+        tv = self.noisy_tv
+        return [
+            [
+                (
+                    (y, x),
+                    y / (size - 1),
+                    x / (size - 1),
+                    tv and abs(y - ty) <= pad and abs(x - tx) <= pad,
+                )
+                for x in range(size)
+            ]
+            for y in range(size)
+        ]
 
     def _follow_move(self, dy: int, dx: int) -> int:
         """The move toward a teacher at offset (dy, dx): the larger gap first, around a hazard.

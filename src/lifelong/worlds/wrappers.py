@@ -14,7 +14,7 @@ Three conventions hold for all of them:
   just chains the next episode into the same life.
 * **Ground truth travels in ``info``.** ``info["shift"]`` names the regime (for metrics only; the
   agent must never read it), ``info["teacher"]``/``info["teachers"]`` carry demonstrations and
-  ``info["tv"]``/``info["tv_action"]`` mark the noisy TV.
+  ``info["tv"]``/``info["tv_action"]``/``info["tv_in_view"]`` mark the noisy TV.
 * **Exact resume.** Every wrapper's ``state_dict`` holds its schedule, regime, permutations and
   random-generator state as plain data, plus ``"inner"``: the state of the world beneath when that
   world can be saved (``None`` otherwise).
@@ -724,7 +724,9 @@ class NoisyTV(gym.Wrapper):
 
     The noise is uniform around the channel's mean, strictly inside the bounds, and is drawn a
     block of many frames at a time (the step only copies a frame in); the block is part of
-    ``state_dict``, so a restored TV shows the same noise.
+    ``state_dict``, so a restored TV shows the same noise. The patch is in every observation, so
+    ``info["tv_in_view"]`` is always True (it overrides a False from a world beneath with a TV of
+    its own: one TV in view is enough).
     """
 
     def __init__(self, env: gym.Env, size: int = 3) -> None:
@@ -847,7 +849,7 @@ class NoisyTV(gym.Wrapper):
             self._pos = self._block_size  # the next frame starts a block from the new generator
             self._new_means()
         obs, info = self.env.reset(seed=seed, options=options)
-        info["tv"], info["tv_action"] = True, False
+        info["tv"], info["tv_action"], info["tv_in_view"] = True, False, True
         return self._obs(obs), info
 
     def step(self, action: Any):
@@ -858,6 +860,7 @@ class NoisyTV(gym.Wrapper):
         obs, reward, terminated, truncated, info = self.env.step(action)
         info["tv"] = True
         info["tv_action"] = changed
+        info["tv_in_view"] = True  # the patch is part of every observation
         pos = self._pos
         if self._inline and pos < self._block_size:  # _obs, inlined for non-boolean images
             self._pos = pos + 1
