@@ -1,4 +1,4 @@
-"""Command line: `lifelong run | bench | report | genome | worlds | check-world`.
+"""Command line: `lifelong run | bench | evolve | report | genome | worlds | check-world`.
 
 User mistakes end in one line on stderr and exit code 2; Ctrl-C (or SIGTERM) checkpoints the life
 and exits 0.
@@ -63,8 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a genome field for every life (repeatable)",
     )
 
-    report = commands.add_parser("report", help="write report.html for a life or a bench")
-    report.add_argument("dir", type=Path, help="a run directory or a bench directory")
+    _add_evolve(commands)
+
+    report = commands.add_parser(
+        "report", help="write report.html for a life, a bench or an evolution"
+    )
+    report.add_argument("dir", type=Path, help="a run, bench or evolution directory")
 
     genome = commands.add_parser("genome", help="print the default genome with ranges")
     genome.add_argument("--file", type=Path, help="print and validate this genome file instead")
@@ -78,6 +82,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_evolve(commands: argparse._SubParsersAction) -> None:
+    """`lifelong evolve`: options left out take the defaults, or on a rerun the stored values."""
+    evolve = commands.add_parser(
+        "evolve",
+        help="evolve the genome with CMA-ES over whole lifetimes (or continue in --dir)",
+        description="Evolve the genome with CMA-ES, judged by whole lifetimes; rerunning the"
+        " same command on the same --dir continues. See docs/evolution.md.",
+    )
+    evolve.add_argument(
+        "--world",
+        action="append",
+        dest="worlds",
+        metavar="SPEC",
+        help="world to live in (repeatable; default: nursery-small)",
+    )
+    evolve.add_argument("--population", type=int, help="genomes per generation (default: 8)")
+    evolve.add_argument("--generations", type=int, help="generations in all (default: 6)")
+    evolve.add_argument("--lifetime", type=int, help="world steps per life (default: 5000)")
+    evolve.add_argument("--seed", type=int, help="seed of the search and the lives (default: 0)")
+    evolve.add_argument(
+        "--backend", choices=("local", "ray"), default="local", help="where lives run"
+    )
+    evolve.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
+    evolve.add_argument(
+        "--jobs", type=int, help="lives at once (default: the CPU count; ray: local Ray's CPUs)"
+    )
+    evolve.add_argument("--dir", type=Path, help="evolution directory (default: runs/evolve)")
+    evolve.add_argument(
+        "--freeze",
+        action="append",
+        metavar="FIELD[,FIELD]",
+        help="genome fields kept at the start genome's value (repeatable; 'cost': sizes and"
+        " learning schedule)",
+    )
+    evolve.add_argument("--genome", type=Path, help="start genome YAML (default: the default)")
+    evolve.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change a field of the start genome (repeatable)",
+    )
+    evolve.add_argument(
+        "--auc-weight", type=float, help="weight of a life's average reward (default: 1.0)"
+    )
+    evolve.add_argument(
+        "--adaptation-weight",
+        type=float,
+        help="weight of a life's adaptation score, in [-1, 0] (default: 0.01)",
+    )
+    evolve.add_argument("--sigma", type=float, help="CMA-ES step size, normalised (default: 0.2)")
+    evolve.add_argument("--curriculum", type=Path, help="curriculum YAML (default: built in)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -85,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "evolve":
+            return _evolve(args)
         if args.command == "report":
             return _report(args)
         if args.command == "genome":
@@ -175,6 +235,52 @@ def _cell(cell: dict | None) -> str:
     low, high = cell.get("low"), cell.get("high")
     interval = f" [{low:.4g}, {high:.4g}]" if low is not None and high is not None else ""
     return f"{cell['iqm']:.4g}{interval}"
+
+
+def _evolve(args: argparse.Namespace) -> int:
+    from lifelong.evolve import load_curriculum, make_settings, run_evolution
+    from lifelong.report import write_report
+
+    config_changes, genome_changes = parse_overrides(args.set)
+    if config_changes:
+        raise UserError(
+            f"evolve --set takes genome fields only; {next(iter(config_changes))!r} is a config"
+            " key the evolution sets itself"
+        )
+    start = None
+    if args.genome is not None or genome_changes:
+        base = Genome.load(args.genome) if args.genome is not None else Genome()
+        start = base.replace(**genome_changes).to_dict()
+    directory = args.dir or Path("runs") / "evolve"
+    asked = {
+        "worlds": args.worlds,
+        "population": args.population,
+        "generations": args.generations,
+        "lifetime": args.lifetime,
+        "seed": args.seed,
+        "frozen": args.freeze,
+        "start": start,
+        "auc_weight": args.auc_weight,
+        "adaptation_weight": args.adaptation_weight,
+        "sigma": args.sigma,
+        "curriculum": load_curriculum(args.curriculum) if args.curriculum else None,
+    }
+    settings = make_settings(asked, directory)
+    try:
+        summary = run_evolution(settings, directory, args.backend, args.address, args.jobs)
+    except KeyboardInterrupt:
+        print(f"lifelong: interrupted; rerun the same command to continue {directory}")
+        return 130
+    best = summary["best"]
+    if best is None:
+        print(f"lifelong: {directory}: no genome of the last generation had a fitness")
+    else:
+        print(
+            f"lifelong: {directory}: best of generation {best['generation'] + 1} is genome"
+            f" {best['index']} (fitness {best['fitness']:.5g}) -> {directory / 'best.yaml'}"
+        )
+    print(f"report: {write_report(directory)}")
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""HTML reports of a life or a bench: one self-contained file with inline SVG figures.
+"""HTML reports of a life, a bench or an evolution: one self-contained file with inline SVG figures.
 
 `lifelong report DIR` calls `write_report`. The page has no scripts and fetches nothing (its
 Content-Security-Policy forbids both), so it can be archived, mailed or opened from a cluster's
@@ -29,6 +29,7 @@ from urllib.parse import quote
 import yaml
 
 from lifelong.errors import UserError
+from lifelong.genome import Genome  # pure Python: reading an evolution's start genome
 
 PALETTE = (
     "#1f77b4",
@@ -42,8 +43,15 @@ PALETTE = (
     "#bcbd22",
     "#b8860b",
 )
-MODES = ("observe", "explore", "exploit", "sleep")
-MODE_COLORS = {"observe": "#4c78a8", "explore": "#f58518", "exploit": "#54a24b", "sleep": "#b279a2"}
+MODES = ("observe", "explore", "exploit", "sleep", "plan", "imagine")
+MODE_COLORS = {
+    "observe": "#4c78a8",
+    "explore": "#f58518",
+    "exploit": "#54a24b",
+    "sleep": "#b279a2",
+    "plan": "#e45756",
+    "imagine": "#72b7b2",
+}
 META_SIGNALS = (
     "prediction_error_fast",
     "surprise",
@@ -518,10 +526,15 @@ def _read_mapping(path: Path) -> dict[str, Any]:
 
 
 def _kind(directory: Path) -> str:
-    """ "life" or "bench", from the files present; a UserError naming what is missing otherwise."""
+    """ "life", "bench" or "evolution", from the files present; a UserError naming what is
+    missing otherwise."""
     if not directory.is_dir():
         raise UserError(f"cannot report on {directory}: no such directory")
-    pairs = {"life": ("config.yaml", "metrics.jsonl"), "bench": ("bench.yaml", "summary.json")}
+    pairs = {
+        "life": ("config.yaml", "metrics.jsonl"),
+        "bench": ("bench.yaml", "summary.json"),
+        "evolution": ("evolve.yaml", "state.json"),
+    }
     for kind, names in pairs.items():
         missing = [name for name in names if not (directory / name).exists()]
         if not missing:
@@ -531,7 +544,7 @@ def _kind(directory: Path) -> str:
             raise UserError(f"cannot report on {directory}: {missing[0]} missing ({found} found)")
     raise UserError(
         f"cannot report on {directory}: neither a life (config.yaml + metrics.jsonl) nor a bench"
-        " (bench.yaml + summary.json) is there"
+        " (bench.yaml + summary.json) nor an evolution (evolve.yaml + state.json) is there"
     )
 
 
@@ -676,9 +689,11 @@ def _change_markers(changes: Sequence[tuple[float, Any]], legend: bool) -> list[
 def _mode_figure(records: list, events: list, changes: list) -> str:
     """Stacked mode fractions per record, with ticks for mode switches (top) and alarms."""
     steps = [r.get("step") for r in records]
-    fractions = [[finite(r.get(f"mode_{m}")) for m in MODES] for r in records]
+    # Only the modes this life's records know (older lives had no PLAN or IMAGINE).
+    modes = [m for m in MODES if any(finite(r.get(f"mode_{m}")) is not None for r in records)]
+    fractions = [[finite(r.get(f"mode_{m}")) for m in modes] for r in records]
     series, below = [], [0.0 if any(f is not None for f in row) else None for row in fractions]
-    for i, mode in enumerate(MODES):
+    for i, mode in enumerate(modes):
         above = [
             None if base is None else base + (row[i] or 0.0)
             for base, row in zip(below, fractions, strict=True)
@@ -920,14 +935,189 @@ def _bench_page(directory: Path) -> str:
     return _page(f"lifelong bench report: {directory.name}", body)
 
 
+# ---------------------------------------------------------------------------------------------
+# An evolution.
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _fitness_spread(record: dict) -> tuple[float | None, float | None, float | None, int]:
+    """(best, median, worst, failed) of one generation's fitnesses; None where none is finite."""
+    fitness = _list(record.get("fitness"))
+    finite_values = sorted(v for v in map(finite, fitness) if v is not None)
+    failed = len(fitness) - len(finite_values)
+    if not finite_values:
+        return None, None, None, failed
+    return finite_values[-1], statistics.median(finite_values), finite_values[0], failed
+
+
+def _fitness_figure(generations: list[dict]) -> str:
+    """Best, median and worst fitness per generation (generations counted from 1)."""
+    xs = list(range(1, len(generations) + 1))
+    spreads = [_fitness_spread(record) for record in generations]
+    lines = (("best", PALETTE[2]), ("median", PALETTE[0]), ("worst", PALETTE[3]))
+    series = [
+        Series(label, xs, [spread[k] for spread in spreads], color=color, width=2)
+        for k, (label, color) in enumerate(lines)
+    ]
+    return line_chart(
+        series, fig_id="fig-fitness", title="Fitness per generation", xlabel="generation",
+        ylabel="fitness",
+    )  # fmt: skip
+
+
+def _generation_table(generations: list[dict]) -> str:
+    head = "".join(
+        f"<th>{name}</th>"
+        for name in ("generation", "level", "lives", "best", "median", "worst", "failed", "s")
+    )
+    rows = []
+    for i, record in enumerate(generations):
+        best, median, worst, failed = _fitness_spread(record)
+        cells = [
+            number_text(i + 1),
+            number_text(record.get("level")),
+            number_text(len(_list(record.get("lives")))),
+            number_text(best),
+            number_text(median),
+            number_text(worst),
+            number_text(failed),
+            number_text(record.get("seconds")),
+        ]
+        rows.append("<tr>" + "".join(f'<td class="num">{esc(c)}</td>' for c in cells) + "</tr>")
+    return (
+        f'<table id="generations"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _start_vector(settings: dict) -> list[float] | None:
+    """The start genome in normalised units: where the search began (generation 0)."""
+    try:
+        return Genome.from_dict(_mapping(settings.get("start")), "start genome").to_vector()
+    except (UserError, TypeError):
+        return None
+
+
+def _field_panels(generations: list[dict], fields: list[str], settings: dict) -> str:
+    """One small chart per searched field: the CMA-ES mean's normalised value per generation."""
+    frozen = {str(name) for name in _list(settings.get("frozen"))}
+    start = _start_vector(settings)
+    means = [_list(record.get("mean")) for record in generations]
+    xs = [0, *range(1, len(means) + 1)]
+    panels = []
+    for k, name in enumerate(fields):
+        if name in frozen:
+            continue
+        first = start[k] if start is not None and k < len(start) else None
+        ys = [first, *(mean[k] if k < len(mean) else None for mean in means)]
+        series = [Series("", xs, ys, color=PALETTE[k % len(PALETTE)])]
+        panels.append(
+            line_chart(
+                series,
+                fig_id=f"fig-gene-{name}",
+                title=str(name),
+                xlabel="generation",
+                ylim=(0.0, 1.0),
+                width=300,
+                height=180,
+            )  # fmt: skip
+        )
+    return f'<div class="grid">{"".join(panels)}</div>' if panels else ""
+
+
+def _best_table(directory: Path, fields: list[str], settings: dict) -> str:
+    if not (directory / "best.yaml").exists():
+        return '<p class="note" id="best">No best.yaml: no genome has had a fitness yet.</p>'
+    best = _read_mapping(directory / "best.yaml")
+    start = _mapping(settings.get("start"))
+    frozen = {str(name) for name in _list(settings.get("frozen"))}
+    rows = "".join(
+        f'<tr><th>{esc(name)}</th><td class="num">{_value_text(start.get(name))}</td>'
+        f'<td class="num">{_value_text(best.get(name))}</td></tr>'
+        for name in fields
+        if name not in frozen
+    )
+    return (
+        '<table id="best"><thead><tr><th>field</th><th>start</th><th>best</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _curriculum_table(settings: dict) -> str:
+    rows = "".join(
+        f'<tr><td class="num">{esc(number_text(_mapping(level).get("from")))}</td>'
+        f'<td class="num">{esc(number_text(_mapping(level).get("lives")))}</td>'
+        f"<td>{esc(', '.join(map(str, _list(_mapping(level).get('variants')))))}</td></tr>"
+        for level in _list(settings.get("curriculum"))
+    )
+    return (
+        '<table id="curriculum"><thead><tr><th>from generation</th><th>lives per genome</th>'
+        f"<th>variants</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _failure_list(generations: list[dict]) -> str:
+    items = [
+        f"<li>generation {g + 1}, genome {i}: {esc(error)}</li>"
+        for g, record in enumerate(generations)
+        for i, error in enumerate(_list(record.get("errors")))
+        if error
+    ]
+    if not items:
+        return '<p class="note" id="failures">No genome failed.</p>'
+    return f'<ul id="failures">{"".join(items)}</ul>'
+
+
+def _evolution_page(directory: Path) -> str:
+    settings = _read_mapping(directory / "evolve.yaml")
+    state = _read_mapping(directory / "state.json")
+    generations = [_mapping(record) for record in _list(state.get("generations"))]
+    fields = [str(name) for name in _list(state.get("fields"))]
+    worlds = ", ".join(map(str, _list(settings.get("worlds"))))
+    frozen = ", ".join(map(str, _list(settings.get("frozen")))) or "none"
+    body = [
+        f"<h1>Evolution {esc(directory.name)}</h1>",
+        f'<p class="sub">worlds {esc(worlds)} · population'
+        f" {number_text(settings.get('population'))}"
+        f" · {number_text(settings.get('lifetime'))} steps per life · generation"
+        f" {len(generations)} of {number_text(settings.get('generations'))} · seed"
+        f" {esc(settings.get('seed'))} · {esc(directory)}</p>",
+        "<h2>Fitness</h2>",
+        _figure(
+            _fitness_figure(generations),
+            "Fitness = mean over a genome's lives of auc_weight x AUC + adaptation_weight x"
+            f" adaptation (weights {settings.get('auc_weight')} and"
+            f" {settings.get('adaptation_weight')}). Each generation lives other worlds and seeds"
+            " (the curriculum), so levels of different generations are not comparable.",
+        ),
+        _generation_table(generations),
+        "<h2>Genome</h2>",
+        '<p class="note">The CMA-ES mean of each searched field, normalised to [0, 1] (log'
+        " scale where the genome says so); generation 0 is the start genome."
+        f" Frozen: {esc(frozen)}.</p>",
+        _field_panels(generations, fields, settings),
+        "<h2>Best genome of the last generation</h2>",
+        _best_table(directory, fields, settings),
+        "<h2>Curriculum</h2>",
+        _curriculum_table(settings),
+        "<h2>Failures</h2>",
+        _failure_list(generations),
+    ]
+    return _page(f"lifelong evolution report: {directory.name}", body)
+
+
 def write_report(directory: str | Path) -> Path:
-    """Write `directory/report.html` for the life or bench in `directory`; returns its path.
+    """Write `directory/report.html` for the life, bench or evolution in `directory`; returns it.
 
     Written to a temporary file and renamed, so a browser reloading the report while it is being
     rewritten never sees half a page.
     """
     directory = Path(directory)
-    page = _life_page(directory) if _kind(directory) == "life" else _bench_page(directory)
+    pages = {"life": _life_page, "bench": _bench_page, "evolution": _evolution_page}
+    page = pages[_kind(directory)](directory)
     path = directory / "report.html"
     partial = directory / ".report.html.partial"
     partial.write_text(page, encoding="utf-8")
