@@ -1,13 +1,18 @@
+import math
+
 import pytest
 import torch
 
 from lifelong.genome import Genome
 from lifelong.systems.observation import (
     PredictorEnsemble,
+    RewardHead,
     SystemA,
     covariance_loss,
+    inverse_dynamics_loss,
     latent_prediction_loss,
     make_encoder,
+    reward_prediction_loss,
     variance_loss,
 )
 
@@ -96,3 +101,102 @@ def test_system_a_learns_to_predict_a_deterministic_world():
     assert z.std(dim=0).mean() > 0.5
     mean_error, ratio_to_copy_last = error()
     assert mean_error < 0.5 and ratio_to_copy_last < 0.5
+
+
+def test_reward_prediction_loss_respects_the_mask_and_broadcasts_over_members():
+    predicted = torch.tensor([[1.0, 5.0], [0.0, 0.0]])
+    target = torch.tensor([[0.0, 0.0], [2.0, 100.0]])
+    mask = torch.tensor([[1.0, 0.0], [1.0, 0.0]])  # the large errors are masked out
+    assert reward_prediction_loss(predicted, target, mask).item() == pytest.approx((1 + 4) / 2)
+    members = predicted.expand(3, 2, 2)
+    assert reward_prediction_loss(members, target, mask).item() == pytest.approx(2.5)
+
+
+def test_inverse_dynamics_loss_hand_computed():
+    logits = torch.zeros(3, 4)
+    logits[1, 2] = 100.0  # certain and right: no loss
+    action = torch.tensor([0, 2, 1])
+    mask = torch.tensor([1.0, 1.0, 0.0])  # row 2 (uniform, wrong) does not count
+    expected = (math.log(4) + 0.0) / 2
+    assert inverse_dynamics_loss(logits, action, mask).item() == pytest.approx(expected, abs=1e-5)
+
+
+def test_reward_head_starts_at_zero_and_reads_state_and_action():
+    head = RewardHead(latent_dim=4, n_actions=3, hidden_dim=8)
+    z = torch.randn(2, 5, 4)
+    assert torch.equal(head(z, torch.ones(5, dtype=torch.long)), torch.zeros(2, 5))
+    torch.nn.init.normal_(head.out.weight)
+    action = torch.tensor([0, 1, 2, 0, 1])
+    assert head(z, action).shape == (2, 5)
+    assert not torch.allclose(head(z, action), head(z, (action + 1) % 3))
+
+
+def ring_rewards(obs):
+    """Reward 1 on arriving at position 0 of the ring (frame 0 arrived from nowhere: 0)."""
+    reward = obs[..., 0].clone()
+    reward[:, 0] = 0.0
+    return reward
+
+
+def test_reward_head_learns_the_reward_of_arriving_along_the_rollout():
+    torch.manual_seed(0)
+    genome = Genome(latent_dim=8, hidden_dim=32, horizon=3, lr_a=3e-3)
+    system = SystemA((6,), 3, genome)
+
+    def reward_loss():
+        obs, actions = deterministic_sequences(256)
+        target = system.embed_sequences(obs)
+        alive = torch.ones(256, 3)
+        return system.loss(obs, actions, alive, target, ring_rewards(obs))[1]["a_reward_loss"]
+
+    untrained = reward_loss()  # predicts 0 everywhere: about the 1/6 of arrivals at 0
+    assert untrained == pytest.approx(1 / 6, abs=0.05)
+    for _ in range(300):
+        obs, actions = deterministic_sequences()
+        target = system.embed_sequences(obs)
+        system.update(obs, actions, torch.ones(32, 3), target, ring_rewards(obs))
+    assert reward_loss() < 0.3 * untrained  # 0.05-0.2 over seeds 0-3
+
+
+def test_without_rewards_the_reward_head_is_left_alone():
+    torch.manual_seed(0)
+    system = SystemA((6,), 3, Genome(latent_dim=8, hidden_dim=16))
+    before = [p.clone() for p in system.reward_head.parameters()]
+    obs, actions = deterministic_sequences()
+    info = system.update(obs, actions, torch.ones(32, 3), system.embed_sequences(obs))
+    assert "a_reward_loss" not in info and "a_inverse_loss" in info
+    for old, new in zip(before, system.reward_head.parameters(), strict=True):
+        assert torch.equal(old, new)
+    # With rewards, it moves.
+    system.update(obs, actions, torch.ones(32, 3), system.embed_sequences(obs), ring_rewards(obs))
+    assert not torch.equal(before[-1], system.reward_head.out.bias)
+
+
+def test_inverse_dynamics_recovers_the_actions_of_a_deterministic_world():
+    torch.manual_seed(0)
+    system = SystemA((6,), 3, Genome(latent_dim=8, hidden_dim=32, lr_a=3e-3))
+
+    def accuracy():
+        obs, actions = deterministic_sequences(512, length=2)
+        guessed, confidence = system.infer_action(obs[:, 0], obs[:, 1])
+        assert guessed.shape == confidence.shape == (512,)
+        assert ((confidence >= 1 / 3 - 1e-6) & (confidence <= 1.0)).all()
+        return (guessed == actions[:, 1]).float().mean().item(), confidence.mean().item()
+
+    untrained, _ = accuracy()
+    for _ in range(300):
+        obs, actions = deterministic_sequences()
+        system.update(obs, actions, torch.ones(32, 3), system.embed_sequences(obs))
+    trained, confidence = accuracy()
+    assert untrained < 0.6 and trained > 0.95  # chance is 1/3
+    assert confidence > 0.8
+
+
+def test_a_reset_hides_the_transition_from_the_inverse_head():
+    torch.manual_seed(0)
+    system = SystemA((6,), 3, Genome(latent_dim=8, hidden_dim=16))
+    obs, actions = deterministic_sequences()
+    target = system.embed_sequences(obs)
+    dead = torch.zeros(32, 3)  # every frame 1 starts a new stream: nothing to learn from
+    info = system.loss(obs, actions, dead, target, ring_rewards(obs))[1]
+    assert info["a_inverse_loss"] == 0.0 and info["a_reward_loss"] == 0.0

@@ -8,6 +8,13 @@ online embeddings so the latent space cannot collapse to a constant that is triv
 The ensemble is one batched tensor operation (weights shaped (members, in, out)), so its cost does
 not grow with a Python loop over members. Its spread is A's uncertainty: the intrinsic reward of
 System B and one of M's signals.
+
+Two small heads make the latent model usable beyond prediction:
+- a reward head, r(z_t, a_{t+1}) -> reward received on arriving at o_{t+1}, trained along the same
+  k-step rollout, so that PLAN and IMAGINE (`planning.py`) can score latent trajectories;
+- an inverse dynamics head, (z_t, z_{t+1}) -> the action that led from o_t to o_{t+1}, so that the
+  agent can infer the latent actions of a demonstrator it only watches (imitation). Its gradient
+  also keeps the encoder aware of what the agent controls.
 """
 
 from __future__ import annotations
@@ -51,6 +58,23 @@ def latent_prediction_loss(predicted: Tensor, target: Tensor, mask: Tensor) -> T
     error = (predicted - target.unsqueeze(0)).pow(2).mean(dim=-1)  # (K, B, H)
     weights = mask.unsqueeze(0).expand_as(error)
     return (error * weights).sum() / weights.sum().clamp(min=1.0)
+
+
+def reward_prediction_loss(predicted: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Masked MSE between predicted (..., B, H) and target (B, H) rewards; mask (B, H).
+
+    Plain MSE rather than TD-MPC2's two-hot regression: the worlds' rewards are small and bounded
+    (Nursery's defaults keep them within [-2.4, 0.3]), where MSE is well scaled and cheaper.
+    """
+    error = (predicted - target).pow(2)
+    weights = mask.expand_as(error)
+    return (error * weights).sum() / weights.sum().clamp(min=1.0)
+
+
+def inverse_dynamics_loss(logits: Tensor, action: Tensor, mask: Tensor) -> Tensor:
+    """Masked cross-entropy of action logits (B, A) against the action taken (B,); mask (B,)."""
+    error = F.cross_entropy(logits, action, reduction="none")
+    return (error * mask).sum() / mask.sum().clamp(min=1.0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -128,12 +152,61 @@ class PredictorEnsemble(nn.Module):
         return z + self.layer3(h)
 
 
+class RewardHead(nn.Module):
+    """Reward received on arriving at o_{t+1}, predicted from (z_t, a_{t+1}).
+
+    Conditioned on the state the action is taken in, not on the predicted next latent: rewards
+    follow from acting (eating the food one steps onto), and the JEPA latent of the next frame is
+    trained to be predictable, not to keep what the reward depended on (eaten food is gone from
+    o_{t+1}). The reward gradient then also reaches the online encoder through z_t, as in TD-MPC2.
+
+    The first layer, a linear map of cat(z, one_hot(a)), is written as a Linear of z plus an
+    Embedding of a: the same function in fewer tensor operations, which is what costs on CPU.
+    """
+
+    def __init__(self, latent_dim: int, n_actions: int, hidden_dim: int) -> None:
+        super().__init__()
+        self.state = nn.Linear(latent_dim, hidden_dim)
+        self.action = nn.Embedding(n_actions, hidden_dim)
+        bound = 1.0 / math.sqrt(latent_dim + n_actions)
+        nn.init.uniform_(self.action.weight, -bound, bound)
+        self.out = nn.Linear(hidden_dim, 1)
+        # Zero output at birth: an untrained head predicts no reward rather than random ones, so
+        # early plans are not driven by noise.
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, z: Tensor, action: Tensor) -> Tensor:
+        """z (..., D) and action (int64) broadcastable to z's leading dims -> rewards (...)."""
+        return self.out(F.silu(self.state(z) + self.action(action))).squeeze(-1)
+
+
+class InverseHead(nn.Module):
+    """Logits of the action that led from z_t to z_{t+1}: (B, D), (B, D) -> (B, A).
+
+    z_t comes from the online encoder (the gradient shapes it: features the agent controls) and
+    z_{t+1} from the target encoder, already computed for A's targets: a second online pass
+    would add about a tenth to the cost of A's update.
+    """
+
+    def __init__(self, latent_dim: int, n_actions: int, hidden_dim: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(2 * latent_dim, hidden_dim),
+            nn.SiLU(),
+            nn.Linear(hidden_dim, n_actions),
+        )
+
+    def forward(self, z: Tensor, next_z: Tensor) -> Tensor:
+        return self.net(torch.cat([z, next_z], dim=-1))
+
+
 # ----------------------------------------------------------------------------------------------
 # System A.
 
 
 class SystemA(nn.Module):
-    """Encoder, EMA target encoder and predictor ensemble, with their update and telemetry."""
+    """Encoder, EMA target encoder, predictor ensemble, reward and inverse dynamics heads."""
 
     def __init__(self, obs_shape: tuple[int, ...], n_actions: int, genome: Genome) -> None:
         super().__init__()
@@ -143,11 +216,14 @@ class SystemA(nn.Module):
         self.predictor = PredictorEnsemble(
             genome.ensemble_size, genome.latent_dim, n_actions, genome.hidden_dim
         )
+        self.reward_head = RewardHead(genome.latent_dim, n_actions, genome.hidden_dim)
+        self.inverse_head = InverseHead(genome.latent_dim, n_actions, genome.hidden_dim)
         # Running mean variance of target embeddings: errors are reported relative to it, so a
         # latent space that spreads out (as VICReg asks) does not look like worse prediction.
         self.register_buffer("target_variance", torch.zeros(()))  # 0: not measured yet
+        trained = [self.encoder, self.predictor, self.reward_head, self.inverse_head]
         self.optimizer = torch.optim.Adam(
-            [*self.encoder.parameters(), *self.predictor.parameters()], lr=genome.lr_a, fused=True
+            [p for module in trained for p in module.parameters()], lr=genome.lr_a, fused=True
         )
 
     @torch.inference_mode()
@@ -165,19 +241,27 @@ class SystemA(nn.Module):
         return self.target_encoder(obs.flatten(0, 1)).view(*obs.shape[:2], -1)
 
     def loss(
-        self, obs: Tensor, action: Tensor, alive: Tensor, target: Tensor
+        self,
+        obs: Tensor,
+        action: Tensor,
+        alive: Tensor,
+        target: Tensor,
+        reward: Tensor | None = None,
     ) -> tuple[Tensor, dict[str, float]]:
-        """Multi-step latent prediction from sequences.
+        """Multi-step latent prediction from sequences, with reward and inverse dynamics heads.
 
         obs (B, L, ...) frames o_0..o_{L-1}; action (B, L) where action[:, k] led to o_k;
         alive (B, L-1): frame k+1 continues the stream of frame 0 (no reset in between);
-        target (B, L, D): `embed_sequences(obs)`, computed once and shared with System B.
+        target (B, L, D): `embed_sequences(obs)`, computed once and shared with System B;
+        reward (B, L): reward[:, k] received on arriving at o_k (memory's convention), or None
+        to leave the reward head untrained.
         """
         g = self.genome
         horizon = min(g.horizon, obs.shape[1] - 1)
-        target = target[:, 1 : horizon + 1]
+        mask = alive[:, :horizon].float()
+        future = target[:, 1 : horizon + 1]  # (B, H, D): the target latents of frames 1..H
         with torch.no_grad():
-            variance = spread(target.flatten(0, 1)).mean()
+            variance = spread(future.flatten(0, 1)).mean()
             # Fast enough to follow the target encoder's spread as it grows early in life.
             rate = 0.1 if self.target_variance.item() > 0 else 1.0
             self.target_variance.lerp_(variance, rate)
@@ -188,21 +272,41 @@ class SystemA(nn.Module):
             z = self.predictor(z, action[:, k + 1])
             predictions.append(z)
         predicted = torch.stack(predictions, dim=2)  # (K, B, H, D)
-        prediction = latent_prediction_loss(predicted, target, alive[:, :horizon].float())
+        prediction = latent_prediction_loss(predicted, future, mask)
         variance = variance_loss(z0)
         covariance = covariance_loss(z0)
         total = prediction + g.variance_weight * variance + g.covariance_weight * covariance
-        return total, {
+        info = {
             "a_prediction_loss": prediction.item(),
             "a_variance_loss": variance.item(),
             "a_covariance_loss": covariance.item(),
         }
+        if reward is not None and g.reward_weight > 0:
+            # Along the same rollout, from the ensemble's mean latent where each action is taken:
+            # a quarter of the cost of one head pass per member, and what planning reads.
+            means = predicted[:, :, : horizon - 1].mean(dim=0)
+            starts = torch.cat([z0.unsqueeze(1), means], dim=1)  # (B, H, D)
+            predicted_reward = self.reward_head(starts, action[:, 1 : horizon + 1])
+            reward_loss = reward_prediction_loss(predicted_reward, reward[:, 1 : horizon + 1], mask)
+            total = total + g.reward_weight * reward_loss
+            info["a_reward_loss"] = reward_loss.item()
+        if g.inverse_weight > 0:
+            logits = self.inverse_head(z0, future[:, 0])
+            inverse_loss = inverse_dynamics_loss(logits, action[:, 1], mask[:, 0])
+            total = total + g.inverse_weight * inverse_loss
+            info["a_inverse_loss"] = inverse_loss.item()
+        return total, info
 
     def update(
-        self, obs: Tensor, action: Tensor, alive: Tensor, target: Tensor
+        self,
+        obs: Tensor,
+        action: Tensor,
+        alive: Tensor,
+        target: Tensor,
+        reward: Tensor | None = None,
     ) -> dict[str, float] | None:
         """One gradient step; None (and no step) when the loss is not finite."""
-        total, info = self.loss(obs, action, alive, target)
+        total, info = self.loss(obs, action, alive, target, reward)
         if not torch.isfinite(total).item():
             return None
         self.optimizer.zero_grad(set_to_none=True)
@@ -246,3 +350,21 @@ class SystemA(nn.Module):
         copy_last = (target[:-1] - target[1:]).pow(2).mean(dim=-1)
         disagreement = spread(predicted).mean(dim=-1) / scale
         return (squared / scale).tolist(), disagreement.tolist(), (copy_last / scale).tolist()
+
+    @torch.inference_mode()
+    def infer_action(self, obs: Tensor, next_obs: Tensor) -> tuple[Tensor, Tensor]:
+        """The actions most likely to have led from obs (N, ...) to next_obs (N, ...).
+
+        For imitation of a demonstrator whose actions are not given: its latent actions, read
+        off its frames by the inverse dynamics head. Returns (actions (N,) int64, confidence (N,)
+        the head's probability of that action), so a caller can skip unsure inferences.
+        """
+        probs = self.inverse_head(self.encoder(obs), self.target_encoder(next_obs)).softmax(-1)
+        confidence, actions = probs.max(dim=-1)
+        return actions, confidence
+
+    def uncertainty_scale(self) -> float:
+        """The variance of target embeddings seen in training (1.0 before any): disagreement and
+        errors divided by it are relative, comparable across worlds and over a life."""
+        variance = self.target_variance.item()
+        return variance if variance > 0 else 1.0
