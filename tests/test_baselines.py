@@ -47,6 +47,8 @@ def test_mode_mix_is_normalised():
         "explore": 0.25,
         "exploit": 0.75,
         "sleep": 0.0,
+        "plan": 0.0,
+        "imagine": 0.0,
     }
 
 
@@ -116,9 +118,9 @@ def test_a_only_never_learns_from_the_worlds_reward(tmp_path, monkeypatch):
     seen = []
     update = life.agent.b.update
 
-    def spy(z, action, reward, first, terminal):
+    def spy(z, action, reward, first, terminal, weight=None):
         seen.append(reward.clone())
-        return update(z, action, reward, first, terminal)
+        return update(z, action, reward, first, terminal, weight)
 
     monkeypatch.setattr(life.agent.b, "update", spy)
     life.run(300)

@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from lifelong.genome import Genome
 from lifelong.modes import ROUTES, Mode
 from lifelong.signals import MetaState
@@ -41,10 +43,22 @@ def test_minimum_dwell_holds_a_mode():
     controller = MetaController(Genome(min_dwell=10))
     controller.decide(MetaState())  # birth: the first choice is free
     assert controller.mode == Mode.EXPLOIT
-    modes = run(controller, MetaState(learning_progress=0.5), 13)
+    modes = run(
+        controller,
+        MetaState(learning_progress=0.5, model_reliability=0.5, habit_reliability=0.5),
+        13,
+    )
     assert modes == [Mode.EXPLOIT] * 9 + [Mode.EXPLORE] * 4
-    modes = run(controller, MetaState(pain=0.9), 7)
+    modes = run(controller, MetaState(stress=0.9), 7)
     assert modes == [Mode.EXPLORE] * 6 + [Mode.EXPLOIT]
+
+
+def test_pain_aborts_a_plan_at_once_whatever_the_dwell():
+    controller = MetaController(Genome(min_dwell=50))
+    planning = MetaState(model_reliability=0.9, habit_reliability=0.1)
+    controller.since_imagined = -(10**9)  # no imagining in this test
+    assert run(controller, planning, 3) == [Mode.PLAN] * 3
+    assert controller.decide(MetaState(pain=0.9)).mode == Mode.EXPLOIT
 
 
 def test_rules_pick_modes_from_signals():
@@ -53,7 +67,25 @@ def test_rules_pick_modes_from_signals():
         (MetaState(energy=0.1, stress=0.9), Mode.EXPLOIT, "stress"),
         (MetaState(teacher_present=1.0, teacher_trust=0.9), Mode.OBSERVE, "trusted teacher"),
         (MetaState(teacher_present=1.0, teacher_trust=0.1), Mode.EXPLOIT, "default"),
-        (MetaState(learning_progress=0.3), Mode.EXPLORE, "learning progress"),
+        (
+            MetaState(learning_progress=0.3, model_reliability=0.5, habit_reliability=0.5),
+            Mode.EXPLORE,
+            "learning progress",
+        ),
+        # Progress where the model is hopeless (a noisy TV) or trivial does not hold attention.
+        (MetaState(learning_progress=0.3, model_reliability=0.0), Mode.EXPLOIT, "default"),
+        (
+            MetaState(learning_progress=0.3, model_reliability=0.95, habit_reliability=0.95),
+            Mode.EXPLOIT,
+            "default",
+        ),
+        (MetaState(change_detected=1.0, stress=0.9), Mode.EXPLORE, "change detected"),
+        (
+            MetaState(model_reliability=0.8, habit_reliability=0.2),
+            Mode.IMAGINE,
+            "model more reliable: imagine",
+        ),
+        (MetaState(model_reliability=0.8, habit_reliability=0.75), Mode.EXPLOIT, "default"),
         (MetaState(surprise=5.0), Mode.EXPLORE, "surprise"),
         (MetaState(), Mode.EXPLOIT, "default"),
     ]
@@ -65,7 +97,9 @@ def test_rules_pick_modes_from_signals():
 
 def test_meta_action_follows_the_mode():
     genome = Genome(min_dwell=1)
-    explore = MetaController(genome).decide(MetaState(learning_progress=0.5))
+    explore = MetaController(genome).decide(
+        MetaState(learning_progress=0.5, model_reliability=0.5, habit_reliability=0.5)
+    )
     exploit = MetaController(genome).decide(MetaState())
     sleep = MetaController(genome).decide(MetaState(sleep_pressure=1.0))
     assert explore.intrinsic_weight == genome.intrinsic_gain > 0
@@ -84,3 +118,46 @@ def test_state_dict_round_trip():
     assert run(copy, MetaState(sleep_pressure=0.5), 5) == run(
         controller, MetaState(sleep_pressure=0.5), 5
     )
+
+
+def test_a_detected_change_explores_with_a_plasticity_intervention_and_a_boost():
+    genome = Genome(min_dwell=1)
+    action = MetaController(genome).decide(MetaState(change_detected=1.0))
+    assert action.mode == Mode.EXPLORE and action.plasticity and action.lr_boost == genome.lr_boost
+    calm = MetaController(genome).decide(
+        MetaState(learning_progress=0.5, model_reliability=0.5, habit_reliability=0.5)
+    )
+    assert not calm.plasticity and calm.lr_boost == 1.0
+
+
+def test_imagining_runs_a_spell_then_the_model_plans_until_rested_again():
+    genome = Genome(min_dwell=4, imagine_span=3, imagine_every=10)
+    controller = MetaController(genome)
+    state = MetaState(model_reliability=0.8, habit_reliability=0.2)
+    modes = run(controller, state, 16)
+    assert modes[:3] == [Mode.IMAGINE] * 3
+    assert modes[3:13] == [Mode.PLAN] * 10
+    assert modes[13:16] == [Mode.IMAGINE] * 3
+    action = MetaController(genome).decide(state)
+    assert not ROUTES[action.mode].steps_world and action.updates == genome.sleep_updates
+
+
+def test_ablations_switch_off_one_rule_family_and_nothing_else():
+    state = MetaState(model_reliability=0.8, habit_reliability=0.2)
+    no_imagine = MetaController(Genome(min_dwell=1), disabled=frozenset({"imagine"}))
+    assert no_imagine.decide(state).mode == Mode.PLAN
+    neither = MetaController(Genome(min_dwell=1), disabled=frozenset({"imagine", "plan"}))
+    assert neither.decide(state).mode == Mode.EXPLOIT
+    no_sleep = MetaController(Genome(min_dwell=1), disabled=frozenset({"sleep"}))
+    assert no_sleep.decide(MetaState(sleep_pressure=1.0)).mode == Mode.EXPLOIT
+    with pytest.raises(ValueError, match="unknown rule families"):
+        MetaController(Genome(), disabled=frozenset({"dreams"}))
+
+
+def test_m_is_the_same_before_and_after_a_life():
+    genome = Genome(min_dwell=2)
+    controller = MetaController(genome)
+    before = (controller.genome, controller.disabled)
+    for i in range(500):
+        controller.decide(MetaState(sleep_pressure=(i % 100) / 100, change_detected=i % 37 == 0))
+    assert (controller.genome, controller.disabled) == before and genome == Genome(min_dwell=2)

@@ -147,6 +147,7 @@ def test_latest_returns_the_newest_frames_as_a_batch_of_one():
         "reward": (1, 3),
         "first": (1, 3),
         "terminal": (1, 3),
+        "source": (1, 3),
     }
     fill(memory, 100, start=5)  # wraps the ring twice
     assert frame_index(memory.latest(4)).tolist() == [[101, 102, 103, 104]]
@@ -243,3 +244,14 @@ def test_bad_sampling_arguments_raise():
         memory.sample(batch=4, length=6)
     with pytest.raises(ValueError, match="shape"):
         memory.add(np.zeros(2), action=0, reward=0.0, first=True)
+
+
+def test_the_source_of_each_action_is_kept_for_imitation_weights():
+    memory = make_memory()
+    for i in range(10):
+        memory.add(np.array([float(i)]), action=0, reward=0.0, first=i == 0, source=i % 3 - 1)
+    batch = memory.latest(10)
+    assert batch["source"].tolist() == [[i % 3 - 1 for i in range(10)]]
+    restored = make_memory()
+    restored.load_state_dict(memory.state_dict())
+    assert restored.latest(10)["source"].tolist() == batch["source"].tolist()

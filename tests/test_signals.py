@@ -1,3 +1,5 @@
+import random
+
 import pytest
 
 from lifelong.signals import EMA, MetaState, RunningMoments, Telemetry
@@ -37,7 +39,7 @@ def test_learning_progress_is_positive_while_error_falls_and_negative_when_it_ri
 def test_sleep_pressure_rises_awake_falls_asleep_and_stays_in_unit_interval():
     telemetry = make_telemetry()
     for _ in range(20):
-        telemetry.on_world_step(0.0, None, False)
+        telemetry.on_world_step(0.0, None)
     assert telemetry.sleep_pressure == 1.0
     telemetry.on_sleep_tick()
     assert telemetry.sleep_pressure == pytest.approx(0.75)
@@ -48,21 +50,21 @@ def test_sleep_pressure_rises_awake_falls_asleep_and_stays_in_unit_interval():
 
 def test_body_drives_stress_and_teacher_drives_trust():
     telemetry = make_telemetry()
-    telemetry.on_world_step(0.0, {"energy": 0.2, "pain": 0.1}, True)
+    telemetry.on_world_step(0.0, {"energy": 0.2, "pain": 0.1}, "teacher_a")
     state = telemetry.meta_state()
     assert state.stress == pytest.approx(0.8)
     assert state.teacher_present == 1.0 and state.teacher_trust == 0.8
-    telemetry.on_world_step(0.0, {"energy": 1.0, "pain": 0.0}, False)
+    telemetry.on_world_step(0.0, {"energy": 1.0, "pain": 0.0})
     assert telemetry.meta_state().teacher_trust == 0.0
 
 
 def test_without_a_body_stress_follows_a_fall_in_reward():
     telemetry = make_telemetry()
     for _ in range(100):
-        telemetry.on_world_step(1.0, None, False)
+        telemetry.on_world_step(1.0, None)
     assert telemetry.meta_state().stress == 0.0
     for _ in range(5):
-        telemetry.on_world_step(-1.0, None, False)
+        telemetry.on_world_step(-1.0, None)
     assert telemetry.meta_state().stress > 0.5
 
 
@@ -76,7 +78,7 @@ def test_non_finite_predictions_are_ignored():
 def test_state_dict_round_trip():
     telemetry = make_telemetry()
     for i in range(30):
-        telemetry.on_world_step(i % 3, {"energy": 0.5}, i % 2 == 0)
+        telemetry.on_world_step(i % 3, {"energy": 0.5}, "t" if i % 2 == 0 else None)
         telemetry.on_prediction(1.0 / (i + 1), 0.01 * i)
     copy = make_telemetry()
     copy.load_state_dict(telemetry.state_dict())
@@ -94,5 +96,61 @@ def test_error_against_copy_last_baseline():
 
 def test_a_looming_threat_is_stressful():
     telemetry = make_telemetry()
-    telemetry.on_world_step(0.0, {"energy": 1.0, "pain": 0.0, "threat": 0.7}, False)
+    telemetry.on_world_step(0.0, {"energy": 1.0, "pain": 0.0, "threat": 0.7})
     assert telemetry.meta_state().stress == pytest.approx(0.7)
+
+
+def test_trust_is_earned_by_following_and_lost_to_a_teacher_who_misleads():
+    telemetry = make_telemetry(teacher_trust=0.5)
+    for _ in range(200):
+        telemetry.on_world_step(0.0, None)  # on its own: nothing happens
+    assert telemetry.trust_in("good") == telemetry.trust_in("bad") == 0.5  # unseen: the prior
+    for i in range(300):
+        telemetry.on_world_step(1.0 if i % 4 == 0 else 0.0, None, "good", followed="good")
+        telemetry.on_world_step(-1.0 if i % 4 == 0 else 0.0, None, "bad", followed="bad")
+    assert telemetry.trust_in("good") > 0.9
+    assert telemetry.trust_in("bad") < 0.1
+    telemetry.on_world_step(0.0, None, "bad")
+    assert telemetry.meta_state().teacher_trust == telemetry.trust_in("bad")
+    assert telemetry.trust_in(None) == 0.0
+
+
+def test_a_jump_in_prediction_error_raises_change_detected_until_m_reads_it():
+    telemetry = make_telemetry(fast_rate=0.1, slow_rate=0.01)
+    rng = random.Random(0)
+    for _ in range(2000):
+        telemetry.on_world_step(0.0, None)
+        telemetry.on_prediction(0.1 * (1 + 0.2 * rng.random()), 0.01)
+    assert telemetry.meta_state().change_detected == 0.0
+    steps = 0
+    while not telemetry.change_pending and steps < 200:
+        telemetry.on_world_step(0.0, None)
+        telemetry.on_prediction(1.0 * (1 + 0.2 * rng.random()), 0.01)
+        steps += 1
+    assert steps < 100 and telemetry.meta_state().change_detected == 1.0
+    telemetry.change_pending = False  # the agent clears it once M has decided on it
+    assert telemetry.meta_state().change_detected == 0.0
+
+
+def test_reliabilities_compare_the_model_with_copy_last_and_the_habit_with_its_values():
+    telemetry = make_telemetry()
+    for _ in range(50):
+        telemetry.on_prediction(0.2, 0.01, copy_last=1.0)
+        telemetry.on_value(value_error=0.5, value=1.0)
+    state = telemetry.meta_state()
+    assert state.model_reliability == pytest.approx(0.8)
+    assert state.habit_reliability == pytest.approx(0.5)
+
+
+def test_telemetry_state_round_trips_with_trust_and_detector():
+    telemetry = make_telemetry()
+    for i in range(100):
+        telemetry.on_world_step(float(i % 5 == 0), None, "t", followed="t" if i % 2 else None)
+        telemetry.on_prediction(0.3 + 0.01 * (i % 7), 0.05, copy_last=0.9)
+    copy = make_telemetry()
+    copy.load_state_dict(telemetry.state_dict())
+    for t in (telemetry, copy):
+        for i in range(50):
+            t.on_world_step(float(i % 3 == 0), None, "t", followed="t")
+            t.on_prediction(0.5, 0.05, copy_last=0.9)
+    assert copy.meta_state() == telemetry.meta_state()

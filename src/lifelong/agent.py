@@ -16,13 +16,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lifelong.detectors import ChangeDetector
 from lifelong.genome import Genome
 from lifelong.memory import Memory
 from lifelong.modes import ROUTES, Mode, Route
+from lifelong.plasticity import LearningRateBoost, UnitUtility, reinitialize_units
 from lifelong.signals import Telemetry
 from lifelong.systems.action import SystemB
 from lifelong.systems.control import MetaAction, MetaController
 from lifelong.systems.observation import SystemA
+from lifelong.systems.planning import imagine, plan
 
 # A's error on fresh experience is measured in windows of this many transitions: one batched
 # pass is far cheaper than one per step, and M's signals still see every transition.
@@ -35,6 +38,10 @@ COUNTERS = (
     "updates_a",
     "updates_b",
     "sleep_ticks",
+    "imagine_ticks",
+    "imagined_kept",
+    "plans",
+    "interventions",
     "faints",
     "sanitized",
     "skipped_updates",
@@ -75,6 +82,19 @@ class Agent:
         )
         own_encoder = None if self.world_model else obs_shape
         self.b = SystemB(self.n_actions, genome, own_encoder).to(self.device)
+        # Plasticity (plasticity.py): every hidden unit's utility is tracked by forward hooks,
+        # so M's intervention after a change can reset the least useful ones.
+        example = torch.zeros((1, *obs_shape), device=self.device)
+        b_example = example if self.a is None else torch.zeros(1, genome.latent_dim)
+        self.utilities = [(UnitUtility(self.b.q, (b_example,), every=4), self.b.optimizer)]
+        self.boosts = {"updates_b": LearningRateBoost(self.b.optimizer)}
+        if self.a is not None:
+            z, a = torch.zeros(1, genome.latent_dim), torch.zeros(1, dtype=torch.long)
+            self.utilities += [
+                (UnitUtility(self.a.encoder, (example,), every=4), self.a.optimizer),
+                (UnitUtility(self.a.predictor, (z, a), every=4), self.a.optimizer),
+            ]
+            self.boosts["updates_a"] = LearningRateBoost(self.a.optimizer)
         self.sequence_length = max(genome.horizon, genome.n_step) + 1
         self.memory = Memory(
             obs_shape,
@@ -89,15 +109,27 @@ class Agent:
             genome.sleep_rise,
             genome.sleep_fall,
             genome.teacher_trust,
+            trust_gain=genome.trust_gain,
+            detector=ChangeDetector(
+                threshold=genome.detector_threshold,
+                error_drift=genome.detector_error_drift,
+                reward_drift=genome.detector_reward_drift,
+                refractory=genome.detector_refractory,
+            ),
         )
         self.controller = self.make_controller(genome, seed)
         self.rng = np.random.default_rng(seed)
+        # Sampling inside A's model (planning, imagining) has its own stream, saved with the life.
+        self.model_rng = torch.Generator(device=self.device).manual_seed(seed)
         self.meta: MetaAction = self.controller.action_for(self.controller.mode, "birth")
         self.alarm = False  # a change detector fired this tick (see `events.jsonl`)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.losses: dict[str, float] = {}
         self.obs: np.ndarray | None = None
         self.teacher_action: int | None = None
+        self.teacher_source: str | None = None  # who is in view
+        self.followed: str | None = None  # whose lead the last action took
+        self.sources: list[str] = []  # teachers ever followed; memory stores their index
 
     def make_controller(self, genome: Genome, seed: int) -> MetaController:
         """Hook: who decides the mode. The A-B-M agent's is System M."""
@@ -111,19 +143,28 @@ class Agent:
         self._perceive(obs, info)
 
     def decide(self) -> MetaAction:
-        self.alarm = False
-        self.meta = self.controller.decide(self.telemetry.meta_state())
+        state = self.telemetry.meta_state()
+        self.alarm = state.change_detected > 0 and self.controller.uses_detector
+        self.telemetry.change_pending = False  # M has heard of it
+        self.meta = self.controller.decide(state)
         self.counters["ticks"] += 1
+        if self.meta.plasticity or self.meta.lr_boost > 1.0:
+            self._intervene()
         return self.meta
 
     def act(self) -> int:
         route = ROUTES[self.meta.mode]
+        self.followed = None
         if route.acts_by == "teacher":
             if self.teacher_action is not None:
+                self.followed = self.teacher_source
                 return self.teacher_action
             if self.noop_action is not None:
                 return self.noop_action  # nobody to watch: keep still and watch the world
         obs = torch.as_tensor(self.obs, device=self.device).unsqueeze(0)
+        if route.acts_by == "planner" and self.a is not None:
+            self.counters["plans"] += 1
+            return plan(self.a, self.b, obs, self.genome, self.model_rng)[0]
         probs = self.b.policy(self.b_input(obs), self.meta.temperature)
         u = self.rng.random()
         for action, p in enumerate(probs):
@@ -140,9 +181,14 @@ class Agent:
         if not math.isfinite(reward):
             reward = 0.0
             self.counters["sanitized"] += 1
-        self.memory.add(obs, action, reward, first=False, terminal=terminated)
+        source = -1
+        if self.followed is not None:
+            if self.followed not in self.sources:
+                self.sources.append(self.followed)
+            source = self.sources.index(self.followed)
+        self.memory.add(obs, action, reward, first=False, terminal=terminated, source=source)
         self._perceive(obs, info)
-        self.telemetry.on_world_step(reward, info.get("body"), self.teacher_action is not None)
+        self.telemetry.on_world_step(reward, info.get("body"), self.teacher_source, self.followed)
         self.counters["env_steps"] += 1
         self.counters["faints"] += int(bool(info.get("fainted", False)))
         steps = self.counters["env_steps"]
@@ -164,6 +210,25 @@ class Agent:
         for _ in range(self.meta.updates):
             self._learn(ROUTES[Mode.SLEEP])
 
+    def imagine(self) -> None:
+        """A tick without the world: B learns from rollouts of A's model started at remembered
+        states, keeping only the imagined trajectories that beat B's current value estimate."""
+        self.counters["imagine_ticks"] += 1
+        g = self.genome
+        if self.a is None or self.counters["env_steps"] < g.warmup or not self.meta.learns:
+            return
+        if not self.memory.can_sample(self.sequence_length):
+            return
+        for _ in range(self.meta.updates):
+            batch = self.memory.sample(g.imagine_batch, self.sequence_length, 0.5)
+            start = self.a.embed(torch.as_tensor(batch["obs"][:, 0], device=self.device))
+            dream = imagine(self.a, self.b, start, g, self.model_rng)
+            keep = dream["keep"]
+            self.counters["imagined_kept"] += int(keep.sum())
+            if keep.any():  # an empty batch would still move Adam's momentum
+                fields = (dream[f][keep] for f in ("z", "action", "reward", "first", "terminal"))
+                self._record_update("updates_b", self.b.update(*fields))
+
     @torch.inference_mode()
     def b_input(self, obs: Tensor) -> Tensor:
         """What B sees of observations (N, ...): A's stable embedding, or the raw frames."""
@@ -184,6 +249,7 @@ class Agent:
         self.teacher_action = (
             None if teacher is None else int(teacher.get("follow", teacher["action"]))
         )
+        self.teacher_source = None if teacher is None else str(teacher.get("source", "teacher"))
 
     def _measure_prediction(self) -> None:
         """A's error and disagreement on the newest transitions: fresh data, not replay."""
@@ -213,7 +279,8 @@ class Agent:
         self.counters["learn_steps"] += 1
         if self.a is not None and route.a_learns and self.counters["learn_steps"] % g.a_every == 0:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
-            self._record_update("updates_a", self.a.update(obs, action, alive, z))
+            reward = torch.as_tensor(batch["reward"], device=self.device)
+            self._record_update("updates_a", self.a.update(obs, action, alive, z, reward))
         if route.b_learns:
             n = g.n_step + 1
             size = obs.shape[0]
@@ -226,8 +293,38 @@ class Agent:
                 bonus = bonus / (bonus.mean() + 1e-8)
                 reward[:, 1:] += self.meta.intrinsic_weight * bonus.view(size, n - 1)
             terminal = torch.as_tensor(batch["terminal"][:, :n], device=self.device)
-            info = self.b.update(z, action[:, :n], reward, first[:, :n], terminal)
+            weight = self._trust_weights(batch["source"][:, 1])
+            info = self.b.update(z, action[:, :n], reward, first[:, :n], terminal, weight)
             self._record_update("updates_b", info)
+            if info is not None:
+                self.telemetry.on_value(info["b_value_error"], info["b_value"])
+
+    def _trust_weights(self, source: np.ndarray) -> Tensor | None:
+        """Per sequence: 1 for the agent's own action, its current trust for a teacher's lead.
+
+        Looked up when replayed, not when stored, so a teacher who turns out unreliable loses
+        the weight of everything already learned from it."""
+        if not self.sources or (source < 0).all():
+            return None
+        trust = np.array([self.telemetry.trust_in(name) for name in self.sources] + [1.0])
+        return torch.as_tensor(trust[source], dtype=torch.float32, device=self.device)
+
+    def _intervene(self) -> None:
+        """M's plasticity command: reset the least useful units, boost the learning rates."""
+        self.counters["interventions"] += 1
+        g = self.genome
+        if self.meta.plasticity:
+            for utility, optimizer in self.utilities:
+                reinitialize_units(
+                    utility.module,
+                    optimizer,
+                    g.reinit_fraction,
+                    utility,
+                    generator=self.model_rng,
+                )
+        if self.meta.lr_boost > 1.0:
+            for boost in self.boosts.values():
+                boost.start(self.meta.lr_boost, g.boost_duration)
 
     def _record_update(self, counter: str, info: dict[str, float] | None) -> None:
         """Count an update, or a skipped one (non-finite loss), which M hears of as a fault."""
@@ -237,6 +334,7 @@ class Agent:
         else:
             self.losses.update(info)
             self.counters[counter] += 1
+            self.boosts[counter].step()
 
     # --- Checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -249,10 +347,16 @@ class Agent:
             "telemetry": self.telemetry.state_dict(),
             "controller": self.controller.state_dict(),
             "rng": self.rng.bit_generator.state,
+            "model_rng": self.model_rng.get_state(),
+            "utilities": [utility.state_dict() for utility, _ in self.utilities],
+            "boosts": {name: boost.state_dict() for name, boost in self.boosts.items()},
+            "sources": list(self.sources),
             "counters": dict(self.counters),
             "losses": dict(self.losses),
             "obs": self.obs,
             "teacher_action": self.teacher_action,
+            "teacher_source": self.teacher_source,
+            "followed": self.followed,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -266,7 +370,15 @@ class Agent:
         self.controller.load_state_dict(state["controller"])
         self.meta = self.controller.action_for(self.controller.mode, self.controller.rule)
         self.rng.bit_generator.state = state["rng"]
+        self.model_rng.set_state(state["model_rng"])
+        for (utility, _), saved in zip(self.utilities, state["utilities"], strict=True):
+            utility.load_state_dict(saved)
+        for name, boost in self.boosts.items():
+            boost.load_state_dict(state["boosts"][name])
+        self.sources = [str(name) for name in state["sources"]]
         self.counters = {name: int(state["counters"][name]) for name in COUNTERS}
         self.losses = {name: float(value) for name, value in state["losses"].items()}
         self.obs = state["obs"]
         self.teacher_action = state["teacher_action"]
+        self.teacher_source = state["teacher_source"]
+        self.followed = state["followed"]

@@ -40,6 +40,8 @@ from lifelong.systems.control import MetaAction, MetaController
 class FixedController(MetaController):
     """One mode for the whole life; `learns=False` freezes every weight."""
 
+    uses_detector = False
+
     def __init__(self, genome: Genome, mode: Mode, rule: str, learns: bool = True) -> None:
         super().__init__(genome)
         self.mode, self.rule, self.learns = mode, rule, learns
@@ -47,7 +49,7 @@ class FixedController(MetaController):
     def _choose(self, state: MetaState) -> tuple[Mode, str]:
         return self.mode, self.rule
 
-    def action_for(self, mode: Mode, rule: str) -> MetaAction:
+    def action_for(self, mode: Mode, rule: str, fresh_change: bool = False) -> MetaAction:
         return replace(super().action_for(mode, rule), learns=self.learns)
 
 
@@ -56,6 +58,8 @@ class FrozenSchedule(MetaController):
 
     The schedule has no SLEEP, so ticks and world steps coincide.
     """
+
+    uses_detector = False
 
     def __init__(self, genome: Genome, after: int) -> None:
         super().__init__(genome)
@@ -69,7 +73,7 @@ class FrozenSchedule(MetaController):
             return Mode.EXPLORE, "schedule: act and learn"
         return Mode.EXPLOIT, "schedule: frozen"
 
-    def action_for(self, mode: Mode, rule: str) -> MetaAction:
+    def action_for(self, mode: Mode, rule: str, fresh_change: bool = False) -> MetaAction:
         return replace(super().action_for(mode, rule), learns=self.tick <= self.after)
 
     def state_dict(self) -> dict:
@@ -82,6 +86,8 @@ class FrozenSchedule(MetaController):
 
 class TimerController(MetaController):
     """Cycles OBSERVE -> EXPLORE -> EXPLOIT -> SLEEP, each for its share of `cycle` ticks."""
+
+    uses_detector = False
 
     def __init__(self, genome: Genome, mix: dict[str, float], cycle: int) -> None:
         super().__init__(genome)
@@ -108,6 +114,8 @@ class TimerController(MetaController):
 
 class RandomController(MetaController):
     """A mode drawn from `mix` every `min_dwell` ticks: M's frequencies without M's reasons."""
+
+    uses_detector = False
 
     def __init__(self, genome: Genome, mix: dict[str, float], seed: int) -> None:
         super().__init__(genome)

@@ -114,7 +114,7 @@ class Config:
 
 def parse_mode_mix(text: str) -> dict[str, float]:
     """'observe=0.1,explore=0.3,...' -> normalised mode frequencies; a mistake is a UserError."""
-    modes = ("observe", "explore", "exploit", "sleep")
+    modes = ("observe", "explore", "exploit", "sleep", "plan", "imagine")  # modes.Mode
     mix: dict[str, float] = {}
     for part in text.split(","):
         name, sep, value = part.partition("=")

@@ -47,7 +47,22 @@ class Genome:
     replay_recent_sleep: float = _gene(
         0.3, 0.0, 1.0, "share of replay from the recent past, asleep"
     )
-    sleep_updates: int = _gene(1, 0, 16, "replay updates per sleep tick")
+    sleep_updates: int = _gene(1, 0, 16, "replay updates per sleep (or imagination) tick")
+    trust_gain: float = _gene(0.5, 0.0, 10.0, "trust gained per unit of a teacher's advantage")
+    plan_reliability: float = _gene(0.5, 0.0, 1.0, "model reliability needed to plan or imagine")
+    plan_margin: float = _gene(0.2, -1.0, 1.0, "model reliability over the habit's, to plan")
+    imagine_every: int = _gene(2000, 1, 1_000_000, "ticks between spells of imagining")
+    imagine_span: int = _gene(16, 1, 10_000, "ticks in one spell of imagining")
+    complexity_low: float = _gene(0.05, 0.0, 1.0, "model reliability below which it is hopeless")
+    complexity_high: float = _gene(0.9, 0.0, 1.0, "model reliability above which it is trivial")
+    reinit_fraction: float = _gene(0.02, 0.0, 0.5, "share of least useful units reset on change")
+    lr_boost: float = _gene(2.0, 1.0, 10.0, "learning-rate factor after a detected change")
+    boost_duration: int = _gene(500, 1, 1_000_000, "updates over which that boost decays")
+    # --- Change detection (detectors.py), in standard deviations of block means ---------------
+    detector_threshold: float = _gene(10.0, 2.0, 50.0, "CUSUM threshold h of M's detector")
+    detector_error_drift: float = _gene(0.5, 0.0, 2.5, "CUSUM slack k on A's log error")
+    detector_reward_drift: float = _gene(0.25, 0.0, 2.5, "CUSUM slack k on the reward rate")
+    detector_refractory: int = _gene(250, 0, 100_000, "world steps without alarms after one")
     # --- Signals: how fast internal averages move ---------------------------------------------
     fast_rate: float = _gene(0.05, 1e-4, 1.0, "EMA rate of the fast signal averages", log=True)
     slow_rate: float = _gene(0.005, 1e-5, 1.0, "EMA rate of the slow signal averages", log=True)
@@ -60,12 +75,23 @@ class Genome:
     target_rate: float = _gene(0.01, 1e-4, 1.0, "EMA rate of A's target encoder", log=True)
     variance_weight: float = _gene(1.0, 0.0, 100.0, "weight of the anti-collapse variance term")
     covariance_weight: float = _gene(0.04, 0.0, 100.0, "weight of the decorrelation term")
+    reward_weight: float = _gene(0.1, 0.0, 100.0, "weight of A's reward prediction loss")
+    inverse_weight: float = _gene(0.1, 0.0, 100.0, "weight of A's inverse dynamics loss")
     # --- System B: value learning -------------------------------------------------------------
     q_hidden: int = _gene(128, 8, 2048, "hidden width of B's value network")
     lr_b: float = _gene(1e-3, 1e-6, 1e-1, "learning rate of System B", log=True)
     gamma: float = _gene(0.95, 0.0, 0.9999, "discount of future reward")
     n_step: int = _gene(3, 1, 16, "steps in B's n-step return")
     q_target_rate: float = _gene(0.01, 1e-4, 1.0, "EMA rate of B's target network", log=True)
+    # --- Planning and imagination in A's latent model (PLAN and IMAGINE modes) -------------
+    plan_horizon: int = _gene(3, 1, 16, "steps of lookahead when planning")
+    plan_samples: int = _gene(8, 1, 256, "sampled continuations per first action when planning")
+    plan_uncertainty: float = _gene(1.0, 0.0, 100.0, "plan score lost per unit of disagreement")
+    plan_temperature: float = _gene(
+        1.0, 1e-3, 10.0, "temperature of B's policy inside A's model", log=True
+    )
+    imagine_horizon: int = _gene(3, 1, 16, "steps of each imagined trajectory")
+    imagine_batch: int = _gene(64, 1, 1024, "imagined trajectories per imagination update")
     # --- Learning schedule and memory ---------------------------------------------------------
     batch_size: int = _gene(64, 1, 1024, "sequences per gradient update")
     train_every: int = _gene(8, 1, 256, "world steps between gradient updates")

@@ -140,6 +140,9 @@ class Life:
             if meta.mode == Mode.SLEEP:
                 agent.sleep()
                 continue
+            if meta.mode == Mode.IMAGINE:
+                agent.imagine()
+                continue
             action = agent.act()
             try:
                 obs, reward, terminated, truncated, info = self.world.step(action)

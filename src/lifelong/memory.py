@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-_FIELDS = ("obs", "action", "reward", "first", "terminal")
+_FIELDS = ("obs", "action", "reward", "first", "terminal", "source")
 
 
 class Memory:
@@ -81,9 +81,19 @@ class Memory:
     # ------------------------------------------------------------------ writing
 
     def add(
-        self, obs: np.ndarray, action: int, reward: float, first: bool, terminal: bool = False
+        self,
+        obs: np.ndarray,
+        action: int,
+        reward: float,
+        first: bool,
+        terminal: bool = False,
+        source: int = -1,
     ) -> None:
-        """Append one frame (see the module docstring for what each field means)."""
+        """Append one frame (see the module docstring for what each field means).
+
+        `source`: whose lead the action that led here followed (an index the agent keeps), -1
+        for the agent's own choice; B weighs imitation by its current trust in that source.
+        """
         obs = np.asarray(obs)
         if obs.shape != self.obs_shape:
             raise ValueError(f"obs has shape {obs.shape}, expected {self.obs_shape}")
@@ -93,6 +103,7 @@ class Memory:
         self._recent["reward"][i] = reward
         self._recent["first"][i] = first
         self._recent["terminal"][i] = terminal
+        self._recent["source"][i] = source
         self._head = (i + 1) % self.recent_capacity
         self._size = min(self._size + 1, self.recent_capacity)
         self._frames_seen += 1
@@ -259,4 +270,5 @@ def _allocate(
         "reward": np.zeros(leading, dtype=np.float32),
         "first": np.zeros(leading, dtype=bool),
         "terminal": np.zeros(leading, dtype=bool),
+        "source": np.full(leading, -1, dtype=np.int16),
     }

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-MODES = ("observe", "explore", "exploit", "sleep")
+MODES = ("observe", "explore", "exploit", "sleep", "plan", "imagine")  # modes.Mode, in order
 
 
 def _floats(values: Any) -> np.ndarray:

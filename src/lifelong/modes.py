@@ -15,12 +15,14 @@ class Mode(StrEnum):
     EXPLORE = "explore"  # act on value plus A's uncertainty as intrinsic reward
     EXPLOIT = "exploit"  # act on extrinsic value only, habitually
     SLEEP = "sleep"  # no world steps: replay from memory consolidates A and B
+    PLAN = "plan"  # act by lookahead in A's latent model, scored by predicted reward + B's value
+    IMAGINE = "imagine"  # no world steps: B learns from rollouts of A's model from memories
 
 
 @dataclass(frozen=True)
 class Route:
     steps_world: bool  # the agent interacts with the world this tick
-    acts_by: str  # "teacher" (copy a visible demonstrator), "value" (B's policy) or "none"
+    acts_by: str  # "teacher" (copy a demonstrator), "value" (B's policy), "planner" or "none"
     a_learns: bool  # System A takes gradient steps
     b_learns: bool  # System B takes gradient steps
     intrinsic: bool  # B's reward includes A's disagreement (curiosity)
@@ -34,11 +36,20 @@ ROUTES: dict[Mode, Route] = {
     Mode.EXPLORE: Route(
         steps_world=True, acts_by="value", a_learns=True, b_learns=True, intrinsic=True
     ),
-    # A habit holds the representation still: only the value function adapts while exploiting.
+    # Habitual acting; A keeps learning from the stream it sees (a model that only learns while
+    # exploring went stale in worlds where M mostly exploits: docs/architecture.md).
     Mode.EXPLOIT: Route(
-        steps_world=True, acts_by="value", a_learns=False, b_learns=True, intrinsic=False
+        steps_world=True, acts_by="value", a_learns=True, b_learns=True, intrinsic=False
     ),
     Mode.SLEEP: Route(
         steps_world=False, acts_by="none", a_learns=True, b_learns=True, intrinsic=False
+    ),
+    # Deliberate: the model is trusted to act, and keeps learning from what acting shows it.
+    Mode.PLAN: Route(
+        steps_world=True, acts_by="planner", a_learns=True, b_learns=True, intrinsic=False
+    ),
+    # Daydreaming: B learns from A's imagined rollouts (`Agent.imagine`); A is only read.
+    Mode.IMAGINE: Route(
+        steps_world=False, acts_by="none", a_learns=False, b_learns=True, intrinsic=False
     ),
 }

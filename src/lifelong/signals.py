@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from lifelong.detectors import ChangeDetector
+
 
 class EMA:
     """Exponential moving average m <- m + rate (x - m); starts at the first value it sees."""
@@ -81,8 +83,14 @@ class MetaState:
     stress: float = 0.0  # max(pain, 1 - energy, threat) with a body; else the reward rate's fall
     sleep_pressure: float = 0.0  # rises per awake step, falls per sleep tick, in [0, 1]
     teacher_present: float = 0.0  # 1 when a demonstrator is in view this step
-    teacher_trust: float = 0.0  # trust in the visible teacher (innate in this version)
+    teacher_trust: float = 0.0  # earned trust in the visible teacher (see `TrustLedger`)
     numeric_faults: float = 0.0  # fast EMA of updates skipped for a non-finite loss (0 or 1 each)
+    change_detected: float = 0.0  # 1 when the change detector alarmed since M last decided
+    novelty: float = 0.0  # fast / slow disagreement - 1: above 0 in unfamiliar territory
+    value_error: float = 0.0  # fast EMA of B's |TD error| on replay
+    competence: float = 0.0  # slow reward rate / reward scale, in [-1, 1]
+    model_reliability: float = 0.0  # 1 - A's fast error / copy-last error, clipped to [0, 1]
+    habit_reliability: float = 0.0  # 1 - B's value error / |value|, clipped to [0, 1]
 
     @classmethod
     def names(cls) -> list[str]:
@@ -90,6 +98,44 @@ class MetaState:
 
     def to_dict(self) -> dict[str, float]:
         return {name: float(getattr(self, name)) for name in self.names()}
+
+
+class TrustLedger:
+    """Epistemic vigilance: trust in each teacher is earned from the outcomes of following it.
+
+    For each source s, an EMA (rate `rate`) of the advantage of following it, r - baseline, where
+    the baseline is the slow reward rate while the agent acts on its own. Trust is
+        trust_s = clip(prior + gain * advantage_s / reward_scale, 0, 1)
+    so a teacher whose lead pays better than one's own habits gains trust, one that leads into
+    hazards loses it, and an unseen teacher gets the innate `prior`. M observes only sources it
+    trusts (rule "trusted teacher"), and B's imitation of a source is weighted by its trust.
+    """
+
+    def __init__(self, prior: float, gain: float, rate: float) -> None:
+        self.prior, self.gain, self.rate = prior, gain, rate
+        self.advantage: dict[str, EMA] = {}
+
+    def record(self, source: str, reward: float, baseline: float) -> None:
+        ema = self.advantage.setdefault(source, EMA(self.rate))
+        ema.value = ema.value + self.rate * (reward - baseline - ema.value)  # starts at 0: prior
+        ema.count += 1
+
+    def trust(self, source: str | None, scale: float) -> float:
+        if source is None:
+            return 0.0
+        ema = self.advantage.get(source)
+        if ema is None:
+            return self.prior
+        return min(1.0, max(0.0, self.prior + self.gain * ema.value / (scale + 1e-8)))
+
+    def state_dict(self) -> dict:
+        return {source: ema.state_dict() for source, ema in self.advantage.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.advantage = {}
+        for source, values in state.items():
+            self.advantage[source] = EMA(self.rate)
+            self.advantage[source].load_state_dict(values)
 
 
 class Telemetry:
@@ -106,6 +152,8 @@ class Telemetry:
         sleep_rise: float,
         sleep_fall: float,
         teacher_trust: float,
+        trust_gain: float = 0.5,
+        detector: ChangeDetector | None = None,
     ) -> None:
         self.error_fast = EMA(fast_rate)
         self.error_slow = EMA(slow_rate)
@@ -116,25 +164,53 @@ class Telemetry:
         self.reward_fast = EMA(fast_rate)
         self.reward_slow = EMA(slow_rate)
         self.reward_scale = EMA(slow_rate)
+        self.own_reward = EMA(slow_rate)  # reward while acting on its own: trust's baseline
+        self.disagreement_slow = EMA(slow_rate)
+        self.value_error_fast = EMA(fast_rate)
+        self.value_error_slow = EMA(slow_rate)
+        self.value_scale = EMA(fast_rate)
+        self.trust = TrustLedger(teacher_trust, trust_gain, slow_rate)
+        self.detector = detector or ChangeDetector()
+        self.change_pending = False
         self.sleep_rise, self.sleep_fall = sleep_rise, sleep_fall
-        self.teacher_trust = teacher_trust
         self.surprise = 0.0
         self.sleep_pressure = 0.0
         self.energy, self.pain, self.threat = 1.0, 0.0, 0.0
         self.has_body = False
         self.teacher_present = 0.0
+        self.teacher_source: str | None = None
 
-    def on_world_step(self, reward: float, body: dict | None, teacher_visible: bool) -> None:
+    def on_world_step(
+        self,
+        reward: float,
+        body: dict | None,
+        teacher: str | None = None,
+        followed: str | None = None,
+    ) -> None:
+        """One world step: `teacher` names the source in view (None: nobody), `followed` the
+        source whose lead the agent took this step (None: it acted on its own)."""
         self.reward_fast.update(reward)
         self.reward_slow.update(reward)
         self.reward_scale.update(abs(reward))
+        if followed is None:
+            self.own_reward.update(reward)
+        else:
+            self.trust.record(followed, reward, self.own_reward.value)
+        if self.detector.update_reward(reward):
+            self.change_pending = True
         if body is not None:
             self.has_body = True
             self.energy = float(body.get("energy", 1.0))
             self.pain = float(body.get("pain", 0.0))
             self.threat = float(body.get("threat", 0.0))
-        self.teacher_present = 1.0 if teacher_visible else 0.0
-        self.sleep_pressure = min(1.0, self.sleep_pressure + self.sleep_rise)
+        self.teacher_present = 1.0 if teacher is not None else 0.0
+        self.teacher_source = teacher
+        # Time awake, plus learning left undone: while A's error still falls there is more to
+        # consolidate, so pressure builds faster.
+        progress = self.learning_progress()
+        self.sleep_pressure = min(
+            1.0, self.sleep_pressure + self.sleep_rise * (1 + max(0.0, progress))
+        )
 
     def on_update(self, skipped: bool) -> None:
         """A learning update ran, or was skipped because its loss was not finite."""
@@ -157,6 +233,19 @@ class Telemetry:
         self.error_fast.update(error)
         self.error_slow.update(error)
         self.disagreement.update(disagreement)
+        self.disagreement_slow.update(disagreement)
+        if self.detector.update_error(error):
+            self.change_pending = True
+
+    def on_value(self, value_error: float, value: float) -> None:
+        """B's mean |TD error| and mean value on a replay batch: how reliable the habit is."""
+        self.value_error_fast.update(value_error)
+        self.value_error_slow.update(value_error)
+        self.value_scale.update(abs(value))
+
+    def learning_progress(self) -> float:
+        slow = self.error_slow.value
+        return (slow - self.error_fast.value) / (slow + 1e-8) if slow > 0 else 0.0
 
     def error_vs_copy_last(self) -> float:
         """Slow error over the slow copy-last error: below 1 when A predicts better than no-change.
@@ -168,43 +257,62 @@ class Telemetry:
         return self.error_slow.value / max(self.copy_last_slow.value, 1e-12)
 
     def stress(self) -> float:
+        """The body's alarm where there is a body; otherwise things going wrong: the reward rate
+        falling below its slow average, or B's value error rising above its own."""
         if self.has_body:
             return max(self.pain, 1.0 - self.energy, self.threat)
-        fall = self.reward_slow.value - self.reward_fast.value
-        return min(1.0, max(0.0, fall / (self.reward_scale.value + 1e-8)))
+        fall = (self.reward_slow.value - self.reward_fast.value) / (self.reward_scale.value + 1e-8)
+        slow = self.value_error_slow.value
+        rising = (self.value_error_fast.value - slow) / slow if slow > 0 else 0.0
+        return min(1.0, max(0.0, fall, rising))
 
     def meta_state(self) -> MetaState:
-        slow = self.error_slow.value
+        copy_last = self.copy_last_slow.value
+        # Where nothing ever changes (copy-last error 0) no model can be more reliable than that.
+        model = 1.0 - self.error_fast.value / copy_last if copy_last > 0 else 0.0
+        value_scale = self.value_scale.value
+        habit = 1.0 - self.value_error_fast.value / value_scale if value_scale > 0 else 0.0
+        scale = self.reward_scale.value
+        slow_disagreement = self.disagreement_slow.value
         return MetaState(
             prediction_error_fast=self.error_fast.value,
-            prediction_error_slow=slow,
+            prediction_error_slow=self.error_slow.value,
             surprise=self.surprise,
             disagreement=self.disagreement.value,
-            learning_progress=(slow - self.error_fast.value) / (slow + 1e-8) if slow > 0 else 0.0,
+            learning_progress=self.learning_progress(),
             reward_rate=self.reward_fast.value,
             energy=self.energy,
             pain=self.pain,
             stress=self.stress(),
             sleep_pressure=self.sleep_pressure,
             teacher_present=self.teacher_present,
-            teacher_trust=self.teacher_trust if self.teacher_present else 0.0,
+            teacher_trust=self.trust.trust(self.teacher_source, scale),
             numeric_faults=self.faults.value,
+            change_detected=1.0 if self.change_pending else 0.0,
+            novelty=self.disagreement.value / slow_disagreement - 1.0 if slow_disagreement else 0.0,
+            value_error=self.value_error_fast.value,
+            competence=max(-1.0, min(1.0, self.reward_slow.value / (scale + 1e-8))),
+            model_reliability=min(1.0, max(0.0, model)),
+            habit_reliability=min(1.0, max(0.0, habit)),
         )
 
+    def trust_in(self, source: str | None) -> float:
+        return self.trust.trust(source, self.reward_scale.value)
+
     def state_dict(self) -> dict:
-        """Every average and scalar, found by type so a new signal cannot be forgotten."""
+        """Every average, ledger and scalar, found by type so a new signal cannot be forgotten."""
         state: dict = {}
         for name, value in vars(self).items():
-            if isinstance(value, EMA | RunningMoments):
+            if isinstance(value, EMA | RunningMoments | TrustLedger | ChangeDetector):
                 state[name] = value.state_dict()
-            elif isinstance(value, bool | int | float):
+            elif isinstance(value, bool | int | float | str) or value is None:
                 state[name] = value
         return state
 
     def load_state_dict(self, state: dict) -> None:
         for name, value in state.items():
             current = getattr(self, name)
-            if isinstance(current, EMA | RunningMoments):
+            if isinstance(current, EMA | RunningMoments | TrustLedger | ChangeDetector):
                 current.load_state_dict(value)
             else:
                 setattr(self, name, value)

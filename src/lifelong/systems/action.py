@@ -103,14 +103,21 @@ class SystemB(nn.Module):
         return softmax_policy(self.q(z)[0].tolist(), temperature)
 
     def update(
-        self, z: Tensor, action: Tensor, reward: Tensor, first: Tensor, terminal: Tensor
+        self,
+        z: Tensor,
+        action: Tensor,
+        reward: Tensor,
+        first: Tensor,
+        terminal: Tensor,
+        weight: Tensor | None = None,
     ) -> dict[str, float] | None:
         """One TD step; None (and no step) when the loss is not finite.
 
         z: (B, n+1, D) detached latents of the frames (or the frames themselves when B has its
         own encoder); the other fields (B, n+1).
 
-        `reward` already includes the intrinsic bonus M asked for.
+        `reward` already includes the intrinsic bonus M asked for. `weight` (B,) scales each
+        sequence's TD loss: the trust in the teacher whose lead its first action followed.
         """
         q_all = self.q(z)  # one pass over every frame: frame 0 learns, the others bootstrap
         with torch.no_grad():
@@ -119,7 +126,8 @@ class SystemB(nn.Module):
             targets, valid = n_step_targets(reward, first, terminal, bootstrap, self.genome.gamma)
         q_taken = q_all[:, 0].gather(1, action[:, 1:2]).squeeze(1)
         td = F.smooth_l1_loss(q_taken, targets, reduction="none")
-        loss = (td * valid.float()).sum() / valid.float().sum().clamp(min=1.0)
+        mask = valid.float() if weight is None else valid.float() * weight
+        loss = (td * mask).sum() / valid.float().sum().clamp(min=1.0)
         if not torch.isfinite(loss).item():
             return None  # a poisoned batch must not reach the weights
         self.optimizer.zero_grad(set_to_none=True)

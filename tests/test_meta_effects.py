@@ -1,0 +1,166 @@
+"""System M's rules, checked by their effect on what the agent does and learns."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from conftest import TINY
+
+import lifelong.agent as agent_module
+from lifelong.agent import Agent
+from lifelong.genome import Genome
+from lifelong.life import open_life
+from lifelong.modes import Mode
+from lifelong.worlds import make_world
+
+
+def newborn(world: str = "nursery-small", **genes) -> tuple[Agent, object]:
+    env = make_world(world)
+    agent = Agent(env.observation_space, env.action_space, Genome(**{**TINY, **genes}), seed=0)
+    agent.begin(*env.reset(seed=0))
+    return agent, env
+
+
+def live(agent: Agent, env, steps: int) -> None:
+    for _ in range(steps):
+        agent.decide()
+        action = agent.act()
+        obs, reward, terminated, truncated, info = env.step(action)
+        agent.observe(action, obs, float(reward), terminated, info)
+
+
+def in_mode(agent: Agent, mode: Mode) -> None:
+    agent.meta = agent.controller.action_for(mode, "test")
+
+
+def test_in_plan_mode_the_action_comes_from_the_planner(monkeypatch):
+    agent, _ = newborn()
+    calls = []
+
+    def planner(a, b, obs, genome, generator):
+        calls.append(obs.shape)
+        return 4, {}
+
+    monkeypatch.setattr(agent_module, "plan", planner)
+    in_mode(agent, Mode.PLAN)
+    assert [agent.act() for _ in range(3)] == [4, 4, 4] and len(calls) == 3
+    in_mode(agent, Mode.EXPLOIT)
+    agent.act()
+    assert len(calls) == 3
+
+
+def test_pain_aborts_the_plan_on_that_very_step(monkeypatch):
+    agent, _ = newborn(min_dwell=100)
+    monkeypatch.setattr(agent_module, "plan", lambda *args: (4, {}))
+    agent.controller.mode, agent.controller.dwell = Mode.PLAN, 1  # mid-plan, dwell not over
+    agent.telemetry.on_world_step(0.0, {"energy": 1.0, "pain": 0.9})
+    meta = agent.decide()
+    assert (meta.mode, meta.rule) == (Mode.EXPLOIT, "pain")
+
+
+def test_sleep_and_imagination_take_no_world_step(tmp_path, monkeypatch):
+    life = open_life(
+        tmp_path,
+        world="nursery-small",
+        config_changes={"tensorboard": False, "log_every": 100},
+        genome_changes=TINY,
+    )
+    steps = 0
+    step = life.world.step
+
+    def counting(action):
+        nonlocal steps
+        steps += 1
+        return step(action)
+
+    monkeypatch.setattr(life.world, "step", counting)
+    modes = iter([Mode.SLEEP] * 30 + [Mode.IMAGINE] * 30)
+
+    def decide():
+        mode = next(modes, Mode.EXPLOIT)
+        life.agent.meta = life.agent.controller.action_for(mode, "test")
+        life.agent.counters["ticks"] += 1
+        return life.agent.meta
+
+    monkeypatch.setattr(life.agent, "decide", decide)
+    life.run(100)
+    counters = life.agent.counters
+    assert counters["sleep_ticks"] == 30 and counters["imagine_ticks"] == 30
+    assert steps == counters["env_steps"] == 100
+
+
+def test_imagination_teaches_b_only_from_trajectories_that_beat_its_values():
+    agent, env = newborn()
+    live(agent, env, 400)  # past warm-up, A and B trained a little
+    in_mode(agent, Mode.IMAGINE)
+    before = agent.counters["updates_b"]
+    for _ in range(20):
+        agent.imagine()
+    kept = agent.counters["imagined_kept"]
+    assert 0 < kept < 20 * agent.genome.imagine_batch
+    assert agent.counters["updates_b"] > before
+
+
+def test_a_change_resets_units_and_boosts_learning_rates_once():
+    agent, env = newborn(reinit_fraction=0.1)  # TINY's 32 units: 2% would be no unit at all
+    live(agent, env, 1000)  # units observed long enough to be judged (plasticity: maturity)
+    lr = agent.b.optimizer.param_groups[0]["lr"]
+    weights = [p.detach().clone() for p in agent.b.q.parameters()]
+    agent.controller.mode, agent.controller.dwell = Mode.EXPLOIT, 100  # awake, free to switch
+    agent.telemetry.sleep_pressure = 0.0
+    agent.telemetry.change_pending = True
+    meta = agent.decide()
+    assert meta.rule == "change detected" and agent.counters["interventions"] == 1
+    assert agent.b.optimizer.param_groups[0]["lr"] == pytest.approx(lr * agent.genome.lr_boost)
+    changed = [not torch.equal(a, b) for a, b in zip(weights, agent.b.q.parameters(), strict=True)]
+    assert any(changed)
+    agent.decide()  # still exploring, dwelling: no second intervention
+    assert agent.counters["interventions"] == 1
+
+
+def test_an_unreliable_teachers_lessons_lose_weight_as_evidence_comes_in():
+    agent, _ = newborn()
+    agent.sources = ["good", "bad"]
+    for i in range(400):
+        reward = 1.0 if i % 5 == 0 else 0.0
+        agent.telemetry.on_world_step(reward, None, "good", followed="good")
+        agent.telemetry.on_world_step(-reward, None, "bad", followed="bad")
+        agent.telemetry.on_world_step(0.0, None)
+    weights = agent._trust_weights(np.array([-1, 0, 1, 0], dtype=np.int16))
+    own, good, bad, _ = weights.tolist()
+    assert own == 1.0 and good > 0.9 and bad < 0.1
+
+
+def test_b_ignores_a_sequence_whose_weight_is_zero():
+    agent, _ = newborn()  # no update yet: no Adam momentum to move the weights
+    z = torch.randn(8, agent.genome.n_step + 1, agent.genome.latent_dim)
+    action = torch.zeros(8, agent.genome.n_step + 1, dtype=torch.long)
+    reward = torch.ones(8, agent.genome.n_step + 1)
+    flags = torch.zeros(8, agent.genome.n_step + 1, dtype=torch.bool)
+    before = [p.detach().clone() for p in agent.b.q.parameters()]
+    agent.b.update(z, action, reward, flags, flags, weight=torch.zeros(8))
+    after = list(agent.b.q.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_the_meta_action_log_is_reproducible(tmp_path):
+    logs = []
+    for name in ("one", "two"):
+        life = open_life(
+            tmp_path / name,
+            world="nursery-small",
+            seed=3,
+            config_changes={"tensorboard": False, "log_every": 100},
+            genome_changes=TINY,
+        )
+        life.run(600)
+        logs.append((tmp_path / name / "events.jsonl").read_text())
+    assert logs[0] == logs[1] and '"rule"' in logs[0]
+
+
+def test_m_reads_signals_only_and_keeps_its_genome():
+    agent, env = newborn()
+    genome = agent.controller.genome
+    live(agent, env, 300)
+    assert agent.controller.genome is genome == replace(genome)
