@@ -76,6 +76,7 @@ def test_a_crashing_life_is_reported_and_the_others_finish(tmp_path, tiny_suite,
         (["bench", "atari"], "unknown suite 'atari'"),
         (["bench", "bandits", "--agents", "abm,muzero"], "unknown agent 'muzero'"),
         (["bench", "bandits", "--agents", "abm,abm"], "lists an agent twice"),
+        (["bench", "bandits", "--agents", "abm-no_dreams"], "unknown rule family 'dreams'"),
         (["bench", "bandits", "--seeds", "0"], "--seeds and --jobs must be >= 1"),
         (["bench", "bandits", "--steps", "10"], "--steps must be >= 100"),
         (["bench", "bandits", "--set", "log_every=5"], "genome fields only"),
@@ -103,3 +104,16 @@ def test_every_suite_runs_a_smoke_size(tmp_path, suite):
     assert summary["failures"] == []
     for agent in agents:
         assert summary["agents"][agent]["auc"]["iqm"] is not None
+
+
+def test_an_ablated_agent_is_abm_without_those_rule_families(tmp_path):
+    assert bench.split_ablation("abm-no_plan+imagine") == ("abm", "plan,imagine")
+    assert bench.split_ablation("b_only") == ("b_only", "")
+    summary = run_bench(
+        "bandits", ["abm-no_plan+imagine"], 1, 200, 1, tmp_path, lambda line: None, genome=TINY
+    )
+    assert summary["failures"] == []
+    config = (tmp_path / "abm-no_plan+imagine" / "seed0" / "config.yaml").read_text()
+    assert "agent: abm" in config and "ablate: plan,imagine" in config
+    events = (tmp_path / "abm-no_plan+imagine" / "seed0" / "events.jsonl").read_text()
+    assert '"plan"' not in events and '"imagine"' not in events

@@ -66,12 +66,15 @@ class Agent:
         seed: int = 0,
         device: str = "cpu",
         noop_action: int | None = None,
+        ablate: frozenset[str] = frozenset(),
     ) -> None:
+        """`ablate` names rule families of M to switch off (systems/control.py RULE_FAMILIES)."""
         if not isinstance(action_space, gym.spaces.Discrete):
             raise ValueError(f"the agent needs a Discrete action space, got {action_space}")
         if not isinstance(observation_space, gym.spaces.Box):
             raise ValueError(f"the agent needs a Box observation space, got {observation_space}")
         self.genome = genome
+        self.ablate = frozenset(ablate)
         self.device = torch.device(device)
         self.n_actions = int(action_space.n)
         self.noop_action = noop_action
@@ -133,7 +136,7 @@ class Agent:
 
     def make_controller(self, genome: Genome, seed: int) -> MetaController:
         """Hook: who decides the mode. The A-B-M agent's is System M."""
-        return MetaController(genome)
+        return MetaController(genome, disabled=self.ablate)
 
     # --- The verbs the life calls -------------------------------------------------------------
     def begin(self, obs: np.ndarray, info: dict[str, Any]) -> None:

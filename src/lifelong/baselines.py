@@ -365,5 +365,6 @@ def make_agent(
         seed=config.seed,
         device=config.device,
         noop_action=noop_action,
+        ablate=frozenset(config.ablate.split(",")) if config.ablate else frozenset(),
         **options,
     )

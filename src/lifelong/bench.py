@@ -34,6 +34,9 @@ from lifelong import metrics
 from lifelong.config import AGENTS, Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.systems.control import RULE_FAMILIES
+
+ABLATED = "abm-no_"  # an agent name "abm-no_plan+imagine" is abm without those rule families
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,14 @@ SUITES: dict[str, Suite] = {
     ),
 }
 
+SUITES["ablations"] = Suite(
+    worlds=("nursery",),
+    steps=50_000,
+    quick_steps=3_000,
+    agents=("abm", *(f"abm-no_{family}" for family in RULE_FAMILIES)),
+    about="the full agent against itself with each family of M's rules switched off",
+)
+
 DEPENDENT = ("random_m", "timer_m")  # need the full agent's mode frequencies first
 
 
@@ -137,8 +148,10 @@ def plan(
 def life_config(life: LifePlan, mode_mix: str | None = None) -> dict[str, Any]:
     """Records at 1% of the life (the AUC's bins), diagnostics at 10%, checkpoints at 25%."""
     log_every = max(life.steps // 100, 1)
+    agent, ablate = split_ablation(life.agent)
     changes: dict[str, Any] = dict(
-        agent=life.agent,
+        agent=agent,
+        ablate=ablate,
         world=life.world,
         seed=life.seed,
         log_every=log_every,
@@ -150,6 +163,13 @@ def life_config(life: LifePlan, mode_mix: str | None = None) -> dict[str, Any]:
     if mode_mix is not None:
         changes["mode_mix"] = mode_mix
     return changes
+
+
+def split_ablation(name: str) -> tuple[str, str]:
+    """'abm-no_plan+imagine' -> ('abm', 'plan,imagine'): an A-B-M agent without those rules."""
+    if not name.startswith(ABLATED):
+        return name, ""
+    return "abm", ",".join(name[len(ABLATED) :].split("+"))
 
 
 def live(life: LifePlan, mode_mix: str | None = None) -> str | None:
@@ -213,8 +233,15 @@ def run_bench(
     suite = SUITES[suite_name]
     agents = list(agents or suite.agents)
     for agent in agents:
-        if agent not in AGENTS:
+        base, ablate = split_ablation(agent)
+        if base not in AGENTS:
             raise UserError(f"unknown agent {agent!r}; agents: {', '.join(AGENTS)}")
+        unknown = [f for f in ablate.split(",") if f and f not in RULE_FAMILIES]
+        if unknown:
+            raise UserError(
+                f"agent {agent!r}: unknown rule family {unknown[0]!r}; families:"
+                f" {', '.join(RULE_FAMILIES)} (e.g. abm-no_plan+imagine)"
+            )
     if len(set(agents)) != len(agents):
         raise UserError("--agents lists an agent twice")
     if seeds < 1 or jobs < 1:

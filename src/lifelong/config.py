@@ -17,6 +17,7 @@ import yaml
 
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.systems.control import RULE_FAMILIES
 
 FORMAT_VERSION = 1  # bump when a run directory written by an older version can no longer resume
 
@@ -52,6 +53,7 @@ class Config:
     frozen_after: int = 20_000  # `frozen`: world steps of its schedule before learning stops
     mode_mix: str = "observe=0.1,explore=0.3,exploit=0.5,sleep=0.1"  # timer_m / random_m
     timer_cycle: int = 1000  # `timer_m`: ticks in one cycle through the modes
+    ablate: str = ""  # rule families of M switched off, e.g. "plan,imagine" (an ablation)
 
     # Fields a resumed life may change: they affect bookkeeping, not what the agent learns.
     RESUMABLE = (
@@ -79,6 +81,12 @@ class Config:
         if self.agent not in AGENTS:
             raise UserError(f"unknown agent {self.agent!r}; agents: {', '.join(AGENTS)}")
         parse_mode_mix(self.mode_mix)
+        for family in filter(None, self.ablate.split(",")):
+            if family not in RULE_FAMILIES:
+                raise UserError(
+                    f"config key 'ablate': unknown rule family {family!r}; families:"
+                    f" {', '.join(RULE_FAMILIES)}"
+                )
         if self.device not in ("cpu", "cuda"):
             raise UserError(f"config key 'device' must be 'cpu' or 'cuda', got {self.device!r}")
 
