@@ -530,6 +530,8 @@ def _kind(directory: Path) -> str:
     missing otherwise."""
     if not directory.is_dir():
         raise UserError(f"cannot report on {directory}: no such directory")
+    if (directory / "config.yaml").exists():
+        return "life"  # a newborn life has no records yet: its report says so
     pairs = {
         "life": ("config.yaml", "metrics.jsonl"),
         "bench": ("bench.yaml", "summary.json"),
