@@ -88,14 +88,15 @@ class Agent:
         # Plasticity (plasticity.py): every hidden unit's utility is tracked by forward hooks,
         # so M's intervention after a change can reset the least useful ones.
         example = torch.zeros((1, *obs_shape), device=self.device)
-        b_example = example if self.a is None else torch.zeros(1, genome.latent_dim)
+        z = torch.zeros(1, genome.latent_dim, device=self.device)
+        b_example = example if self.a is None else z
         self.utilities = [(UnitUtility(self.b.q, (b_example,), every=4), self.b.optimizer)]
         self.boosts = {"updates_b": LearningRateBoost(self.b.optimizer)}
         if self.a is not None:
-            z, a = torch.zeros(1, genome.latent_dim), torch.zeros(1, dtype=torch.long)
+            action = torch.zeros(1, dtype=torch.long, device=self.device)
             self.utilities += [
                 (UnitUtility(self.a.encoder, (example,), every=4), self.a.optimizer),
-                (UnitUtility(self.a.predictor, (z, a), every=4), self.a.optimizer),
+                (UnitUtility(self.a.predictor, (z, action), every=4), self.a.optimizer),
             ]
             self.boosts["updates_a"] = LearningRateBoost(self.a.optimizer)
         self.sequence_length = max(genome.horizon, genome.n_step) + 1
