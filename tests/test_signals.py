@@ -154,3 +154,23 @@ def test_telemetry_state_round_trips_with_trust_and_detector():
             t.on_world_step(float(i % 3 == 0), None, "t", followed="t")
             t.on_prediction(0.5, 0.05, copy_last=0.9)
     assert copy.meta_state() == telemetry.meta_state()
+
+
+def test_on_a_noisy_tv_learning_progress_stays_near_zero_and_m_does_not_explore_there():
+    from lifelong.genome import Genome
+    from lifelong.modes import Mode
+    from lifelong.systems.control import MetaController
+
+    rng = random.Random(1)
+    telemetry = make_telemetry(fast_rate=0.05, slow_rate=0.005)
+    progress = []
+    for _ in range(5000):  # unlearnable: the error is noise around a level that never falls
+        telemetry.on_prediction(1.0 + 0.3 * rng.gauss(0, 1), 0.01, copy_last=1.0)
+        progress.append(telemetry.meta_state().learning_progress)
+    tail = progress[1000:]
+    assert abs(sum(tail) / len(tail)) < 0.02
+    state = telemetry.meta_state()
+    assert state.model_reliability < Genome().complexity_low + 0.1
+    controller = MetaController(Genome(min_dwell=1))
+    modes = [controller.decide(telemetry.meta_state()).mode for _ in range(50)]
+    assert Mode.EXPLORE not in modes
