@@ -19,7 +19,14 @@ from rich.text import Text
 from lifelong.modes import Mode
 
 _BARS = "▁▂▃▄▅▆▇█"
-_COLOURS = {"observe": "cyan", "explore": "yellow", "exploit": "green", "sleep": "magenta"}
+_COLOURS = {
+    "observe": "cyan",
+    "explore": "yellow",
+    "exploit": "green",
+    "sleep": "magenta",
+    "plan": "red",
+    "imagine": "blue",
+}
 
 
 def sparkline(values: list[float], width: int = 48) -> str:
