@@ -380,3 +380,12 @@ def test_regimes_are_labels_not_numbers():
     steps, curve = np.array([10, 20, 30]), np.array([1.0, 0.0, 0.5])
     regimes = [r["regime"] for r in records]
     assert m.per_regime(steps, curve, regimes) == {"masspole:0": 1.0, "masspole:1": 0.25}
+
+
+def test_a_schedules_mode_switches_are_not_detections():
+    records = [{"step": s, "reward_rate": 0.0, "regime": s >= 500} for s in range(100, 1100, 100)]
+    events = [{"step": 520, "kind": "mode", "mode": "explore", "rule": "timer"}]
+    by_m = m.summarize_life(records, events)
+    by_timer = m.summarize_life(records, events, explore_as_alarm=False)
+    assert by_m["detection_delay_median"] is not None
+    assert by_timer["detection_delay_median"] is None and by_timer["missed"] is None

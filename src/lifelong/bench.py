@@ -352,7 +352,10 @@ def summarize(
         twins = [other for other in data if _same(other, life)]
         floor = _floor(data, twins)
         reference = _reference(data, twins)
-        per_life[life] = metrics.summarize_life(records, events, floor, reference)
+        m_decides = split_ablation(life.agent)[0] == "abm"  # else mode switches detect nothing
+        per_life[life] = metrics.summarize_life(
+            records, events, floor, reference, explore_as_alarm=m_decides
+        )
         recovery.setdefault(life.agent, []).extend(_recovery_times(records, events, floor))
     agents = list(dict.fromkeys(life.agent for life in lives))
     names = list(dict.fromkeys(k for summary in per_life.values() for k in summary))

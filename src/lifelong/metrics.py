@@ -686,6 +686,7 @@ def summarize_life(
     floor: dict[int, float] | float | None = None,
     reference: np.ndarray | None = None,
     window: int | None = None,
+    explore_as_alarm: bool = True,
 ) -> dict[str, float | None]:
     """Every scalar metric of one life, keyed by the summary metric names (see SUMMARY_METRICS).
 
@@ -697,8 +698,10 @@ def summarize_life(
       this life's length. Without it regret_mean is None.
     - recovery_median and recovery_trend use the changes that recovered; changes that never did
       are left out (recovery_median is None when none recovered).
-    - Detection alarms are the events of kind "alarm", or, in a life with none, M's switches to
-      "explore". A life with neither alarm nor mode events has no detector: detection is None.
+    - Detection alarms are the events of kind "alarm", or, in a life with none and when
+      `explore_as_alarm` (an agent whose modes M chooses), M's switches to "explore". A life with
+      neither has no detector: detection is None (a timer's or a schedule's switches are no
+      detection).
     - switches_per_1e4 is None when there are no mode events but the records' `mode` changes
       (the events were not written), 0 when the mode never changed.
     - coverage: the last record's; tv_fraction: step-weighted mean of tv_in_view;
@@ -740,9 +743,9 @@ def summarize_life(
 
     alarms = [e["step"] for e in events if e.get("kind") == "alarm"]
     mode_events = [e for e in events if e.get("kind") == "mode"]
-    if not alarms:
+    if not alarms and explore_as_alarm:
         alarms = [e["step"] for e in _mode_switches(events) if e.get("mode") == "explore"]
-    if alarms or mode_events:
+    if alarms or (mode_events and explore_as_alarm):
         detection = detection_stats(taus, alarms, total_steps, max_delay=window)
         summary["detection_delay_median"] = detection["delay_median"]
         summary["false_alarms_per_1e5"] = detection["false_alarms_per_1e5"]
