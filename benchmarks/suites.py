@@ -92,8 +92,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--agents")
+    parser.add_argument("--dir", type=Path, help="bench directory (default runs/bench-SUITE)")
     args = parser.parse_args()
-    directory = Path("runs") / f"bench-{args.suite}"
+    directory = args.dir or Path("runs") / f"bench-{args.suite}"
     agents = args.agents.split(",") if args.agents else None
     summary = run_bench(args.suite, agents, args.seeds, args.steps, args.jobs, directory)
     results = Path(__file__).parent / "results"
