@@ -69,12 +69,19 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=6, help="held-out lives per genome")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--freeze",
+        default="cost,warmup",
+        help="fields kept at the default (warmup too: in 5k-step lives evolution otherwise"
+        " learns to not learn, raising warmup past the lifetime)",
+    )
     parser.add_argument("--dir", type=Path, default=Path("runs/evolution-bench"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/evolution.csv"))
     args = parser.parse_args()
 
     asked = {"worlds": [args.world], "population": args.population, "lifetime": args.lifetime,
-             "generations": args.generations, "seed": args.seed, "frozen": ["cost"]}  # fmt: skip
+             "generations": args.generations, "seed": args.seed,
+             "frozen": args.freeze.split(",")}  # fmt: skip
     settings = make_settings(asked, args.dir)
     began = time.perf_counter()
     run_evolution(settings, args.dir, jobs=args.jobs, progress=print)

@@ -164,3 +164,37 @@ def test_m_reads_signals_only_and_keeps_its_genome():
     genome = agent.controller.genome
     live(agent, env, 300)
     assert agent.controller.genome is genome == replace(genome)
+
+
+def test_a_teacher_can_show_the_outcome_and_leave_the_world_as_it_was():
+    shown = make_world("nursery-small(teachers=0)+teacher(policy=random, shows=outcome)")
+    plain = make_world("nursery-small(teachers=0)")
+    obs, info = shown.reset(seed=4)
+    plain.reset(seed=4)
+    for step in range(30):
+        demo = info["teacher"]
+        assert "action" not in demo and demo["next_obs"].shape == obs.shape
+        # The world still runs as if nobody had looked ahead.
+        obs, _, _, _, info = shown.step(step % 5)
+        expected = plain.step(step % 5)[0]
+        assert np.array_equal(obs, expected)
+
+
+def test_shows_outcome_needs_a_world_that_can_be_saved():
+    from lifelong.errors import UserError
+
+    with pytest.raises(UserError, match="needs a world that can be saved"):
+        make_world("gym:CartPole-v1+teacher(shows=outcome)")
+
+
+def test_the_agent_copies_an_inferred_action_only_when_a_is_confident(monkeypatch):
+    agent, _ = newborn(infer_confidence=0.6)
+    obs = agent.obs
+    sure = (torch.tensor([3]), torch.tensor([0.9]))
+    unsure = (torch.tensor([3]), torch.tensor([0.3]))
+    monkeypatch.setattr(agent.a, "infer_action", lambda o, n: sure)
+    agent._perceive(obs, {"teacher": {"source": "t", "next_obs": obs}})
+    assert (agent.teacher_action, agent.teacher_source) == (3, "t")
+    monkeypatch.setattr(agent.a, "infer_action", lambda o, n: unsure)
+    agent._perceive(obs, {"teacher": {"source": "t", "next_obs": obs}})
+    assert agent.teacher_action is None and agent.teacher_source == "t"

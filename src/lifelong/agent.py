@@ -249,11 +249,26 @@ class Agent:
     def _perceive(self, obs: np.ndarray, info: dict[str, Any]) -> None:
         self.obs = obs
         teacher = info.get("teacher")
-        # A teacher in the same world is followed; one demonstrating in a copy is imitated.
-        self.teacher_action = (
-            None if teacher is None else int(teacher.get("follow", teacher["action"]))
-        )
         self.teacher_source = None if teacher is None else str(teacher.get("source", "teacher"))
+        if teacher is None:
+            self.teacher_action = None
+        elif "follow" in teacher or "action" in teacher:
+            # A teacher in the same world is followed; one demonstrating in a copy is imitated.
+            self.teacher_action = int(teacher.get("follow", teacher.get("action")))
+        else:
+            self.teacher_action = self._infer_action(obs, teacher.get("next_obs"))
+
+    def _infer_action(self, obs: np.ndarray, next_obs: Any) -> int | None:
+        """A teacher showed what happened, not what it did: A's inverse dynamics infers the
+        action (latent actions), copied only when A is confident enough."""
+        if self.a is None or next_obs is None:
+            return None
+        pair = [
+            torch.as_tensor(np.asarray(o), device=self.device).unsqueeze(0) for o in (obs, next_obs)
+        ]
+        with torch.inference_mode():
+            action, confidence = self.a.infer_action(*pair)
+        return int(action[0]) if float(confidence[0]) >= self.genome.infer_confidence else None
 
     def _measure_prediction(self) -> None:
         """A's error and disagreement on the newest transitions: fresh data, not replay."""

@@ -49,6 +49,7 @@ class Genome:
     )
     sleep_updates: int = _gene(1, 0, 16, "replay updates per sleep (or imagination) tick")
     trust_gain: float = _gene(0.5, 0.0, 10.0, "trust gained per unit of a teacher's advantage")
+    infer_confidence: float = _gene(0.5, 0.0, 1.0, "confidence to copy an inferred action")
     plan_reliability: float = _gene(0.5, 0.0, 1.0, "model reliability needed to plan or imagine")
     plan_margin: float = _gene(0.2, -1.0, 1.0, "model reliability over the habit's, to plan")
     imagine_every: int = _gene(2000, 1, 1_000_000, "ticks between spells of imagining")

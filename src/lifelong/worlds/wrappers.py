@@ -799,6 +799,13 @@ class NoisyTV(gym.Wrapper):
         """The inner world's no-op: the TV adds no new way of doing nothing."""
         return _noop_of(self.env)
 
+    def _outcome(self, action: int) -> Any:
+        """The observation `action` would lead to, the world left exactly as it was."""
+        state = _inner_state(self.env)
+        next_obs = self.env.step(action)[0]
+        _load_inner_state(self.env, state)
+        return next_obs
+
     def _draw_block(self) -> None:
         rng, size = self._rng, self._block_size
         self._block_rng = copy.deepcopy(rng.bit_generator.state)
@@ -939,6 +946,11 @@ class Teacher(gym.Wrapper):
     Stacked teachers (different names and reliabilities) append to the same list, so an agent
     can learn whom to trust.
 
+    ``shows="outcome"`` demonstrates without saying the action: the demo carries ``next_obs``,
+    the observation the teacher's action leads to (the world is stepped and restored through its
+    ``state_dict``, so only worlds that can be saved allow it), and the learner must infer the
+    action itself (System A's inverse dynamics: latent actions).
+
     The coins and random actions are drawn a block of steps at a time; the block is part of
     ``state_dict``, so a restored teacher goes on identically.
     """
@@ -950,8 +962,17 @@ class Teacher(gym.Wrapper):
         reliability: float = 1.0,
         visible: float = 1.0,
         name: str = "teacher",
+        shows: str = "action",
     ) -> None:
         super().__init__(env)
+        if shows not in ("action", "outcome"):
+            raise UserError(f"teacher: shows={shows!r} is invalid; allowed: action, outcome")
+        if shows == "outcome" and _inner_state(env) is None:
+            raise UserError(
+                f"teacher: shows='outcome' needs a world that can be saved and restored"
+                f" (nursery, bandit); {type(env.unwrapped).__name__} cannot"
+            )
+        self.shows = shows
         self.space = _discrete("teacher", env.action_space, "a teacher")
         self.reliability = _probability("teacher", "reliability", reliability)
         self.visible = _probability("teacher", "visible", visible)
@@ -1004,6 +1025,13 @@ class Teacher(gym.Wrapper):
             f"directory holding a saved agent, or one of {', '.join(TEACHER_POLICIES)}"
         )
 
+    def _outcome(self, action: int) -> Any:
+        """The observation `action` would lead to, the world left exactly as it was."""
+        state = _inner_state(self.env)
+        next_obs = self.env.step(action)[0]
+        _load_inner_state(self.env, state)
+        return next_obs
+
     def _draw_block(self) -> None:
         rng, size = self._rng, self._block_size
         self._block_rng = copy.deepcopy(rng.bit_generator.state)
@@ -1027,7 +1055,9 @@ class Teacher(gym.Wrapper):
                 action = int(policy(obs))
             else:
                 action = self._actions[pos]
-            demo = {"source": self.name, "action": action}
+            demo: dict[str, Any] = {"source": self.name, "action": action}
+            if self.shows == "outcome":
+                demo = {"source": self.name, "next_obs": self._outcome(action)}
             teachers = info.get("teachers")
             info["teachers"] = [demo] if teachers is None else [*teachers, demo]
             if "teacher" not in info:
