@@ -2,10 +2,12 @@
 
     python benchmarks/evolution.py [--world nursery-small] [--population 8] [--generations 6]
         [--lifetime 5000] [--held-out 6] [--jobs 2] [--dir runs/evolution-bench]
+        [--freeze cost,warmup]
 
-1. `lifelong evolve` with those sizes and `--freeze cost` (network sizes and the learning schedule
-   stay at the default, so every life costs about the same and the run fits in 15 minutes on two
-   cores; what evolves is System M, the signals' rates, learning rates, discount, warm-up, ...).
+1. `lifelong evolve` with those sizes and `--freeze cost,warmup` (network sizes, the learning
+   schedule and the warm-up stay at the default, so every life costs about the same and the run
+   fits in 15 minutes on two cores, and evolution cannot choose not to learn at all; what evolves
+   is System M, the signals' rates, learning rates, discount, ...).
    The evolution is resumable: rerunning the script continues it in --dir (use a fresh --dir
    after changing the code: finished generations and held-out lives are not lived again).
 2. The default genome, the evolution's best genome (best.yaml: the fittest of the last
