@@ -161,3 +161,15 @@ def test_m_is_the_same_before_and_after_a_life():
     for i in range(500):
         controller.decide(MetaState(sleep_pressure=(i % 100) / 100, change_detected=i % 37 == 0))
     assert (controller.genome, controller.disabled) == before and genome == Genome(min_dwell=2)
+
+
+def test_after_a_change_replay_favours_recent_experience_for_recency_span_ticks():
+    genome = Genome(min_dwell=1, recency_span=3)
+    controller = MetaController(genome)
+    calm = MetaState(learning_progress=0.5, model_reliability=0.5, habit_reliability=0.5)
+    assert controller.decide(calm).recent_fraction == genome.replay_recent_awake
+    mixes = [controller.decide(MetaState(change_detected=1.0)).recent_fraction]
+    mixes += [controller.decide(calm).recent_fraction for _ in range(4)]
+    assert mixes == [1.0, 1.0, 1.0] + [genome.replay_recent_awake] * 2
+    off = MetaController(Genome(min_dwell=1))  # recency_span 0 by default: no bias
+    assert off.decide(MetaState(change_detected=1.0)).recent_fraction == genome.replay_recent_awake

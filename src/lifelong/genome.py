@@ -59,6 +59,7 @@ class Genome:
     reinit_fraction: float = _gene(0.02, 0.0, 0.5, "share of least useful units reset on change")
     lr_boost: float = _gene(2.0, 1.0, 10.0, "learning-rate factor after a detected change")
     boost_duration: int = _gene(500, 1, 1_000_000, "updates over which that boost decays")
+    recency_span: int = _gene(0, 0, 1_000_000, "ticks of recent-only replay after a change")
     # --- Change detection (detectors.py), in standard deviations of block means ---------------
     detector_threshold: float = _gene(10.0, 2.0, 50.0, "CUSUM threshold h of M's detector")
     detector_error_drift: float = _gene(0.5, 0.0, 2.5, "CUSUM slack k on A's log error")

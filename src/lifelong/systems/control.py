@@ -74,6 +74,7 @@ class MetaController:
         self.rule = "birth"
         self.dwell = genome.min_dwell  # ticks spent in the current mode; birth is no choice
         self.since_imagined = genome.imagine_every  # ticks since the last IMAGINE tick
+        self.since_change = genome.recency_span  # ticks since M heard of a change
 
     def decide(self, state: MetaState) -> MetaAction:
         mode, rule = self._choose(state)
@@ -83,9 +84,9 @@ class MetaController:
         self.dwell += 1
         self.since_imagined = 0 if mode == Mode.IMAGINE else self.since_imagined + 1
         # The intervention happens once, on the tick the change is heard of, not while dwelling.
-        return self.action_for(
-            mode, rule, fresh_change=rule == CHANGE and state.change_detected > 0
-        )
+        fresh_change = rule == CHANGE and state.change_detected > 0
+        self.since_change = 0 if fresh_change else self.since_change + 1
+        return self.action_for(mode, rule, fresh_change=fresh_change)
 
     def _on(self, family: str) -> bool:
         return family not in self.disabled
@@ -139,10 +140,21 @@ class MetaController:
             rule=rule,
             intrinsic_weight=g.intrinsic_gain if ROUTES[mode].intrinsic else 0.0,
             temperature=g.explore_temperature if mode == Mode.EXPLORE else g.exploit_temperature,
-            recent_fraction=g.replay_recent_sleep if mode == Mode.SLEEP else g.replay_recent_awake,
+            recent_fraction=self._recent_fraction(mode),
             updates=g.sleep_updates if offline else 0,
             plasticity=change and g.reinit_fraction > 0,
             lr_boost=g.lr_boost if change else 1.0,
+        )
+
+    def _recent_fraction(self, mode: Mode) -> float:
+        """Replay's share of recent experience: the mode's, or all of it for `recency_span`
+        ticks after a detected change (the old world's memories mislead for a while)."""
+        if self.since_change < self.genome.recency_span:
+            return 1.0
+        return (
+            self.genome.replay_recent_sleep
+            if mode == Mode.SLEEP
+            else self.genome.replay_recent_awake
         )
 
     def state_dict(self) -> dict:
@@ -151,8 +163,10 @@ class MetaController:
             "rule": self.rule,
             "dwell": self.dwell,
             "since_imagined": self.since_imagined,
+            "since_change": self.since_change,
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.mode, self.rule, self.dwell = Mode(state["mode"]), state["rule"], int(state["dwell"])
         self.since_imagined = int(state["since_imagined"])
+        self.since_change = int(state["since_change"])
