@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import inspect
 import statistics
 import sys
 import tempfile
@@ -72,37 +71,16 @@ def measure_sb3(
     of the config keys only `seed` and `threads` mean anything to SB3.
     """
     import torch
-    from stable_baselines3 import DQN
+
+    from lifelong.sb3_life import make_model
 
     config_changes, genome_changes = parse_overrides(list(overrides))
-    config = Config(**{**Config().to_dict(), **config_changes})
+    config = Config(**{**Config().to_dict(), **config_changes, "agent": "sb3_dqn"})
     genome = Genome().replace(**genome_changes) if genome_changes else Genome()
     torch.set_num_threads(config.threads)
     env = make_world(world)  # SB3's MlpPolicy flattens a (height, width, channels) Box itself
-    options: dict = {}
-    if "n_steps" in inspect.signature(DQN).parameters:  # n-step returns, SB3 >= 2.6
-        options["n_steps"] = genome.n_step
-    model = DQN(
-        "MlpPolicy",
-        env,
-        learning_rate=genome.lr_b,
-        buffer_size=genome.memory_recent,
-        learning_starts=genome.warmup,
-        batch_size=genome.batch_size,
-        tau=genome.q_target_rate,  # Polyak step after every update, like B's target network
-        gamma=genome.gamma,
-        train_freq=genome.train_every,
-        gradient_steps=1,
-        target_update_interval=genome.train_every,
-        # A constant epsilon: nearly every step runs the Q-network, as our agent's acting does.
-        exploration_initial_eps=0.05,
-        exploration_final_eps=0.05,
-        policy_kwargs=dict(net_arch=[genome.q_hidden, genome.q_hidden]),
-        seed=config.seed,
-        device="cpu",
-        verbose=0,
-        **options,
-    )
+    # The same model as the bench's sb3_dqn, with a constant epsilon for timing.
+    model = make_model(config, genome, env, genome.memory_recent, epsilon=0.05)
     try:
         model.learn(total_timesteps=genome.warmup + 200)  # past the warm-up, as ours
         steps_before, updates_before = model.num_timesteps, model._n_updates

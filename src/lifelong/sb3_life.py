@@ -25,7 +25,14 @@ from lifelong.genome import Genome
 from lifelong.worlds import make_world
 
 
-def _model(config: Config, genome: Genome, env: Any, steps: int) -> Any:
+def make_model(
+    config: Config, genome: Genome, env: Any, steps: int, epsilon: float | None = None
+) -> Any:
+    """The SB3 model `config.agent` names, its hyperparameters read from the genome.
+
+    DQN's exploration decays over the first tenth of `steps` to 0.05; a fixed `epsilon` instead
+    (for timing, so nearly every step runs the network as our agent's acting does).
+    """
     try:
         from stable_baselines3 import DQN, PPO
     except ImportError:
@@ -60,7 +67,8 @@ def _model(config: Config, genome: Genome, env: Any, steps: int) -> Any:
         gradient_steps=1,
         target_update_interval=genome.train_every,
         exploration_fraction=0.1,
-        exploration_final_eps=0.05,
+        exploration_initial_eps=1.0 if epsilon is None else epsilon,
+        exploration_final_eps=0.05 if epsilon is None else epsilon,
         policy_kwargs=width,
         seed=config.seed,
         device="cpu",
@@ -82,7 +90,7 @@ def run_sb3_life(directory: str | Path, config: Config, genome: Genome, steps: i
         (directory / name).unlink(missing_ok=True)  # an interrupted life starts again
     torch.set_num_threads(config.threads)
     env = make_world(config.world)
-    model = _model(config, genome, env, steps)
+    model = make_model(config, genome, env, steps)
 
     class Recorder(BaseCallback):
         def _on_training_start(self) -> None:
