@@ -17,6 +17,7 @@ import yaml
 
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.modes import Mode
 from lifelong.systems.control import RULE_FAMILIES
 
 FORMAT_VERSION = 1  # bump when a run directory written by an older version can no longer resume
@@ -122,7 +123,7 @@ class Config:
 
 def parse_mode_mix(text: str) -> dict[str, float]:
     """'observe=0.1,explore=0.3,...' -> normalised mode frequencies; a mistake is a UserError."""
-    modes = ("observe", "explore", "exploit", "sleep", "plan", "imagine")  # modes.Mode
+    modes = [mode.value for mode in Mode]
     mix: dict[str, float] = {}
     for part in text.split(","):
         name, sep, value = part.partition("=")

@@ -35,6 +35,7 @@ from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.modes import Mode
+from lifelong.records import read_jsonl
 from lifelong.worlds import make_world, noop_action
 
 Record = dict[str, Any]
@@ -433,7 +434,4 @@ def load_policy(directory: str | Path) -> Callable[[Any], int]:
 
 def read_metrics(directory: str | Path) -> list[Record]:
     """The records of a life, oldest first."""
-    path = Path(directory) / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return read_jsonl(Path(directory) / "metrics.jsonl")

@@ -30,6 +30,8 @@ import yaml
 
 from lifelong.errors import UserError
 from lifelong.genome import Genome  # pure Python: reading an evolution's start genome
+from lifelong.modes import Mode
+from lifelong.records import read_jsonl
 
 PALETTE = (
     "#1f77b4",
@@ -43,7 +45,7 @@ PALETTE = (
     "#bcbd22",
     "#b8860b",
 )
-MODES = ("observe", "explore", "exploit", "sleep", "plan", "imagine")
+MODES = tuple(mode.value for mode in Mode)
 MODE_COLORS = {
     "observe": "#4c78a8",
     "explore": "#f58518",
@@ -92,10 +94,7 @@ METRIC_ORDER = (
     "tv_fraction",
     "env_steps_per_s",
     "updates_per_s",
-    "time_observe",
-    "time_explore",
-    "time_exploit",
-    "time_sleep",
+    *(f"time_{mode}" for mode in MODES),
 )
 FONT = 'font-family="system-ui, sans-serif"'
 
@@ -496,21 +495,6 @@ def dot_chart(
 # Reading a directory.
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The JSON objects in a .jsonl file; lines that do not parse (a write in progress) skipped."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
-
-
 def _read_mapping(path: Path) -> dict[str, Any]:
     """A YAML (or JSON, which is YAML) file holding a mapping; a one-line UserError otherwise."""
     try:
@@ -735,8 +719,8 @@ def _world_model_keys(records: Sequence[dict]) -> list[str]:
 
 def _life_page(directory: Path) -> str:
     config = _read_mapping(directory / "config.yaml")
-    records = _read_jsonl(directory / "metrics.jsonl")
-    events = _read_jsonl(directory / "events.jsonl")
+    records = read_jsonl(directory / "metrics.jsonl")
+    events = read_jsonl(directory / "events.jsonl")
     done = None
     if (directory / "done.json").exists():
         with contextlib.suppress(UserError):  # a broken done.json is no reason to lose the report
