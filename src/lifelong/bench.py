@@ -31,9 +31,10 @@ import numpy as np
 import yaml
 
 from lifelong import metrics
-from lifelong.config import AGENTS, Config
+from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.records import read_jsonl
 from lifelong.systems.control import RULE_FAMILIES
 
 ABLATED = "abm-no_"  # an agent name "abm-no_plan+imagine" is abm without those rule families
@@ -92,15 +93,14 @@ SUITES: dict[str, Suite] = {
         agents=("abm", "b_only", "random", "sw_ucb", "cusum_ucb"),
         about="a piecewise-stationary 5-armed Bernoulli bandit: the smallest test of detection",
     ),
+    "ablations": Suite(
+        worlds=("nursery",),
+        steps=50_000,
+        quick_steps=3_000,
+        agents=("abm", *(f"{ABLATED}{family}" for family in RULE_FAMILIES)),
+        about="the full agent against itself with each family of M's rules switched off",
+    ),
 }
-
-SUITES["ablations"] = Suite(
-    worlds=("nursery",),
-    steps=50_000,
-    quick_steps=3_000,
-    agents=("abm", *(f"abm-no_{family}" for family in RULE_FAMILIES)),
-    about="the full agent against itself with each family of M's rules switched off",
-)
 
 DEPENDENT = ("random_m", "timer_m")  # need the full agent's mode frequencies first
 
@@ -234,14 +234,7 @@ def run_bench(
     agents = list(agents or suite.agents)
     for agent in agents:
         base, ablate = split_ablation(agent)
-        if base not in AGENTS:
-            raise UserError(f"unknown agent {agent!r}; agents: {', '.join(AGENTS)}")
-        unknown = [f for f in ablate.split(",") if f and f not in RULE_FAMILIES]
-        if unknown:
-            raise UserError(
-                f"agent {agent!r}: unknown rule family {unknown[0]!r}; families:"
-                f" {', '.join(RULE_FAMILIES)} (e.g. abm-no_plan+imagine)"
-            )
+        Config(agent=base, ablate=ablate)  # the config's own check: a one-line UserError
     if len(set(agents)) != len(agents):
         raise UserError("--agents lists an agent twice")
     if seeds < 1 or jobs < 1:
@@ -317,18 +310,6 @@ def _run_wave(lives: list[LifePlan], jobs: int, progress: Any, mix_for: Any) -> 
 # --- Summary ------------------------------------------------------------------------------------
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn last line of an interrupted life
-    return rows
-
-
 def _curve(records: list[dict[str, Any]]) -> np.ndarray:
     return np.array(
         [np.nan if r.get("reward_rate") is None else r["reward_rate"] for r in records], float
@@ -353,10 +334,11 @@ def summarize(
         floor = _floor(data, twins)
         reference = _reference(data, twins)
         m_decides = split_ablation(life.agent)[0] == "abm"  # else mode switches detect nothing
-        per_life[life] = metrics.summarize_life(
+        summary = metrics.summarize_life(
             records, events, floor, reference, explore_as_alarm=m_decides
         )
-        recovery.setdefault(life.agent, []).extend(_recovery_times(records, events, floor))
+        recovery.setdefault(life.agent, []).extend(summary.pop("recovery_times", []))
+        per_life[life] = summary
     agents = list(dict.fromkeys(life.agent for life in lives))
     names = list(dict.fromkeys(k for summary in per_life.values() for k in summary))
     table: dict[str, dict[str, Any]] = {}
@@ -413,17 +395,6 @@ def _reference(data: dict, twins: list[LifePlan]) -> np.ndarray | None:
         return None
     length = min(len(c) for c in curves)
     return np.nanmax(np.stack([c[:length] for c in curves]), axis=0) if length else None
-
-
-def _recovery_times(records: list, events: list, floor: dict | None) -> list[float]:
-    if not records:
-        return []
-    steps = np.array([r["step"] for r in records], float)
-    taus = [step for step, _ in metrics.change_points(events, records)]
-    window = 10 * float(np.median(np.diff(steps))) if len(steps) > 1 else float(steps[-1])
-    level = float(np.mean(list(floor.values()))) if floor else 0.0
-    stats = metrics.change_point_stats(steps, _curve(records), taus, int(window), level, None, 0)
-    return [float(s["recovery_time"]) for s in stats if s["recovery_time"] is not None]
 
 
 def _agent_curve(data: dict, lives: list[LifePlan]) -> dict[str, list[float | None]]:

@@ -67,6 +67,7 @@ import yaml
 from lifelong import metrics
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.records import read_jsonl
 
 FORMAT = 1  # of evolve.yaml and state.json
 
@@ -506,16 +507,6 @@ def _failure(error: BaseException, detail: str = "") -> dict[str, Any]:
     }
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            rows.append(json.loads(line))
-    return rows
-
-
 def life_measures(records: list[dict], events: list[dict]) -> tuple[float, float]:
     """(AUC, adaptation) of one life.
 
@@ -542,15 +533,22 @@ def life_measures(records: list[dict], events: list[dict]) -> tuple[float, float
     widths = np.diff(steps, prepend=0.0)
     window = max(int(10 * np.median(widths)), 1)
     ends = [*taus[1:], float(steps[-1])]
-    fractions = []
-    for k, (tau, end) in enumerate(zip(taus, ends, strict=True)):
+    # Each stretch's own lowest point is its floor: one curve, so one pass over the changes.
+    floor = np.zeros_like(steps)
+    stretches = []
+    for tau, end in zip(taus, ends, strict=True):
         stretch = (steps > tau) & (steps <= end) & np.isfinite(curve)
-        if end <= tau or not stretch.any():
-            continue  # a change in the life's last record: nothing to recover in
-        floor = float(curve[stretch].min())
-        stats = metrics.change_point_stats(steps, curve, taus, window, floor, None, window)[k]
-        recovery = stats["recovery_time"]
-        fractions.append(1.0 if recovery is None else min(recovery / (end - tau), 1.0))
+        if end > tau and stretch.any():  # else a change in the last record: nothing to recover
+            floor[(steps > tau) & (steps <= end)] = curve[stretch].min()
+            stretches.append(end - tau)
+        else:
+            stretches.append(None)
+    stats = metrics.change_point_stats(steps, curve, taus, window, floor, None, window)
+    fractions = [
+        1.0 if s["recovery_time"] is None else min(s["recovery_time"] / length, 1.0)
+        for s, length in zip(stats, stretches, strict=True)
+        if length is not None
+    ]
     return auc, -float(np.mean(fractions)) if fractions else 0.0
 
 

@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
-MODES = ("observe", "explore", "exploit", "sleep", "plan", "imagine")  # modes.Mode, in order
+from lifelong.modes import Mode
+
+MODES = tuple(mode.value for mode in Mode)
 
 
 def _floats(values: Any) -> np.ndarray:
@@ -687,7 +689,7 @@ def summarize_life(
     reference: np.ndarray | None = None,
     window: int | None = None,
     explore_as_alarm: bool = True,
-) -> dict[str, float | None]:
+) -> dict[str, Any]:
     """Every scalar metric of one life, keyed by the summary metric names (see SUMMARY_METRICS).
 
     - window (w): default 10 record widths (10 x the median width). It is also the regret
@@ -697,7 +699,8 @@ def summarize_life(
     - reference: a reward curve on the same record grid (same log_every); cut or NaN-padded to
       this life's length. Without it regret_mean is None.
     - recovery_median and recovery_trend use the changes that recovered; changes that never did
-      are left out (recovery_median is None when none recovered).
+      are left out (recovery_median is None when none recovered). Those recovery times, a list,
+      are under "recovery_times" (absent for a life without records), for pooling across lives.
     - Detection alarms are the events of kind "alarm", or, in a life with none and when
       `explore_as_alarm` (an agent whose modes M chooses), M's switches to "explore". A life with
       neither has no detector: detection is None (a timer's or a schedule's switches are no
@@ -709,7 +712,7 @@ def summarize_life(
       time_<mode>: `time_per_mode`; diag_*: the last value of each present.
     A value that cannot be measured is None; missing inputs never raise.
     """
-    summary: dict[str, float | None] = dict.fromkeys(SUMMARY_METRICS)
+    summary: dict[str, Any] = dict.fromkeys(SUMMARY_METRICS)
     by_step = {r["step"]: r for r in records if r.get("step") is not None}  # last wins
     records = [by_step[s] for s in sorted(by_step)]
     if not records:
@@ -768,4 +771,6 @@ def summarize_life(
     summary["updates_per_s"] = _updates_per_s(records)
     for key in sorted({k for r in records for k in r if k.startswith("diag_")}):
         summary[key] = _last_value(records, key)
-    return {k: _finite_or_none(v) for k, v in summary.items()}
+    summary = {k: _finite_or_none(v) for k, v in summary.items()}
+    summary["recovery_times"] = [float(rt) for rt in recovered]  # for pooling across lives
+    return summary
