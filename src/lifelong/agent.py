@@ -85,19 +85,8 @@ class Agent:
         )
         own_encoder = None if self.world_model else obs_shape
         self.b = SystemB(self.n_actions, genome, own_encoder).to(self.device)
-        # Plasticity (plasticity.py): every hidden unit's utility is tracked by forward hooks,
-        # so M's intervention after a change can reset the least useful ones.
-        example = torch.zeros((1, *obs_shape), device=self.device)
-        z = torch.zeros(1, genome.latent_dim, device=self.device)
-        b_example = example if self.a is None else z
-        self.utilities = [(UnitUtility(self.b.q, (b_example,), every=4), self.b.optimizer)]
         self.boosts = {"updates_b": LearningRateBoost(self.b.optimizer)}
         if self.a is not None:
-            action = torch.zeros(1, dtype=torch.long, device=self.device)
-            self.utilities += [
-                (UnitUtility(self.a.encoder, (example,), every=4), self.a.optimizer),
-                (UnitUtility(self.a.predictor, (z, action), every=4), self.a.optimizer),
-            ]
             self.boosts["updates_a"] = LearningRateBoost(self.a.optimizer)
         self.sequence_length = max(genome.horizon, genome.n_step) + 1
         self.memory = Memory(
@@ -122,6 +111,7 @@ class Agent:
             ),
         )
         self.controller = self.make_controller(genome, seed)
+        self.utilities = self._unit_trackers(obs_shape) if self.controller.intervenes else []
         self.rng = np.random.default_rng(seed)
         # Sampling inside A's model (planning, imagining) has its own stream, saved with the life.
         self.model_rng = torch.Generator(device=self.device).manual_seed(seed)
@@ -138,6 +128,23 @@ class Agent:
     def make_controller(self, genome: Genome, seed: int) -> MetaController:
         """Hook: who decides the mode. The A-B-M agent's is System M."""
         return MetaController(genome, disabled=self.ablate)
+
+    def _unit_trackers(self, obs_shape: tuple[int, ...]) -> list[tuple[UnitUtility, Any]]:
+        """Plasticity (plasticity.py): forward hooks keep every hidden unit's utility, so M's
+        intervention after a change can reset the least useful ones. Built only for a
+        controller that can order one: the hooks run on every forward pass, acting included."""
+        example = torch.zeros((1, *obs_shape), device=self.device)
+        z = torch.zeros(1, self.genome.latent_dim, device=self.device)
+        trackers = [
+            (UnitUtility(self.b.q, (example if self.a is None else z,), every=4), self.b.optimizer)
+        ]
+        if self.a is not None:
+            action = torch.zeros(1, dtype=torch.long, device=self.device)
+            trackers += [
+                (UnitUtility(self.a.encoder, (example,), every=4), self.a.optimizer),
+                (UnitUtility(self.a.predictor, (z, action), every=4), self.a.optimizer),
+            ]
+        return trackers
 
     # --- The verbs the life calls -------------------------------------------------------------
     def begin(self, obs: np.ndarray, info: dict[str, Any]) -> None:
@@ -221,11 +228,11 @@ class Agent:
         g = self.genome
         if self.a is None or self.counters["env_steps"] < g.warmup or not self.meta.learns:
             return
-        if not self.memory.can_sample(self.sequence_length):
+        if not self.memory.can_sample(1):
             return
         for _ in range(self.meta.updates):
-            batch = self.memory.sample(g.imagine_batch, self.sequence_length, 0.5)
-            start = self.a.embed(torch.as_tensor(batch["obs"][:, 0], device=self.device))
+            frames = self.memory.sample(g.imagine_batch, 1, 0.5)["obs"][:, 0]  # start states only
+            start = self.a.embed(torch.as_tensor(frames, device=self.device))
             dream = imagine(self.a, self.b, start, g, self.model_rng)
             keep = dream["keep"]
             self.counters["imagined_kept"] += int(keep.sum())
@@ -295,18 +302,16 @@ class Agent:
         first = torch.as_tensor(batch["first"], device=self.device)
         # One pass, shared by A's targets and B's inputs; without A, B encodes frames itself.
         z = obs if self.a is None else self.a.embed_sequences(obs)
+        rewards = torch.as_tensor(batch["reward"], device=self.device)
         self.counters["learn_steps"] += 1
         if self.a is not None and route.a_learns and self.counters["learn_steps"] % g.a_every == 0:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
-            reward = torch.as_tensor(batch["reward"], device=self.device)
-            self._record_update("updates_a", self.a.update(obs, action, alive, z, reward))
+            self._record_update("updates_a", self.a.update(obs, action, alive, z, rewards))
         if route.b_learns:
             n = g.n_step + 1
             size = obs.shape[0]
             z = z[:, :n]
-            reward = self.extrinsic_weight * torch.as_tensor(
-                batch["reward"][:, :n], device=self.device
-            )
+            reward = self.extrinsic_weight * rewards[:, :n]  # a new tensor: the bonus adds to it
             if self.a is not None and self.meta.intrinsic_weight > 0:
                 bonus = self.a.disagreement(z[:, :-1].flatten(0, 1), action[:, 1:n].flatten())
                 bonus = bonus / (bonus.mean() + 1e-8)

@@ -14,15 +14,18 @@ from lifelong.detectors import ChangeDetector
 
 
 class EMA:
-    """Exponential moving average m <- m + rate (x - m); starts at the first value it sees."""
+    """Exponential moving average m <- m + rate (x - m); starts at the first value it sees, or at
+    `initial` when one is given (a prior the evidence moves away from)."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, initial: float | None = None) -> None:
         self.rate = rate
-        self.value = 0.0
+        self.initial = initial
+        self.value = 0.0 if initial is None else initial
         self.count = 0
 
     def update(self, x: float) -> float:
-        self.value = x if self.count == 0 else self.value + self.rate * (x - self.value)
+        first = self.count == 0 and self.initial is None
+        self.value = x if first else self.value + self.rate * (x - self.value)
         self.count += 1
         return self.value
 
@@ -116,9 +119,8 @@ class TrustLedger:
         self.advantage: dict[str, EMA] = {}
 
     def record(self, source: str, reward: float, baseline: float) -> None:
-        ema = self.advantage.setdefault(source, EMA(self.rate))
-        ema.value = ema.value + self.rate * (reward - baseline - ema.value)  # starts at 0: prior
-        ema.count += 1
+        # The advantage starts at 0, so a new teacher starts at the prior.
+        self.advantage.setdefault(source, EMA(self.rate, initial=0.0)).update(reward - baseline)
 
     def trust(self, source: str | None, scale: float) -> float:
         if source is None:
@@ -134,7 +136,7 @@ class TrustLedger:
     def load_state_dict(self, state: dict) -> None:
         self.advantage = {}
         for source, values in state.items():
-            self.advantage[source] = EMA(self.rate)
+            self.advantage[source] = EMA(self.rate, initial=0.0)
             self.advantage[source].load_state_dict(values)
 
 

@@ -91,6 +91,11 @@ class MetaController:
     def _on(self, family: str) -> bool:
         return family not in self.disabled
 
+    @property
+    def intervenes(self) -> bool:
+        """Whether this controller can ever order a plasticity intervention (unit resets)."""
+        return self.uses_detector and self._on("change") and self.genome.reinit_fraction > 0
+
     def _choose(self, s: MetaState) -> tuple[Mode, str]:
         g = self.genome
         if self._on("sleep") and self.mode == Mode.SLEEP and s.sleep_pressure > g.wake_threshold:

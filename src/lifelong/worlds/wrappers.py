@@ -799,13 +799,6 @@ class NoisyTV(gym.Wrapper):
         """The inner world's no-op: the TV adds no new way of doing nothing."""
         return _noop_of(self.env)
 
-    def _outcome(self, action: int) -> Any:
-        """The observation `action` would lead to, the world left exactly as it was."""
-        state = _inner_state(self.env)
-        next_obs = self.env.step(action)[0]
-        _load_inner_state(self.env, state)
-        return next_obs
-
     def _draw_block(self) -> None:
         rng, size = self._rng, self._block_size
         self._block_rng = copy.deepcopy(rng.bit_generator.state)
