@@ -30,6 +30,12 @@ from lifelong.systems.planning import imagine, plan
 # A's error on fresh experience is measured in windows of this many transitions: one batched
 # pass is far cheaper than one per step, and M's signals still see every transition.
 MEASURE_WINDOW = 16
+# Hidden units' utilities (plasticity) are measured on the batches of one learning step in this
+# many: a training batch averages 64 sequences where an acting pass sees one frame, and hooks
+# that run on every forward pass cost about a sixth of the agent's time.
+UTILITY_EVERY = 4
+# A unit is judged once measured this often (100 learning steps, continual backprop's maturity).
+UNIT_MATURITY = 100 // UTILITY_EVERY
 
 COUNTERS = (
     "env_steps",
@@ -132,18 +138,20 @@ class Agent:
     def _unit_trackers(self, obs_shape: tuple[int, ...]) -> list[tuple[UnitUtility, Any]]:
         """Plasticity (plasticity.py): forward hooks keep every hidden unit's utility, so M's
         intervention after a change can reset the least useful ones. Built only for a
-        controller that can order one: the hooks run on every forward pass, acting included."""
+        controller that can order one, and attached only while `_learn` measures them."""
         example = torch.zeros((1, *obs_shape), device=self.device)
         z = torch.zeros(1, self.genome.latent_dim, device=self.device)
         trackers = [
-            (UnitUtility(self.b.q, (example if self.a is None else z,), every=4), self.b.optimizer)
+            (UnitUtility(self.b.q, (example if self.a is None else z,)), self.b.optimizer)
         ]
         if self.a is not None:
             action = torch.zeros(1, dtype=torch.long, device=self.device)
             trackers += [
-                (UnitUtility(self.a.encoder, (example,), every=4), self.a.optimizer),
-                (UnitUtility(self.a.predictor, (z, action), every=4), self.a.optimizer),
+                (UnitUtility(self.a.encoder, (example,)), self.a.optimizer),
+                (UnitUtility(self.a.predictor, (z, action)), self.a.optimizer),
             ]
+        for utility, _ in trackers:
+            utility.detach()
         return trackers
 
     # --- The verbs the life calls -------------------------------------------------------------
@@ -293,9 +301,21 @@ class Agent:
             self.telemetry.on_prediction(error, disagreement, copy_last)
 
     def _learn(self, route: Route) -> None:
-        g = self.genome
         if not self.memory.can_sample(self.sequence_length):
             return
+        self.counters["learn_steps"] += 1
+        measured = self.utilities if self.counters["learn_steps"] % UTILITY_EVERY == 0 else []
+        for utility, _ in measured:
+            utility.attach()
+        try:
+            self._update(route)
+        finally:
+            for utility, _ in measured:
+                utility.detach()
+
+    def _update(self, route: Route) -> None:
+        """One learning step: a batch of remembered sequences, A's update, B's update."""
+        g = self.genome
         batch = self.memory.sample(g.batch_size, self.sequence_length, self.meta.recent_fraction)
         obs = torch.as_tensor(batch["obs"], device=self.device)
         action = torch.as_tensor(batch["action"], device=self.device)
@@ -303,7 +323,6 @@ class Agent:
         # One pass, shared by A's targets and B's inputs; without A, B encodes frames itself.
         z = obs if self.a is None else self.a.embed_sequences(obs)
         rewards = torch.as_tensor(batch["reward"], device=self.device)
-        self.counters["learn_steps"] += 1
         if self.a is not None and route.a_learns and self.counters["learn_steps"] % g.a_every == 0:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
             self._record_update("updates_a", self.a.update(obs, action, alive, z, rewards))
@@ -344,6 +363,7 @@ class Agent:
                     optimizer,
                     g.reinit_fraction,
                     utility,
+                    maturity=UNIT_MATURITY,
                     generator=self.model_rng,
                 )
         if self.meta.lr_boost > 1.0:
