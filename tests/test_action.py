@@ -34,6 +34,26 @@ def test_truncated_stream_bootstraps_from_its_last_frame():
     assert not n_step_targets(reward, first, zeros, bootstrap, gamma=0.5)[1].item()
 
 
+def test_b_rates_only_the_frame_each_return_bootstraps_from():
+    """Bootstrapping from the last frame alone gives the targets of rating every frame."""
+    torch.manual_seed(0)
+    b = SystemB(3, Genome(latent_dim=8, q_hidden=16, gamma=0.9))
+    z = torch.randn(5, 4, 8)
+    reward = torch.randn(5, 4)
+    first = torch.zeros(5, 4, dtype=torch.bool)
+    first[1, 2] = first[2, 1] = True  # a stream cut short; one with nothing to learn from
+    terminal = torch.zeros(5, 4, dtype=torch.bool)
+    terminal[3, 2] = True
+    with torch.no_grad():
+        q, targets, valid = b.values_and_targets(z, reward, first, terminal)
+        greedy = b.q(z).argmax(dim=-1, keepdim=True)
+        bootstrap = b.q_target(z).gather(2, greedy).squeeze(2)
+    expected, expected_valid = n_step_targets(reward, first, terminal, bootstrap, gamma=0.9)
+    torch.testing.assert_close(targets, expected)
+    torch.testing.assert_close(q, b.q(z[:, 0]).detach())
+    assert valid.tolist() == expected_valid.tolist() == [True, True, False, True, True]
+
+
 def test_softmax_temperature_sharpens_the_policy():
     q = [1.0, 2.0, 3.0]
     cold, hot = softmax_policy(q, 0.05), softmax_policy(q, 10.0)

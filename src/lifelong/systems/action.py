@@ -19,16 +19,17 @@ from lifelong.genome import Genome
 from lifelong.systems.observation import make_encoder
 
 
-def n_step_targets(
-    reward: Tensor, first: Tensor, terminal: Tensor, bootstrap: Tensor, gamma: float
-) -> tuple[Tensor, Tensor]:
-    """Truncation-aware n-step returns from a sequence of frames 0..n.
+def n_step_returns(
+    reward: Tensor, first: Tensor, terminal: Tensor, gamma: float
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Truncation-aware n-step returns from a sequence of frames 0..n, before bootstrapping.
 
     reward, first, terminal: (B, n+1) frame fields (reward[:, k] was received on arriving at
-    frame k); bootstrap: (B, n+1) value of each frame (index 0 unused). The return follows the
-    stream of frame 0 until a frame that starts a new stream (`first`), bootstraps from the last
-    frame still in it, and stops discounting at a terminal frame. Returns (targets, valid): valid
-    is False where frame 1 already starts a new stream (no transition to learn from).
+    frame k). The return follows the stream of frame 0 until a frame that starts a new stream
+    (`first`) and stops discounting at a terminal frame. Returns (returns, last, discount, valid),
+    each (B,): the discounted rewards, the frame to bootstrap from (the last one still in the
+    stream), the factor its value enters with (0 after a terminal), and whether there is a
+    transition to learn from at all (False where frame 1 already starts a new stream).
     """
     alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)  # (B, n): frame k+1 in the stream
     not_ended = torch.cumprod(1.0 - terminal[:, 1:].float(), dim=1)
@@ -39,10 +40,17 @@ def n_step_targets(
     last = alive.sum(dim=1).long()  # frames 1..last belong to the stream
     valid = last > 0
     last = last.clamp(min=1)
-    gather = bootstrap.gather(1, last.unsqueeze(1)).squeeze(1)
     ended = not_ended.gather(1, (last - 1).unsqueeze(1)).squeeze(1)
-    returns = returns + gamma ** last.to(reward.dtype) * ended * gather
-    return returns, valid
+    return returns, last, gamma ** last.to(reward.dtype) * ended, valid
+
+
+def n_step_targets(
+    reward: Tensor, first: Tensor, terminal: Tensor, bootstrap: Tensor, gamma: float
+) -> tuple[Tensor, Tensor]:
+    """`n_step_returns` bootstrapped from `bootstrap` (B, n+1), the value of every frame (index
+    0 unused). Returns (targets, valid)."""
+    returns, last, discount, valid = n_step_returns(reward, first, terminal, gamma)
+    return returns + discount * bootstrap.gather(1, last.unsqueeze(1)).squeeze(1), valid
 
 
 def softmax_policy(q: list[float], temperature: float) -> list[float]:
@@ -102,6 +110,27 @@ class SystemB(nn.Module):
         """Action probabilities for one latent state z (1, D)."""
         return softmax_policy(self.q(z)[0].tolist(), temperature)
 
+    def values_and_targets(
+        self, z: Tensor, reward: Tensor, first: Tensor, terminal: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Q-values of frame 0 (B, A), with gradient, and its n-step double-Q targets (B,).
+
+        Only the frame each return bootstraps from is rated, not every frame of the sequence:
+        the online net picks its action, the target net rates it (double Q). Returns
+        (q, targets, valid), `valid` as in `n_step_returns`.
+        """
+        size = z.shape[0]
+        with torch.no_grad():
+            returns, last, discount, valid = n_step_returns(
+                reward, first, terminal, self.genome.gamma
+            )
+        z_last = z[torch.arange(size, device=z.device), last]
+        q = self.q(torch.cat([z[:, 0], z_last]))  # one pass: frame 0 learns, z_last bootstraps
+        with torch.no_grad():
+            greedy = q[size:].argmax(dim=-1, keepdim=True)
+            bootstrap = self.q_target(z_last).gather(1, greedy).squeeze(1)
+        return q[:size], returns + discount * bootstrap, valid
+
     def update(
         self,
         z: Tensor,
@@ -119,12 +148,8 @@ class SystemB(nn.Module):
         `reward` already includes the intrinsic bonus M asked for. `weight` (B,) scales each
         sequence's TD loss: the trust in the teacher whose lead its first action followed.
         """
-        q_all = self.q(z)  # one pass over every frame: frame 0 learns, the others bootstrap
-        with torch.no_grad():
-            greedy = q_all.argmax(dim=-1, keepdim=True)  # double Q: the online net picks,
-            bootstrap = self.q_target(z).gather(2, greedy).squeeze(2)  # the target net rates
-            targets, valid = n_step_targets(reward, first, terminal, bootstrap, self.genome.gamma)
-        q_taken = q_all[:, 0].gather(1, action[:, 1:2]).squeeze(1)
+        q, targets, valid = self.values_and_targets(z, reward, first, terminal)
+        q_taken = q.gather(1, action[:, 1:2]).squeeze(1)
         td = F.smooth_l1_loss(q_taken, targets, reduction="none")
         mask = valid.float() if weight is None else valid.float() * weight
         loss = (td * mask).sum() / valid.float().sum().clamp(min=1.0)

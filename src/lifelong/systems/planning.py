@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from lifelong.genome import Genome
-from lifelong.systems.action import SystemB, n_step_targets
+from lifelong.systems.action import SystemB
 from lifelong.systems.observation import SystemA, spread
 
 
@@ -97,7 +97,7 @@ def rollout_scores(
     """Discounted return of each rollout minus its uncertainty: (N, H), (N,), (N, H) -> (N,).
 
     sum_k gamma^k r_{k+1} + gamma^H V(z_H) - penalty * sum_k u_{k+1}, the n-step return B learns
-    from (see `n_step_targets`), with the disagreement summed because every uncertain step is
+    from (see `n_step_returns`), with the disagreement summed because every uncertain step is
     one more place where the imagined future can be wrong.
     """
     horizon = rewards.shape[1]
@@ -153,11 +153,8 @@ def imagined_success(
     from its best action. Comparing with the max rather than with Q of the action taken keeps only
     the trajectories that improve on the greedy policy, the "succeed" of the paper.
     """
-    q = b.q(z)  # (N, n+1, A)
-    greedy = q.argmax(dim=-1, keepdim=True)
-    bootstrap = b.q_target(z).gather(2, greedy).squeeze(2)
-    returns, _ = n_step_targets(reward, first, terminal, bootstrap, gamma)
-    return returns, q[:, 0].amax(dim=-1)
+    q, returns, _ = b.values_and_targets(z, reward, first, terminal)
+    return returns, q.amax(dim=-1)
 
 
 @torch.no_grad()  # not inference_mode: B.update must be able to train on the result
