@@ -141,9 +141,7 @@ class Agent:
         controller that can order one, and attached only while `_learn` measures them."""
         example = torch.zeros((1, *obs_shape), device=self.device)
         z = torch.zeros(1, self.genome.latent_dim, device=self.device)
-        trackers = [
-            (UnitUtility(self.b.q, (example if self.a is None else z,)), self.b.optimizer)
-        ]
+        trackers = [(UnitUtility(self.b.q, (example if self.a is None else z,)), self.b.optimizer)]
         if self.a is not None:
             action = torch.zeros(1, dtype=torch.long, device=self.device)
             trackers += [
