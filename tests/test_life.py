@@ -154,28 +154,43 @@ def last_quarter_reward(directory):
     return float(np.mean([r["reward_rate"] for r in records[-len(records) // 4 :]]))
 
 
+# A learning claim rests on several lives: one life's last quarter can be one predator attack or
+# storm away from chance, and any change in floating-point order reshuffles which one that is.
+SEEDS = (0, 1, 2)
+LIFETIME = 16_000
+
+
+def lives_against_chance(directory: Path, world: str) -> tuple[float, float]:
+    """Mean last-quarter reward over `SEEDS` of default agents and of random policies."""
+    agent, chance = [], []
+    for seed in SEEDS:
+        config = {**QUICK, "log_every": 1000}
+        open_life(directory / f"seed{seed}", world, seed, config_changes=config).run(LIFETIME)
+        agent.append(last_quarter_reward(directory / f"seed{seed}"))
+        chance.append(random_reward_rate(world, LIFETIME, seed))
+    return float(np.mean(agent)), float(np.mean(chance))
+
+
 def test_the_agent_learns_to_live_better_than_chance_and_its_model_improves(tmp_path):
     """Default agent and world: last-quarter reward beats a random policy in the same world, and
     A's prediction error on fresh experience falls and ends below the copy-last baseline's."""
-    steps = 16_000
-    open_life(tmp_path / "life", config_changes={**QUICK, "log_every": 1000}).run(steps)
-    assert last_quarter_reward(tmp_path / "life") > random_reward_rate("nursery", steps, 0) + 0.01
-    records = read_metrics(tmp_path / "life")
-    quarter = records[-len(records) // 4 :]
-    first = next(r for r in records if r["error_vs_copy_last"] is not None)  # A has trained
-    late_error = float(np.mean([r["prediction_error_slow"] for r in quarter]))
-    assert late_error < 0.5 * first["prediction_error_slow"]
-    # Not only a falling number: A's one-step predictions beat copying the last embedding.
-    late_ratio = float(np.mean([r["error_vs_copy_last"] for r in quarter]))
-    assert late_ratio < 0.7 * first["error_vs_copy_last"] and late_ratio < 1.0
+    agent, chance = lives_against_chance(tmp_path, "nursery")
+    assert agent > chance + 0.01
+    for seed in SEEDS:
+        records = read_metrics(tmp_path / f"seed{seed}")
+        quarter = records[-len(records) // 4 :]
+        first = next(r for r in records if r["error_vs_copy_last"] is not None)  # A has trained
+        late_error = float(np.mean([r["prediction_error_slow"] for r in quarter]))
+        assert late_error < 0.5 * first["prediction_error_slow"]
+        # Not only a falling number: A's one-step predictions beat copying the last embedding.
+        late_ratio = float(np.mean([r["error_vs_copy_last"] for r in quarter]))
+        assert late_ratio < 0.7 * first["error_vs_copy_last"] and late_ratio < 1.0
 
 
 def test_without_a_teacher_the_agent_learns_from_its_own_actions(tmp_path):
     """No teacher to follow: what beats chance here is B's value learning."""
-    steps, world = 16_000, "nursery(teachers=0,predator=False)"
-    config = {**QUICK, "log_every": 1000}
-    open_life(tmp_path / "life", world=world, config_changes=config).run(steps)
-    assert last_quarter_reward(tmp_path / "life") > random_reward_rate(world, steps, 0) + 0.01
+    agent, chance = lives_against_chance(tmp_path, "nursery(teachers=0,predator=False)")
+    assert agent > chance + 0.01
 
 
 def test_a_wrapped_world_that_cannot_be_saved_resumes_as_a_new_stream(tmp_path):
