@@ -52,6 +52,20 @@ def test_b_rates_only_the_frame_each_return_bootstraps_from():
     torch.testing.assert_close(targets, expected)
     torch.testing.assert_close(q, b.q(z[:, 0]).detach())
     assert valid.tolist() == expected_valid.tolist() == [True, True, False, True, True]
+    # Given raw frames and how to encode them, only the two frames read are encoded.
+    frames, projection = torch.randn(5, 4, 3), torch.randn(3, 8)
+    encoded = []
+
+    def encode(x):
+        encoded.append(len(x))
+        return x @ projection
+
+    with torch.no_grad():
+        q_raw, targets_raw, _ = b.values_and_targets(frames, reward, first, terminal, encode)
+        q_all, targets_all, _ = b.values_and_targets(frames @ projection, reward, first, terminal)
+    assert encoded == [10]
+    torch.testing.assert_close(q_raw, q_all)
+    torch.testing.assert_close(targets_raw, targets_all)
 
 
 def test_softmax_temperature_sharpens_the_policy():

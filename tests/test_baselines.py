@@ -118,9 +118,9 @@ def test_a_only_never_learns_from_the_worlds_reward(tmp_path, monkeypatch):
     seen = []
     update = life.agent.b.update
 
-    def spy(z, action, reward, first, terminal, weight=None):
+    def spy(z, action, reward, first, terminal, *rest):
         seen.append(reward.clone())
-        return update(z, action, reward, first, terminal, weight)
+        return update(z, action, reward, first, terminal, *rest)
 
     monkeypatch.setattr(life.agent.b, "update", spy)
     life.run(300)

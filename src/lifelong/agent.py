@@ -318,24 +318,34 @@ class Agent:
         obs = torch.as_tensor(batch["obs"], device=self.device)
         action = torch.as_tensor(batch["action"], device=self.device)
         first = torch.as_tensor(batch["first"], device=self.device)
-        # One pass, shared by A's targets and B's inputs; without A, B encodes frames itself.
-        z = obs if self.a is None else self.a.embed_sequences(obs)
         rewards = torch.as_tensor(batch["reward"], device=self.device)
-        if self.a is not None and route.a_learns and self.counters["learn_steps"] % g.a_every == 0:
+        a_learns = (
+            self.a is not None and route.a_learns and self.counters["learn_steps"] % g.a_every == 0
+        )
+        bonus = self.a is not None and route.b_learns and self.meta.intrinsic_weight > 0
+        # A's targets and the curiosity bonus need every frame embedded: one pass, shared with B.
+        # B alone reads two frames a sequence and embeds only those (`values_and_targets`).
+        z = self.a.embed_sequences(obs) if self.a is not None and (a_learns or bonus) else None
+        if a_learns:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
             self._record_update("updates_a", self.a.update(obs, action, alive, z, rewards))
         if route.b_learns:
             n = g.n_step + 1
             size = obs.shape[0]
-            z = z[:, :n]
+            if z is not None:
+                frames, encode = z[:, :n], None
+            else:  # B's own encoder (no A), or A's embedding of the frames B reads
+                frames, encode = obs[:, :n], None if self.a is None else self.a.embed
             reward = self.extrinsic_weight * rewards[:, :n]  # a new tensor: the bonus adds to it
-            if self.a is not None and self.meta.intrinsic_weight > 0:
-                bonus = self.a.disagreement(z[:, :-1].flatten(0, 1), action[:, 1:n].flatten())
-                bonus = bonus / (bonus.mean() + 1e-8)
-                reward[:, 1:] += self.meta.intrinsic_weight * bonus.view(size, n - 1)
+            if bonus:
+                novelty = self.a.disagreement(z[:, : n - 1].flatten(0, 1), action[:, 1:n].flatten())
+                novelty = novelty / (novelty.mean() + 1e-8)
+                reward[:, 1:] += self.meta.intrinsic_weight * novelty.view(size, n - 1)
             terminal = torch.as_tensor(batch["terminal"][:, :n], device=self.device)
             weight = self._trust_weights(batch["source"][:, 1])
-            info = self.b.update(z, action[:, :n], reward, first[:, :n], terminal, weight)
+            info = self.b.update(
+                frames, action[:, :n], reward, first[:, :n], terminal, weight, encode
+            )
             self._record_update("updates_b", info)
             if info is not None:
                 self.telemetry.on_value(info["b_value_error"], info["b_value"])

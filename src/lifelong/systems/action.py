@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -111,21 +112,31 @@ class SystemB(nn.Module):
         return softmax_policy(self.q(z)[0].tolist(), temperature)
 
     def values_and_targets(
-        self, z: Tensor, reward: Tensor, first: Tensor, terminal: Tensor
+        self,
+        z: Tensor,
+        reward: Tensor,
+        first: Tensor,
+        terminal: Tensor,
+        encode: Callable[[Tensor], Tensor] | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Q-values of frame 0 (B, A), with gradient, and its n-step double-Q targets (B,).
 
-        Only the frame each return bootstraps from is rated, not every frame of the sequence:
-        the online net picks its action, the target net rates it (double Q). Returns
-        (q, targets, valid), `valid` as in `n_step_returns`.
+        Only two frames of each sequence are read: frame 0 and the one its return bootstraps
+        from, which the online net picks an action for and the target net rates (double Q).
+        `encode` (no gradient), if given, turns those frames of `z` into what the Q-network
+        reads, so a caller need not embed the others. Returns (q, targets, valid), `valid` as in
+        `n_step_returns`.
         """
         size = z.shape[0]
         with torch.no_grad():
             returns, last, discount, valid = n_step_returns(
                 reward, first, terminal, self.genome.gamma
             )
-        z_last = z[torch.arange(size, device=z.device), last]
-        q = self.q(torch.cat([z[:, 0], z_last]))  # one pass: frame 0 learns, z_last bootstraps
+        read = torch.cat([z[:, 0], z[torch.arange(size, device=z.device), last]])
+        if encode is not None:
+            read = encode(read)
+        z_last = read[size:]
+        q = self.q(read)  # one pass: frame 0 learns, z_last bootstraps
         with torch.no_grad():
             greedy = q[size:].argmax(dim=-1, keepdim=True)
             bootstrap = self.q_target(z_last).gather(1, greedy).squeeze(1)
@@ -139,6 +150,7 @@ class SystemB(nn.Module):
         first: Tensor,
         terminal: Tensor,
         weight: Tensor | None = None,
+        encode: Callable[[Tensor], Tensor] | None = None,
     ) -> dict[str, float] | None:
         """One TD step; None (and no step) when the loss is not finite.
 
@@ -147,8 +159,9 @@ class SystemB(nn.Module):
 
         `reward` already includes the intrinsic bonus M asked for. `weight` (B,) scales each
         sequence's TD loss: the trust in the teacher whose lead its first action followed.
+        `encode` as in `values_and_targets`.
         """
-        q, targets, valid = self.values_and_targets(z, reward, first, terminal)
+        q, targets, valid = self.values_and_targets(z, reward, first, terminal, encode)
         q_taken = q.gather(1, action[:, 1:2]).squeeze(1)
         td = F.smooth_l1_loss(q_taken, targets, reduction="none")
         mask = valid.float() if weight is None else valid.float() * weight

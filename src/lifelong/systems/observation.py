@@ -226,7 +226,7 @@ class SystemA(nn.Module):
             [p for module in trained for p in module.parameters()], lr=genome.lr_a, fused=True
         )
 
-    @torch.inference_mode()
+    @torch.no_grad()  # not inference_mode: B's update trains on these
     def embed(self, obs: Tensor) -> Tensor:
         """The stable embedding System B acts and learns on: the EMA target encoder's.
 
