@@ -73,7 +73,7 @@ class Genome:
     hidden_dim: int = _gene(64, 8, 2048, "hidden width of A's networks")
     ensemble_size: int = _gene(4, 2, 32, "members of A's latent predictor ensemble")
     horizon: int = _gene(3, 1, 16, "steps of latent prediction A trains on")
-    lr_a: float = _gene(1e-3, 1e-6, 1e-1, "learning rate of System A", log=True)
+    lr_a: float = _gene(2e-3, 1e-6, 1e-1, "learning rate of System A", log=True)
     target_rate: float = _gene(0.01, 1e-4, 1.0, "EMA rate of A's target encoder", log=True)
     variance_weight: float = _gene(1.0, 0.0, 100.0, "weight of the anti-collapse variance term")
     covariance_weight: float = _gene(0.04, 0.0, 100.0, "weight of the decorrelation term")
@@ -97,7 +97,7 @@ class Genome:
     # --- Learning schedule and memory ---------------------------------------------------------
     batch_size: int = _gene(64, 1, 1024, "sequences per gradient update")
     train_every: int = _gene(8, 1, 256, "world steps between gradient updates")
-    a_every: int = _gene(2, 1, 64, "learning steps per update of A (B updates at every one)")
+    a_every: int = _gene(4, 1, 64, "learning steps per update of A (B updates at every one)")
     warmup: int = _gene(500, 0, 1_000_000, "world steps before the first update")
     memory_recent: int = _gene(50_000, 100, 10_000_000, "frames in the recent ring buffer")
     memory_longterm: int = _gene(2_000, 1, 1_000_000, "segments in the long-term reservoir")
