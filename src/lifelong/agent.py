@@ -29,7 +29,7 @@ from lifelong.systems.planning import imagine, plan
 
 # A's error on fresh experience is measured in windows of this many transitions: one batched
 # pass is far cheaper than one per step, and M's signals still see every transition.
-MEASURE_WINDOW = 16
+MEASURE_WINDOW = 32
 # Hidden units' utilities (plasticity) are measured on the batches of one learning step in this
 # many: a training batch averages 64 sequences where an acting pass sees one frame, and hooks
 # that run on every forward pass cost about a sixth of the agent's time.
