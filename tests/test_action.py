@@ -2,7 +2,13 @@ import pytest
 import torch
 
 from lifelong.genome import Genome
-from lifelong.systems.action import SystemB, n_step_targets, softmax_policy
+from lifelong.systems.action import SystemB, n_step_returns, softmax_policy
+
+
+def n_step_targets(reward, first, terminal, bootstrap, gamma):
+    """`n_step_returns` bootstrapped from every frame's value (B, n+1): the reference."""
+    returns, last, discount, valid = n_step_returns(reward, first, terminal, gamma)
+    return returns + discount * bootstrap.gather(1, last.unsqueeze(1)).squeeze(1), valid
 
 
 def test_n_step_return_hand_computed():

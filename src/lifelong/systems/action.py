@@ -45,15 +45,6 @@ def n_step_returns(
     return returns, last, gamma ** last.to(reward.dtype) * ended, valid
 
 
-def n_step_targets(
-    reward: Tensor, first: Tensor, terminal: Tensor, bootstrap: Tensor, gamma: float
-) -> tuple[Tensor, Tensor]:
-    """`n_step_returns` bootstrapped from `bootstrap` (B, n+1), the value of every frame (index
-    0 unused). Returns (targets, valid)."""
-    returns, last, discount, valid = n_step_returns(reward, first, terminal, gamma)
-    return returns + discount * bootstrap.gather(1, last.unsqueeze(1)).squeeze(1), valid
-
-
 def softmax_policy(q: list[float], temperature: float) -> list[float]:
     """Action probabilities from one state's Q-values, temperature in units of the Q spread.
 
