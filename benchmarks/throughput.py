@@ -8,10 +8,13 @@ ticks take no world step, so the agent's figure is world steps per second of wal
 sleep included: the number a person waiting for a life to reach step N cares about.
 
 `--sb3` also times Stable-Baselines3's DQN (`pip install 'lifelong[baseline]'`) in the same world,
-with the genome's replay ratio, batch, network width, buffer, warm-up, discount, learning rate,
-n-step and target rate, alternating with our agent in this one process (ours, SB3, ours, SB3, ...),
-and prints each run, the medians and the ratio ours/SB3. It is a yardstick, not a like-for-like
-race: our agent also trains System A, samples sequences and runs System M at every tick.
+with the genome's batch, network width, buffer, warm-up, discount, learning rate, n-step and
+target rate, alternating with our agent in this one process (ours, SB3, ours, SB3, ...), and
+prints each run, the medians and the ratio ours/SB3. The replay ratio is the one our agent just
+used: B also learns at sleep ticks, so it makes more than one update per `train_every` world
+steps, and SB3's `train_freq` is set to the world steps per B update measured in the same round.
+It is a yardstick, not a like-for-like race: our agent also trains System A, samples sequences
+and runs System M at every tick.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ def measure_agent(steps: int, overrides: list[str], world: str = "nursery") -> d
             after["updates_a"] + after["updates_b"] - before["updates_a"] - before["updates_b"]
         )
         / elapsed,
+        "steps_per_b_update": (after["env_steps"] - before["env_steps"])
+        / max(after["updates_b"] - before["updates_b"], 1),
     }
 
 
@@ -108,11 +113,13 @@ def compare_with_sb3(steps: int, overrides: list[str], rounds: int, world: str) 
             f"({agent['updates_per_s']:.0f} updates/s, A + B)",
             flush=True,
         )
-        sb3 = measure_sb3(steps, world, overrides)
+        train_freq = max(1, round(agent["steps_per_b_update"]))  # our replay ratio
+        sb3 = measure_sb3(steps, world, [*overrides, f"train_every={train_freq}"])
         theirs.append(sb3["env_steps_per_s"])
         print(
             f"round {round_}  SB3 DQN:     {sb3['env_steps_per_s']:>7.0f} env steps/s  "
-            f"({sb3['updates_per_s']:.0f} updates/s)",
+            f"({sb3['updates_per_s']:.0f} updates/s, train_freq {train_freq}: ours made one "
+            f"B update per {agent['steps_per_b_update']:.2f} world steps)",
             flush=True,
         )
     ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
