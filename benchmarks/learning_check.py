@@ -15,6 +15,7 @@ import tempfile
 import numpy as np
 
 from lifelong.life import open_life, read_metrics
+from lifelong.modes import Mode
 from lifelong.worlds import make_world
 
 
@@ -54,7 +55,7 @@ def main() -> None:
         f"A's error / copy-last:      first measured {first['error_vs_copy_last']:.3f}"
         f"   last quarter {late('error_vs_copy_last'):.3f}"
     )
-    shares = {m: late(f"mode_{m}") for m in ("observe", "explore", "exploit", "sleep")}
+    shares = {m.value: late(f"mode_{m.value}") for m in Mode}
     print("time per mode, last quarter: " + "  ".join(f"{m} {s:.0%}" for m, s in shares.items()))
 
 
