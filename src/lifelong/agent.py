@@ -325,7 +325,7 @@ class Agent:
         bonus = self.a is not None and route.b_learns and self.meta.intrinsic_weight > 0
         # A's targets and the curiosity bonus need every frame embedded: one pass, shared with B.
         # B alone reads two frames a sequence and embeds only those (`values_and_targets`).
-        z = self.a.embed_sequences(obs) if self.a is not None and (a_learns or bonus) else None
+        z = self.a.embed_sequences(obs) if a_learns or bonus else None
         if a_learns:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
             self._record_update("updates_a", self.a.update(obs, action, alive, z, rewards))

@@ -119,10 +119,7 @@ class SystemB(nn.Module):
         `n_step_returns`.
         """
         size = z.shape[0]
-        with torch.no_grad():
-            returns, last, discount, valid = n_step_returns(
-                reward, first, terminal, self.genome.gamma
-            )
+        returns, last, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
         read = torch.cat([z[:, 0], z[torch.arange(size, device=z.device), last]])
         if encode is not None:
             read = encode(read)
