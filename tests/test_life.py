@@ -163,8 +163,8 @@ LIFETIME = 16_000
 def lives_against_chance(directory: Path, world: str) -> tuple[float, float]:
     """Mean last-quarter reward over `SEEDS` of default agents and of random policies."""
     agent, chance = [], []
+    config = {**QUICK, "log_every": 1000}
     for seed in SEEDS:
-        config = {**QUICK, "log_every": 1000}
         open_life(directory / f"seed{seed}", world, seed, config_changes=config).run(LIFETIME)
         agent.append(last_quarter_reward(directory / f"seed{seed}"))
         chance.append(random_reward_rate(world, LIFETIME, seed))
@@ -176,18 +176,19 @@ def test_the_agent_learns_to_live_better_than_chance_and_its_model_improves(tmp_
     A's prediction error on fresh experience falls and ends below the copy-last baseline's."""
     agent, chance = lives_against_chance(tmp_path, "nursery")
     assert agent > chance + 0.01
-    falls, ratios = [], []
+    ratios = []
     for seed in SEEDS:
         records = read_metrics(tmp_path / f"seed{seed}")
         quarter = records[-len(records) // 4 :]
         first = next(r for r in records if r["error_vs_copy_last"] is not None)  # A has trained
         late_error = float(np.mean([r["prediction_error_slow"] for r in quarter]))
-        falls.append(late_error / first["prediction_error_slow"])
-        ratios.append(float(np.mean([r["error_vs_copy_last"] for r in quarter])))
-    print(f"A's error, late / first: {falls}; late error / copy-last: {ratios}")
-    assert max(falls) < 0.5
-    # Not only a falling number: A's one-step predictions beat copying the last embedding.
-    assert np.mean(ratios) < 1.0
+        assert late_error < 0.5 * first["prediction_error_slow"], f"seed {seed}"
+        late_ratio = float(np.mean([r["error_vs_copy_last"] for r in quarter]))
+        assert late_ratio < 0.7 * first["error_vs_copy_last"], f"seed {seed}"
+        ratios.append(late_ratio)
+    # Not only a falling number: A's one-step predictions beat copying the last embedding (on
+    # average over the lives: one can end level with copying, see docs/benchmarks.md).
+    assert np.mean(ratios) < 1.0, ratios
 
 
 def test_without_a_teacher_the_agent_learns_from_its_own_actions(tmp_path):
