@@ -10,11 +10,14 @@ sleep included: the number a person waiting for a life to reach step N cares abo
 `--sb3` also times Stable-Baselines3's DQN (`pip install 'lifelong[baseline]'`) in the same world,
 with the genome's batch, network width, buffer, warm-up, discount, learning rate, n-step and
 target rate, alternating with our agent in this one process (ours, SB3, ours, SB3, ...), and
-prints each run, the medians and the ratio ours/SB3. The replay ratio is the one our agent just
-used: B also learns at sleep ticks, so it makes more than one update per `train_every` world
-steps, and SB3's `train_freq` is set to the world steps per B update measured in the same round.
-It is a yardstick, not a like-for-like race: our agent also trains System A, samples sequences
-and runs System M at every tick.
+prints each run, the medians and the ratios ours/SB3. SB3 runs twice a round: with its MlpPolicy
+on the flattened frame (the bench's `sb3_dqn`), and with our agents' encoder in front of the same
+head (`sb3_life.AgentEncoder`: the network of our model-free `b_only`, a CNN for grids), the
+like-for-like network. The replay ratio is the one our agent just used: B also learns at sleep
+ticks, so it makes more than one update per `train_every` world steps, and SB3's `train_freq` is
+set to the world steps per B update measured in the same round. It is a yardstick, not a
+like-for-like race: our agent also trains System A, samples sequences and runs System M at
+every tick.
 """
 
 from __future__ import annotations
@@ -68,12 +71,16 @@ def measure_agent(steps: int, overrides: list[str], world: str = "nursery") -> d
 
 
 def measure_sb3(
-    steps: int, world: str = "nursery", overrides: list[str] | tuple[str, ...] = ()
+    steps: int,
+    world: str = "nursery",
+    overrides: list[str] | tuple[str, ...] = (),
+    our_encoder: bool = False,
 ) -> dict[str, float]:
     """Stable-Baselines3 DQN in `world`, timed for `steps` env steps after its warm-up.
 
     Genome changes in `overrides` apply here too, so `--set train_every=4` changes both sides;
-    of the config keys only `seed` and `threads` mean anything to SB3.
+    of the config keys only `seed` and `threads` mean anything to SB3. `our_encoder`: SB3's
+    Q-network reads our agents' encoder instead of the flattened frame (`make_model`).
     """
     import torch
 
@@ -85,7 +92,9 @@ def measure_sb3(
     torch.set_num_threads(config.threads)
     env = make_world(world)  # SB3's MlpPolicy flattens a (height, width, channels) Box itself
     # The same model as the bench's sb3_dqn, with a constant epsilon for timing.
-    model = make_model(config, genome, env, genome.memory_recent, epsilon=0.05)
+    model = make_model(
+        config, genome, env, genome.memory_recent, epsilon=0.05, our_encoder=our_encoder
+    )
     try:
         model.learn(total_timesteps=genome.warmup + 200)  # past the warm-up, as ours
         steps_before, updates_before = model.num_timesteps, model._n_updates
@@ -102,31 +111,40 @@ def measure_sb3(
     }
 
 
+SB3_NETWORKS = {"MLP on the frame": False, "our encoder": True}  # label: `our_encoder`
+
+
 def compare_with_sb3(steps: int, overrides: list[str], rounds: int, world: str) -> None:
-    """Ours and SB3's DQN alternately, `rounds` times each, then the medians and the ratio."""
-    ours, theirs = [], []
+    """Ours and SB3's DQN (both networks) alternately, `rounds` times each, then the medians
+    and the ratios."""
+    ours: list[float] = []
+    theirs: dict[str, list[float]] = {label: [] for label in SB3_NETWORKS}
     for round_ in range(1, rounds + 1):
         agent = measure_agent(steps, overrides, world)
         ours.append(agent["env_steps_per_s"])
         print(
-            f"round {round_}  A-B-M agent: {agent['env_steps_per_s']:>7.0f} env steps/s  "
-            f"({agent['updates_per_s']:.0f} updates/s, A + B)",
+            f"round {round_}  A-B-M agent:               {agent['env_steps_per_s']:>7.0f} env "
+            f"steps/s  ({agent['updates_per_s']:.0f} updates/s, A + B)",
             flush=True,
         )
         train_freq = max(1, round(agent["steps_per_b_update"]))  # our replay ratio
-        sb3 = measure_sb3(steps, world, [*overrides, f"train_every={train_freq}"])
-        theirs.append(sb3["env_steps_per_s"])
+        for label, our_encoder in SB3_NETWORKS.items():
+            sb3 = measure_sb3(steps, world, [*overrides, f"train_every={train_freq}"], our_encoder)
+            theirs[label].append(sb3["env_steps_per_s"])
+            print(
+                f"round {round_}  SB3 DQN, {label + ':':<17} {sb3['env_steps_per_s']:>7.0f} env "
+                f"steps/s  ({sb3['updates_per_s']:.0f} updates/s, train_freq {train_freq}: ours "
+                f"made one B update per {agent['steps_per_b_update']:.2f} world steps)",
+                flush=True,
+            )
+    ours_median = statistics.median(ours)
+    print(f"median       A-B-M agent: {ours_median:.0f} env steps/s")
+    for label, rates in theirs.items():
+        median = statistics.median(rates)
         print(
-            f"round {round_}  SB3 DQN:     {sb3['env_steps_per_s']:>7.0f} env steps/s  "
-            f"({sb3['updates_per_s']:.0f} updates/s, train_freq {train_freq}: ours made one "
-            f"B update per {agent['steps_per_b_update']:.2f} world steps)",
-            flush=True,
+            f"median       SB3 DQN, {label}: {median:.0f} env steps/s   "
+            f"ratio ours/SB3 ({label}): {ours_median / median:.2f}"
         )
-    ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
-    print(
-        f"median       A-B-M agent: {ours_median:.0f}   SB3 DQN: {theirs_median:.0f} env steps/s"
-        f"   ratio ours/SB3: {ours_median / theirs_median:.2f}"
-    )
 
 
 def main() -> None:

@@ -27,9 +27,10 @@ def test_measure_agent_reports_positive_finite_rates():
     assert _positive_finite(result["steps_per_b_update"])
 
 
-def test_measure_sb3_reports_positive_finite_rates():
+@pytest.mark.parametrize("our_encoder", [False, True])
+def test_measure_sb3_reports_positive_finite_rates(our_encoder):
     pytest.importorskip("stable_baselines3")
-    result = throughput.measure_sb3(300, "nursery", TINY)
+    result = throughput.measure_sb3(300, "nursery", TINY, our_encoder)
     assert _positive_finite(result["env_steps_per_s"])
     assert _positive_finite(result["updates_per_s"])  # every timed step is past the warm-up
 
@@ -39,14 +40,19 @@ def test_sb3_runs_at_the_replay_ratio_our_agent_used(monkeypatch, capsys):
     seen = []
     monkeypatch.setattr(throughput, "measure_agent", lambda *args: ours)
 
-    def sb3(steps, world, overrides):
-        seen.append(overrides)
-        return {"env_steps_per_s": 1800.0, "updates_per_s": 290.0}
+    def sb3(steps, world, overrides, our_encoder):
+        seen.append((overrides, our_encoder))
+        return {"env_steps_per_s": 600.0 if our_encoder else 1800.0, "updates_per_s": 290.0}
 
     monkeypatch.setattr(throughput, "measure_sb3", sb3)
     throughput.compare_with_sb3(100, ["lr_b=0.01"], rounds=2, world="nursery")
-    assert seen == [["lr_b=0.01", "train_every=6"]] * 2
-    assert "ratio ours/SB3: 0.50" in capsys.readouterr().out
+    assert (
+        seen
+        == [(["lr_b=0.01", "train_every=6"], False), (["lr_b=0.01", "train_every=6"], True)] * 2
+    )
+    out = capsys.readouterr().out
+    assert "ratio ours/SB3 (MLP on the frame): 0.50" in out
+    assert "ratio ours/SB3 (our encoder): 1.50" in out
 
 
 def test_sb3_flag_without_stable_baselines3_exits_2(monkeypatch, capsys):
@@ -61,3 +67,26 @@ def test_sb3_flag_without_stable_baselines3_exits_2(monkeypatch, capsys):
         throughput.main()
     assert exit_info.value.code == 2
     assert "pip install 'lifelong[baseline]'" in capsys.readouterr().err
+
+
+def test_sb3_with_our_encoder_reads_frames_through_our_cnn():
+    pytest.importorskip("stable_baselines3")
+    import torch
+
+    from lifelong.config import Config
+    from lifelong.genome import Genome
+    from lifelong.sb3_life import make_model
+    from lifelong.systems.observation import ConvEncoder
+    from lifelong.worlds import make_world
+
+    env = make_world("nursery")
+    genome = Genome(q_hidden=16, latent_dim=8)
+    model = make_model(Config(agent="sb3_dqn"), genome, env, 1000, our_encoder=True)
+    extractor = model.q_net.features_extractor
+    assert isinstance(extractor.encoder, ConvEncoder)
+    obs, _ = env.reset(seed=0)
+    with torch.no_grad():
+        q = model.q_net(torch.as_tensor(obs).unsqueeze(0))
+    assert q.shape == (1, env.action_space.n)
+    assert model.q_net.q_net[0].in_features == genome.latent_dim  # the head reads the latent
+    env.close()

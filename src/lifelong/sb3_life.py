@@ -19,19 +19,45 @@ import time
 from pathlib import Path
 from typing import Any
 
+from torch import Tensor, nn
+
 from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.systems.observation import make_encoder
 from lifelong.worlds import make_world
 
 
+class AgentEncoder(nn.Module):
+    """SB3 features extractor that is our agents' encoder (`make_encoder`): a CNN for grids.
+
+    With it, SB3's Q-network has the architecture of our model-free B (`b_only`): the same
+    encoder and latent width, then SB3's MLP head of the genome's width. SB3 only needs
+    `features_dim` and a forward pass, so no SB3 base class (and no SB3 import) is needed.
+    """
+
+    def __init__(self, observation_space: Any, latent_dim: int, hidden_dim: int) -> None:
+        super().__init__()
+        self.features_dim = latent_dim
+        self.encoder = make_encoder(tuple(observation_space.shape), latent_dim, hidden_dim)
+
+    def forward(self, obs: Tensor) -> Tensor:
+        return self.encoder(obs)
+
+
 def make_model(
-    config: Config, genome: Genome, env: Any, steps: int, epsilon: float | None = None
+    config: Config,
+    genome: Genome,
+    env: Any,
+    steps: int,
+    epsilon: float | None = None,
+    our_encoder: bool = False,
 ) -> Any:
     """The SB3 model `config.agent` names, its hyperparameters read from the genome.
 
     DQN's exploration decays over the first tenth of `steps` to 0.05; a fixed `epsilon` instead
     (for timing, so nearly every step runs the network as our agent's acting does).
+    `our_encoder` puts `AgentEncoder` in front of SB3's head instead of its MlpPolicy's flatten.
     """
     try:
         from stable_baselines3 import DQN, PPO
@@ -39,7 +65,12 @@ def make_model(
         raise UserError(
             f"agent {config.agent!r} needs Stable-Baselines3: pip install 'lifelong[baseline]'"
         ) from None
-    width = dict(net_arch=[genome.q_hidden, genome.q_hidden])
+    width: dict[str, Any] = dict(net_arch=[genome.q_hidden, genome.q_hidden])
+    if our_encoder:
+        width["features_extractor_class"] = AgentEncoder
+        width["features_extractor_kwargs"] = dict(
+            latent_dim=genome.latent_dim, hidden_dim=genome.hidden_dim
+        )
     if config.agent == "sb3_ppo":
         return PPO(
             "MlpPolicy",
