@@ -90,3 +90,19 @@ def test_sb3_with_our_encoder_reads_frames_through_our_cnn():
     assert q.shape == (1, env.action_space.n)
     assert model.q_net.q_net[0].in_features == genome.latent_dim  # the head reads the latent
     env.close()
+
+
+def test_time_split_times_every_part_and_puts_the_methods_back():
+    import time_split
+
+    from lifelong.agent import Agent
+
+    learn = Agent._learn
+    per_step, per_update, parts = time_split.split_ours(300)
+    assert Agent._learn is learn  # the timers are gone once the split is measured
+    assert _positive_finite(per_step) and per_update > 1.0
+    assert {"Agent._learn", "SystemB.update", "Agent.act", "world.step"} <= set(parts)
+    learning, learn_calls = parts["Agent._learn"]
+    b_update, b_calls = parts["SystemB.update"]
+    assert b_calls == learn_calls > 0  # one B update in every learning step
+    assert 0 < b_update < learning  # nested parts take part of their caller's time

@@ -1,0 +1,159 @@
+"""Where the time goes: our agent's step split by part, and SB3 DQN's for comparison.
+
+    python benchmarks/time_split.py [--steps N] [--sb3]
+
+Each part is timed by a wrapper around the method that does it (cProfile would inflate the many
+small calls), over `steps` world steps after the warm-up, default configuration, one torch
+thread. Times are per world step and per B update (one learning step: about 6 world steps, as
+B also learns at sleep ticks). Parts nest: `Agent._learn` contains the updates and the sampling,
+`Agent.act` contains `Agent.b_input`. `--sb3` times SB3's DQN the same way, at our replay ratio,
+with its MLP and with our encoder (as `throughput.py --sb3`): its `train` is the update, the
+rest is acting, the world and its bookkeeping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from throughput import SB3_MISSING, SB3_NETWORKS  # noqa: E402
+
+from lifelong.agent import Agent  # noqa: E402
+from lifelong.life import open_life  # noqa: E402
+from lifelong.memory import Memory  # noqa: E402
+from lifelong.systems.action import SystemB  # noqa: E402
+from lifelong.systems.observation import SystemA  # noqa: E402
+
+PARTS = [
+    (Agent, "_learn"),
+    (SystemB, "update"),
+    (SystemA, "update"),
+    (SystemA, "embed_sequences"),
+    (Memory, "sample"),
+    (Agent, "act"),
+    (Agent, "b_input"),
+    (Agent, "_measure_prediction"),
+    (Agent, "decide"),
+    (Memory, "add"),
+]
+
+
+def timed(
+    stack: ExitStack, owner: Any, name: str, label: str, spent: Counter, calls: Counter
+) -> None:
+    """Replace `owner.name`, until `stack` closes, with a wrapper adding its wall time to
+    `spent[label]`."""
+    method = getattr(owner, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            spent[label] += time.perf_counter() - start
+            calls[label] += 1
+
+    stack.enter_context(patch.object(owner, name, wrapper))
+
+
+def split_ours(steps: int) -> tuple[float, float, dict[str, tuple[float, int]]]:
+    """(seconds per world step, world steps per B update, {part: (seconds, calls)})."""
+    spent: Counter = Counter()
+    calls: Counter = Counter()
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as directory:
+        for owner, name in PARTS:
+            timed(stack, owner, name, f"{owner.__name__}.{name}", spent, calls)
+        life = open_life(
+            Path(directory),
+            world="nursery",
+            config_changes={"tensorboard": False, "checkpoint_every": 10**9},
+        )
+        timed(stack, life.world, "step", "world.step", spent, calls)
+        life.run(life.genome.warmup + 200)
+        spent.clear()
+        calls.clear()
+        before = dict(life.agent.counters)
+        start = time.perf_counter()
+        life.run(before["env_steps"] + steps)
+        elapsed = time.perf_counter() - start
+        counters = life.agent.counters
+    world_steps = counters["env_steps"] - before["env_steps"]
+    b_updates = max(counters["updates_b"] - before["updates_b"], 1)
+    parts = {label: (spent[label], calls[label]) for label in spent}
+    return elapsed / world_steps, world_steps / b_updates, parts
+
+
+def split_sb3(steps: int, train_freq: int, our_encoder: bool) -> tuple[float, float, float]:
+    """SB3 DQN: (seconds per world step, seconds per update, other seconds per world step)."""
+    import torch
+
+    from lifelong.config import Config
+    from lifelong.genome import Genome
+    from lifelong.sb3_life import make_model
+    from lifelong.worlds import make_world
+
+    genome = Genome(train_every=train_freq)
+    torch.set_num_threads(1)
+    env = make_world("nursery")
+    model = make_model(
+        Config(agent="sb3_dqn"), genome, env, genome.memory_recent, 0.05, our_encoder
+    )
+    model.learn(total_timesteps=genome.warmup + 200)
+    spent: Counter = Counter()
+    calls: Counter = Counter()
+    with ExitStack() as stack:
+        timed(stack, model, "train", "train", spent, calls)
+        steps_before = model.num_timesteps
+        start = time.perf_counter()
+        model.learn(total_timesteps=steps, reset_num_timesteps=False)
+        elapsed = time.perf_counter() - start
+    env.close()
+    world_steps = model.num_timesteps - steps_before
+    update = spent["train"] / max(calls["train"], 1)
+    return elapsed / world_steps, update, (elapsed - spent["train"]) / world_steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5_000, help="timed world steps")
+    parser.add_argument("--sb3", action="store_true", help="also split SB3 DQN's time")
+    args = parser.parse_args()
+    if args.sb3:
+        import importlib.util
+
+        if importlib.util.find_spec("stable_baselines3") is None:
+            print(SB3_MISSING, file=sys.stderr)
+            sys.exit(2)
+    per_step, per_update, parts = split_ours(args.steps)  # life.run stops at exactly `steps`
+    print(
+        f"A-B-M agent: {1 / per_step:.0f} env steps/s, {per_step * 1e3:.3f} ms per world step, "
+        f"one B update per {per_update:.2f} world steps"
+    )
+    print(f"{'part':<28} {'ms/step':>8} {'ms/B update':>12} {'us/call':>9} {'calls':>7}")
+    for label, (seconds, count) in sorted(parts.items(), key=lambda item: -item[1][0]):
+        share = seconds / args.steps
+        print(
+            f"{label:<28} {share * 1e3:>8.3f} {share * per_update * 1e3:>12.2f} "
+            f"{seconds / count * 1e6:>9.0f} {count:>7}"
+        )
+    if args.sb3:
+        train_freq = max(1, round(per_update))
+        for label, our_encoder in SB3_NETWORKS.items():
+            total, update, other = split_sb3(args.steps, train_freq, our_encoder)
+            print(
+                f"SB3 DQN, {label}: {1 / total:.0f} env steps/s; update {update * 1e3:.2f} ms "
+                f"every {train_freq} steps; the rest {other * 1e3:.3f} ms per world step"
+            )
+
+
+if __name__ == "__main__":
+    main()
