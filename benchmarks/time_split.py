@@ -6,9 +6,9 @@ Each part is timed by a wrapper around the method that does it (cProfile would i
 small calls), over `steps` world steps after the warm-up, default configuration, one torch
 thread. Times are per world step and per B update (one learning step: about 6 world steps, as
 B also learns at sleep ticks). Parts nest: `Agent._learn` contains the updates and the sampling,
-`Agent.act` contains `Agent.b_input`. `--sb3` times SB3's DQN the same way, at our replay ratio,
-with its MLP and with our encoder (as `throughput.py --sb3`): its `train` is the update, the
-rest is acting, the world and its bookkeeping.
+`Agent.act` contains `plan` and `Agent.b_input`. `--sb3` times SB3's DQN the same way, at our
+replay ratio, with its MLP and with our encoder (as `throughput.py --sb3`): its `train` is the
+update, the rest is acting, the world and its bookkeeping.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from throughput import SB3_MISSING, SB3_NETWORKS  # noqa: E402
 
+import lifelong.agent  # noqa: E402
 from lifelong.agent import Agent  # noqa: E402
 from lifelong.life import open_life  # noqa: E402
 from lifelong.memory import Memory  # noqa: E402
@@ -40,6 +41,7 @@ PARTS = [
     (SystemA, "embed_sequences"),
     (Memory, "sample"),
     (Agent, "act"),
+    (lifelong.agent, "plan"),  # PLAN's lookahead, called by `Agent.act` in PLAN mode
     (Agent, "b_input"),
     (Agent, "_measure_prediction"),
     (Agent, "decide"),
