@@ -15,9 +15,9 @@ on the flattened frame (the bench's `sb3_dqn`), and with our agents' encoder in 
 head (`sb3_life.AgentEncoder`: the network of our model-free `b_only`, a CNN for grids), the
 like-for-like network. The replay ratio is the one our agent just used: B also learns at sleep
 ticks, so it makes more than one update per `train_every` world steps, and SB3's `train_freq` is
-set to the world steps per B update measured in the same round. It is a yardstick, not a
-like-for-like race: our agent also trains System A, samples sequences and runs System M at
-every tick.
+set to the world steps per B update measured in the same round. Either way SB3 is a yardstick,
+not a like-for-like race: our agent also trains System A, samples sequences and runs System M
+at every tick.
 """
 
 from __future__ import annotations
