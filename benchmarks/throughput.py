@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -42,7 +43,14 @@ from lifelong.worlds import make_world  # noqa: E402
 SB3_MISSING = "--sb3 needs Stable-Baselines3: pip install 'lifelong[baseline]'"
 
 
-def measure_agent(steps: int, overrides: list[str], world: str = "nursery") -> dict[str, float]:
+def measure_agent(
+    steps: int,
+    overrides: list[str],
+    world: str = "nursery",
+    on_timing: Callable[[], None] = lambda: None,
+) -> dict[str, float]:
+    """Our agent, timed for `steps` world steps after its warm-up; `on_timing` is called just
+    before the timed stretch (time_split.py resets its timers there)."""
     config_changes, genome_changes = parse_overrides(overrides)
     config_changes = {"tensorboard": False, "checkpoint_every": 10**9, **config_changes}
     with tempfile.TemporaryDirectory() as directory:
@@ -54,6 +62,7 @@ def measure_agent(steps: int, overrides: list[str], world: str = "nursery") -> d
         )
         life.run(life.genome.warmup + 200)  # past the warm-up: every timed step learns
         before = dict(life.agent.counters)
+        on_timing()
         start = time.perf_counter()
         life.run(before["env_steps"] + steps)
         elapsed = time.perf_counter() - start
@@ -75,8 +84,10 @@ def measure_sb3(
     world: str = "nursery",
     overrides: list[str] | tuple[str, ...] = (),
     our_encoder: bool = False,
+    on_timing: Callable[[], None] = lambda: None,
 ) -> dict[str, float]:
-    """Stable-Baselines3 DQN in `world`, timed for `steps` env steps after its warm-up.
+    """Stable-Baselines3 DQN in `world`, timed for `steps` env steps after its warm-up
+    (`on_timing` as in `measure_agent`).
 
     Genome changes in `overrides` apply here too, so `--set train_every=4` changes both sides;
     of the config keys only `seed` and `threads` mean anything to SB3. `our_encoder`: SB3's
@@ -98,6 +109,7 @@ def measure_sb3(
     try:
         model.learn(total_timesteps=genome.warmup + 200)  # past the warm-up, as ours
         steps_before, updates_before = model.num_timesteps, model._n_updates
+        on_timing()
         start = time.perf_counter()
         model.learn(total_timesteps=steps, reset_num_timesteps=False)
         elapsed = time.perf_counter() - start

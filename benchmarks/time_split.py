@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -25,14 +24,14 @@ from unittest.mock import patch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from throughput import SB3_MISSING, SB3_NETWORKS  # noqa: E402
+from throughput import SB3_MISSING, SB3_NETWORKS, measure_agent, measure_sb3  # noqa: E402
 
 import lifelong.agent  # noqa: E402
 from lifelong.agent import Agent  # noqa: E402
-from lifelong.life import open_life  # noqa: E402
 from lifelong.memory import Memory  # noqa: E402
 from lifelong.systems.action import SystemB  # noqa: E402
 from lifelong.systems.observation import SystemA  # noqa: E402
+from lifelong.worlds.nursery import Nursery  # noqa: E402
 
 PARTS = [
     (Agent, "_learn"),
@@ -71,57 +70,39 @@ def split_ours(steps: int) -> tuple[float, float, dict[str, tuple[float, int]]]:
     """(seconds per world step, world steps per B update, {part: (seconds, calls)})."""
     spent: Counter = Counter()
     calls: Counter = Counter()
-    with ExitStack() as stack, tempfile.TemporaryDirectory() as directory:
+    with ExitStack() as stack:
         for owner, name in PARTS:
             timed(stack, owner, name, f"{owner.__name__}.{name}", spent, calls)
-        life = open_life(
-            Path(directory),
-            world="nursery",
-            config_changes={"tensorboard": False, "checkpoint_every": 10**9},
-        )
-        timed(stack, life.world, "step", "world.step", spent, calls)
-        life.run(life.genome.warmup + 200)
-        spent.clear()
-        calls.clear()
-        before = dict(life.agent.counters)
-        start = time.perf_counter()
-        life.run(before["env_steps"] + steps)
-        elapsed = time.perf_counter() - start
-        counters = life.agent.counters
-    world_steps = counters["env_steps"] - before["env_steps"]
-    b_updates = max(counters["updates_b"] - before["updates_b"], 1)
+        timed(stack, Nursery, "step", "world.step", spent, calls)
+        agent = measure_agent(steps, [], "nursery", on_timing=lambda: reset(spent, calls))
     parts = {label: (spent[label], calls[label]) for label in spent}
-    return elapsed / world_steps, world_steps / b_updates, parts
+    return 1 / agent["env_steps_per_s"], agent["steps_per_b_update"], parts
 
 
 def split_sb3(steps: int, train_freq: int, our_encoder: bool) -> tuple[float, float, float]:
     """SB3 DQN: (seconds per world step, seconds per update, other seconds per world step)."""
-    import torch
+    from stable_baselines3 import DQN
 
-    from lifelong.config import Config
-    from lifelong.genome import Genome
-    from lifelong.sb3_life import make_model
-    from lifelong.worlds import make_world
-
-    genome = Genome(train_every=train_freq)
-    torch.set_num_threads(1)
-    env = make_world("nursery")
-    model = make_model(
-        Config(agent="sb3_dqn"), genome, env, genome.memory_recent, 0.05, our_encoder
-    )
-    model.learn(total_timesteps=genome.warmup + 200)
     spent: Counter = Counter()
     calls: Counter = Counter()
     with ExitStack() as stack:
-        timed(stack, model, "train", "train", spent, calls)
-        steps_before = model.num_timesteps
-        start = time.perf_counter()
-        model.learn(total_timesteps=steps, reset_num_timesteps=False)
-        elapsed = time.perf_counter() - start
-    env.close()
-    world_steps = model.num_timesteps - steps_before
+        timed(stack, DQN, "train", "train", spent, calls)
+        sb3 = measure_sb3(
+            steps,
+            "nursery",
+            [f"train_every={train_freq}"],
+            our_encoder,
+            on_timing=lambda: reset(spent, calls),
+        )
+    per_step = 1 / sb3["env_steps_per_s"]
     update = spent["train"] / max(calls["train"], 1)
-    return elapsed / world_steps, update, (elapsed - spent["train"]) / world_steps
+    return per_step, update, per_step - spent["train"] / steps
+
+
+def reset(*counters: Counter) -> None:
+    """Forget what the warm-up spent: only the timed stretch counts."""
+    for counter in counters:
+        counter.clear()
 
 
 def main() -> None:
