@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -47,10 +48,10 @@ def measure_agent(
     steps: int,
     overrides: list[str],
     world: str = "nursery",
-    on_timing: Callable[[], None] = lambda: None,
+    on_timing: Callable[[Any], None] = lambda life: None,
 ) -> dict[str, float]:
-    """Our agent, timed for `steps` world steps after its warm-up; `on_timing` is called just
-    before the timed stretch (time_split.py resets its timers there)."""
+    """Our agent, timed for `steps` world steps after its warm-up; `on_timing(life)` is called
+    just before the timed stretch (time_split.py starts its timers there)."""
     config_changes, genome_changes = parse_overrides(overrides)
     config_changes = {"tensorboard": False, "checkpoint_every": 10**9, **config_changes}
     with tempfile.TemporaryDirectory() as directory:
@@ -62,7 +63,7 @@ def measure_agent(
         )
         life.run(life.genome.warmup + 200)  # past the warm-up: every timed step learns
         before = dict(life.agent.counters)
-        on_timing()
+        on_timing(life)
         start = time.perf_counter()
         life.run(before["env_steps"] + steps)
         elapsed = time.perf_counter() - start
@@ -84,10 +85,10 @@ def measure_sb3(
     world: str = "nursery",
     overrides: list[str] | tuple[str, ...] = (),
     our_encoder: bool = False,
-    on_timing: Callable[[], None] = lambda: None,
+    on_timing: Callable[[Any], None] = lambda model: None,
 ) -> dict[str, float]:
     """Stable-Baselines3 DQN in `world`, timed for `steps` env steps after its warm-up
-    (`on_timing` as in `measure_agent`).
+    (`on_timing(model)` as in `measure_agent`).
 
     Genome changes in `overrides` apply here too, so `--set train_every=4` changes both sides;
     of the config keys only `seed` and `threads` mean anything to SB3. `our_encoder`: SB3's
@@ -109,7 +110,7 @@ def measure_sb3(
     try:
         model.learn(total_timesteps=genome.warmup + 200)  # past the warm-up, as ours
         steps_before, updates_before = model.num_timesteps, model._n_updates
-        on_timing()
+        on_timing(model)
         start = time.perf_counter()
         model.learn(total_timesteps=steps, reset_num_timesteps=False)
         elapsed = time.perf_counter() - start

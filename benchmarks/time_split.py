@@ -31,7 +31,6 @@ from lifelong.agent import Agent  # noqa: E402
 from lifelong.memory import Memory  # noqa: E402
 from lifelong.systems.action import SystemB  # noqa: E402
 from lifelong.systems.observation import SystemA  # noqa: E402
-from lifelong.worlds.nursery import Nursery  # noqa: E402
 
 PARTS = [
     (Agent, "_learn"),
@@ -70,39 +69,33 @@ def split_ours(steps: int) -> tuple[float, float, dict[str, tuple[float, int]]]:
     """(seconds per world step, world steps per B update, {part: (seconds, calls)})."""
     spent: Counter = Counter()
     calls: Counter = Counter()
-    with ExitStack() as stack:
+
+    def start_timers(life: Any) -> None:  # after the warm-up: only the timed stretch counts
         for owner, name in PARTS:
             timed(stack, owner, name, f"{owner.__name__}.{name}", spent, calls)
-        timed(stack, Nursery, "step", "world.step", spent, calls)
-        agent = measure_agent(steps, [], "nursery", on_timing=lambda: reset(spent, calls))
+        timed(stack, life.world, "step", "world.step", spent, calls)
+
+    with ExitStack() as stack:
+        agent = measure_agent(steps, [], "nursery", on_timing=start_timers)
     parts = {label: (spent[label], calls[label]) for label in spent}
     return 1 / agent["env_steps_per_s"], agent["steps_per_b_update"], parts
 
 
 def split_sb3(steps: int, train_freq: int, our_encoder: bool) -> tuple[float, float, float]:
     """SB3 DQN: (seconds per world step, seconds per update, other seconds per world step)."""
-    from stable_baselines3 import DQN
-
     spent: Counter = Counter()
     calls: Counter = Counter()
     with ExitStack() as stack:
-        timed(stack, DQN, "train", "train", spent, calls)
         sb3 = measure_sb3(
             steps,
             "nursery",
             [f"train_every={train_freq}"],
             our_encoder,
-            on_timing=lambda: reset(spent, calls),
+            on_timing=lambda model: timed(stack, model, "train", "train", spent, calls),
         )
     per_step = 1 / sb3["env_steps_per_s"]
     update = spent["train"] / max(calls["train"], 1)
     return per_step, update, per_step - spent["train"] / steps
-
-
-def reset(*counters: Counter) -> None:
-    """Forget what the warm-up spent: only the timed stretch counts."""
-    for counter in counters:
-        counter.clear()
 
 
 def main() -> None:
