@@ -12,9 +12,32 @@ from lifelong.systems.observation import (
     inverse_dynamics_loss,
     latent_prediction_loss,
     make_encoder,
+    normalise,
     reward_prediction_loss,
+    symexp,
+    symlog,
     variance_loss,
+    world_model_loss,
 )
+
+
+def a_loss(system, obs, actions, alive, target, reward=None):
+    """A's loss alone on a batch: frame 0 through the online encoder."""
+    return world_model_loss(
+        system, system.encoder(obs[:, 0]), target, actions, alive, reward, system.genome
+    )
+
+
+def a_step(system, obs, actions, alive, reward=None):
+    """One step of A alone, as the agent's learning step takes it when B is left out."""
+    target = system.embed_sequences(obs)
+    system.track_scale(target[:, 1:])
+    total, info, _ = a_loss(system, obs, actions, alive, target, reward)
+    system.optimizer.zero_grad()
+    total.backward()
+    system.optimizer.step()
+    system.update_target()
+    return info
 
 
 def test_variance_loss_penalises_collapse_only():
@@ -38,11 +61,16 @@ def test_latent_prediction_loss_respects_the_mask():
     assert latent_prediction_loss(predicted, target, mask).item() == pytest.approx(1.0)
 
 
-def test_encoder_by_shape():
+def test_encoder_by_shape_with_latents_of_fixed_scale():
     image = make_encoder((7, 7, 8), 16, 32)
     vector = make_encoder((5,), 16, 32)
     assert image(torch.zeros(3, 7, 7, 8)).shape == (3, 16)
     assert vector(torch.zeros(3, 5)).shape == (3, 16)
+    # Whatever the input's scale, each latent has zero mean and unit variance over its dims.
+    for scale in (1e-3, 1.0, 1e3):
+        z = vector(scale * torch.randn(4, 5))
+        torch.testing.assert_close(z.mean(dim=-1), torch.zeros(4), atol=1e-4, rtol=0)
+        torch.testing.assert_close(z.var(dim=-1, correction=0), torch.ones(4), atol=1e-2, rtol=0)
     with pytest.raises(ValueError, match="image"):
         make_encoder((2, 3), 16, 32)
 
@@ -58,7 +86,7 @@ def test_ensemble_is_one_batched_operation_equal_to_separate_members():
     layers = [ensemble.layer1, ensemble.layer2, ensemble.layer3]
     h = torch.nn.functional.silu(x @ layers[0].weight[2] + layers[0].bias[2])
     h = torch.nn.functional.silu(h @ layers[1].weight[2] + layers[1].bias[2])
-    torch.testing.assert_close(out[2], z + h @ layers[2].weight[2] + layers[2].bias[2])
+    torch.testing.assert_close(out[2], normalise(z + h @ layers[2].weight[2] + layers[2].bias[2]))
     # Members differ (independent initialisation gives a non-zero disagreement).
     assert out.var(dim=0).mean() > 0
 
@@ -87,14 +115,14 @@ def test_system_a_learns_to_predict_a_deterministic_world():
         return sum(errors) / len(errors), sum(errors) / sum(copy_last)
 
     obs, actions = deterministic_sequences(256)
-    before = system.loss(obs, actions, torch.ones(256, 3), system.embed_sequences(obs))[1][
+    before = a_loss(system, obs, actions, torch.ones(256, 3), system.embed_sequences(obs))[1][
         "a_prediction_loss"
     ]
     for _ in range(300):
         obs, actions = deterministic_sequences()
-        system.update(obs, actions, alive, system.embed_sequences(obs))
+        a_step(system, obs, actions, alive)
     obs, actions = deterministic_sequences(256)
-    info = system.loss(obs, actions, torch.ones(256, 3), system.embed_sequences(obs))[1]
+    info = a_loss(system, obs, actions, torch.ones(256, 3), system.embed_sequences(obs))[1]
     assert info["a_prediction_loss"] < 0.2 * before
     # Not by collapse: the embeddings keep their spread.
     z = system.embed(torch.eye(6))
@@ -103,13 +131,20 @@ def test_system_a_learns_to_predict_a_deterministic_world():
     assert mean_error < 0.5 and ratio_to_copy_last < 0.5
 
 
-def test_reward_prediction_loss_respects_the_mask_and_broadcasts_over_members():
+def test_symlog_is_inverted_by_symexp_and_compresses_large_values():
+    x = torch.tensor([-1000.0, -2.0, -0.01, 0.0, 0.01, 3.0, 1e4])
+    torch.testing.assert_close(symexp(symlog(x)), x, rtol=1e-5, atol=1e-6)
+    assert symlog(torch.tensor(1e4)).item() < 10.0
+    assert symlog(torch.tensor(0.01)).item() == pytest.approx(0.01, rel=0.01)
+
+
+def test_reward_prediction_loss_is_in_symlog_units_and_respects_the_mask():
     predicted = torch.tensor([[1.0, 5.0], [0.0, 0.0]])
-    target = torch.tensor([[0.0, 0.0], [2.0, 100.0]])
+    target = torch.tensor([[0.0, 0.0], [math.e - 1.0, 100.0]])  # symlog: 1.0 where it counts
     mask = torch.tensor([[1.0, 0.0], [1.0, 0.0]])  # the large errors are masked out
-    assert reward_prediction_loss(predicted, target, mask).item() == pytest.approx((1 + 4) / 2)
+    assert reward_prediction_loss(predicted, target, mask).item() == pytest.approx((1 + 1) / 2)
     members = predicted.expand(3, 2, 2)
-    assert reward_prediction_loss(members, target, mask).item() == pytest.approx(2.5)
+    assert reward_prediction_loss(members, target, mask).item() == pytest.approx(1.0)
 
 
 def test_inverse_dynamics_loss_hand_computed():
@@ -147,14 +182,14 @@ def test_reward_head_learns_the_reward_of_arriving_along_the_rollout():
         obs, actions = deterministic_sequences(256)
         target = system.embed_sequences(obs)
         alive = torch.ones(256, 3)
-        return system.loss(obs, actions, alive, target, ring_rewards(obs))[1]["a_reward_loss"]
+        return a_loss(system, obs, actions, alive, target, ring_rewards(obs))[1]["a_reward_loss"]
 
-    untrained = reward_loss()  # predicts 0 everywhere: about the 1/6 of arrivals at 0
-    assert untrained == pytest.approx(1 / 6, abs=0.05)
+    # Predicts 0 everywhere: about the 1/6 of arrivals at 0, in symlog units.
+    untrained = reward_loss()
+    assert untrained == pytest.approx(math.log(2) ** 2 / 6, abs=0.03)
     for _ in range(300):
         obs, actions = deterministic_sequences()
-        target = system.embed_sequences(obs)
-        system.update(obs, actions, torch.ones(32, 3), target, ring_rewards(obs))
+        a_step(system, obs, actions, torch.ones(32, 3), ring_rewards(obs))
     assert reward_loss() < 0.3 * untrained  # 0.05-0.2 over seeds 0-3
 
 
@@ -163,12 +198,12 @@ def test_without_rewards_the_reward_head_is_left_alone():
     system = SystemA((6,), 3, Genome(latent_dim=8, hidden_dim=16))
     before = [p.clone() for p in system.reward_head.parameters()]
     obs, actions = deterministic_sequences()
-    info = system.update(obs, actions, torch.ones(32, 3), system.embed_sequences(obs))
+    info = a_step(system, obs, actions, torch.ones(32, 3))
     assert "a_reward_loss" not in info and "a_inverse_loss" in info
     for old, new in zip(before, system.reward_head.parameters(), strict=True):
         assert torch.equal(old, new)
     # With rewards, it moves.
-    system.update(obs, actions, torch.ones(32, 3), system.embed_sequences(obs), ring_rewards(obs))
+    a_step(system, obs, actions, torch.ones(32, 3), ring_rewards(obs))
     assert not torch.equal(before[-1], system.reward_head.out.bias)
 
 
@@ -186,7 +221,7 @@ def test_inverse_dynamics_recovers_the_actions_of_a_deterministic_world():
     untrained, _ = accuracy()
     for _ in range(300):
         obs, actions = deterministic_sequences()
-        system.update(obs, actions, torch.ones(32, 3), system.embed_sequences(obs))
+        a_step(system, obs, actions, torch.ones(32, 3))
     trained, confidence = accuracy()
     assert untrained < 0.6 and trained > 0.95  # chance is 1/3
     assert confidence > 0.8
@@ -198,5 +233,45 @@ def test_a_reset_hides_the_transition_from_the_inverse_head():
     obs, actions = deterministic_sequences()
     target = system.embed_sequences(obs)
     dead = torch.zeros(32, 3)  # every frame 1 starts a new stream: nothing to learn from
-    info = system.loss(obs, actions, dead, target, ring_rewards(obs))[1]
+    info = a_loss(system, obs, actions, dead, target, ring_rewards(obs))[1]
     assert info["a_inverse_loss"] == 0.0 and info["a_reward_loss"] == 0.0
+
+
+def test_target_encoder_is_the_running_average_of_the_online_one_early_in_life():
+    """Bias-corrected EMA: after n updates the target is the mean of the n online encoders, so
+    a young agent's online and target latents do not differ by the weights of its birth."""
+    torch.manual_seed(0)
+    system = SystemA((6,), 3, Genome(latent_dim=8, hidden_dim=16, target_rate=0.01))
+    seen = []
+    for _ in range(5):
+        with torch.no_grad():
+            for p in system.encoder.parameters():
+                p.add_(torch.randn_like(p))
+        seen.append([p.clone() for p in system.encoder.parameters()])
+        system.update_target()
+    for index, target in enumerate(system.target_encoder.parameters()):
+        expected = torch.stack([weights[index] for weights in seen]).mean(dim=0)
+        torch.testing.assert_close(target, expected)
+    # Later the rate is target_rate: a slow average, as before.
+    system.target_updates.fill_(10_000)
+    before = [p.clone() for p in system.target_encoder.parameters()]
+    system.update_target()
+    for old, new, online in zip(
+        before, system.target_encoder.parameters(), system.encoder.parameters(), strict=True
+    ):
+        torch.testing.assert_close(new, old + 0.01 * (online - old))
+
+
+def test_world_model_loss_is_pure():
+    """A's loss writes nothing: no buffer, no weight, no gradient step."""
+    torch.manual_seed(0)
+    system = SystemA((6,), 3, Genome(latent_dim=8, hidden_dim=16))
+    obs, actions = deterministic_sequences()
+    target = system.embed_sequences(obs)
+    state = {k: v.clone() for k, v in system.state_dict().items()}
+    first = a_loss(system, obs, actions, torch.ones(32, 3), target, ring_rewards(obs))
+    second = a_loss(system, obs, actions, torch.ones(32, 3), target, ring_rewards(obs))
+    assert first[1] == second[1]
+    assert first[2].shape == (system.predictor.members, 32, 3, 8)
+    for key, value in system.state_dict().items():
+        assert torch.equal(value, state[key]), key

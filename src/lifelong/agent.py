@@ -1,14 +1,18 @@
-"""The agent: Systems A, B and M wired around one episodic memory.
+"""The agent: Systems A, B and M wired around one episodic memory and one encoder.
 
 Each tick the life asks the agent to `decide` (M reads the meta-state and picks a mode). Awake, the
 agent `act`s and then `observe`s what the world returned; asleep, it `sleep`s: no world step, only
 replay. Everything M decides reaches the data plane through the mode's `Route` and the numbers
 of the `MetaAction`; nothing else switches behaviour.
+
+One learning step (`_update`) trains the encoder A and B share with one backward pass through
+B's TD loss plus A's world-model loss; see docs/architecture.md for its data flow.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
 
 import gymnasium as gym
@@ -22,9 +26,9 @@ from lifelong.memory import Memory
 from lifelong.modes import ROUTES, Mode, Route
 from lifelong.plasticity import LearningRateBoost, UnitUtility, reinitialize_units
 from lifelong.signals import Telemetry
-from lifelong.systems.action import SystemB
+from lifelong.systems.action import SystemB, n_step_returns, trust_weights
 from lifelong.systems.control import MetaAction, MetaController
-from lifelong.systems.observation import SystemA
+from lifelong.systems.observation import SystemA, world_model_loss
 from lifelong.systems.planning import imagine, plan
 
 # A's error on fresh experience is measured in windows of this many transitions: one batched
@@ -63,6 +67,8 @@ class Agent:
     # Whether the agent has System A; without it B learns on raw observations through its own
     # encoder (the model-free baseline).
     world_model = True
+    # Whether B keeps a curiosity value (A's disagreement) for EXPLORE to act on.
+    curious = True
 
     def __init__(
         self,
@@ -122,6 +128,10 @@ class Agent:
         # Sampling inside A's model (planning, imagining) has its own stream, saved with the life.
         self.model_rng = torch.Generator(device=self.device).manual_seed(seed)
         self.meta: MetaAction = self.controller.action_for(self.controller.mode, "birth")
+        # What acting in each mode earned: the discounted n-step return after each world step,
+        # per mode of the step (PLAN must beat EXPLOIT where it runs). [mode, return, steps]
+        self.pending: deque[list] = deque()
+        self.realised: dict[str, list[float]] = {}  # mode -> [sum of returns, count]
         self.alarm = False  # a change detector fired this tick (see `events.jsonl`)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.losses: dict[str, float] = {}
@@ -141,7 +151,9 @@ class Agent:
         controller that can order one, and attached only while `_learn` measures them."""
         example = torch.zeros((1, *obs_shape), device=self.device)
         z = torch.zeros(1, self.genome.latent_dim, device=self.device)
-        trackers = [(UnitUtility(self.b.q, (example if self.a is None else z,)), self.b.optimizer)]
+        trackers = [(UnitUtility(self.b.q, (z,)), self.b.optimizer)]
+        if self.b.encoder is not None:
+            trackers.append((UnitUtility(self.b.encoder, (example,)), self.b.optimizer))
         if self.a is not None:
             action = torch.zeros(1, dtype=torch.long, device=self.device)
             trackers += [
@@ -157,6 +169,7 @@ class Agent:
         """A new stream starts (birth, or the world was reset): remember its first frame."""
         obs = self._sanitized(obs)
         self.memory.add(obs, 0, 0.0, first=True)
+        self.pending.clear()  # returns are counted within one stream
         self._perceive(obs, info)
 
     def decide(self) -> MetaAction:
@@ -178,11 +191,12 @@ class Agent:
                 return self.teacher_action
             if self.noop_action is not None:
                 return self.noop_action  # nobody to watch: keep still and watch the world
-        obs = torch.as_tensor(self.obs, device=self.device).unsqueeze(0)
+        z = self.b_input(torch.as_tensor(self.obs, device=self.device).unsqueeze(0))
         if route.acts_by == "planner" and self.a is not None:
             self.counters["plans"] += 1
-            return plan(self.a, self.b, obs, self.genome, self.model_rng)[0]
-        probs = self.b.policy(self.b_input(obs), self.meta.temperature)
+            return plan(self.a, self.b, z, self.genome, self.model_rng)[0]
+        curiosity = self.meta.intrinsic_weight if self.curious else 0.0
+        probs = self.b.policy(z, self.meta.temperature, curiosity)
         u = self.rng.random()
         for action, p in enumerate(probs):
             u -= p
@@ -204,6 +218,7 @@ class Agent:
                 self.sources.append(self.followed)
             source = self.sources.index(self.followed)
         self.memory.add(obs, action, reward, first=False, terminal=terminated, source=source)
+        self._count_return(reward)
         self._perceive(obs, info)
         self.telemetry.on_world_step(reward, info.get("body"), self.teacher_source, self.followed)
         self.counters["env_steps"] += 1
@@ -229,7 +244,7 @@ class Agent:
 
     def imagine(self) -> None:
         """A tick without the world: B learns from rollouts of A's model started at remembered
-        states, keeping only the imagined trajectories that beat B's current value estimate."""
+        states where A is sure of itself (`planning.imagine`)."""
         self.counters["imagine_ticks"] += 1
         g = self.genome
         if self.a is None or self.counters["env_steps"] < g.warmup or not self.meta.learns:
@@ -238,18 +253,37 @@ class Agent:
             return
         for _ in range(self.meta.updates):
             frames = self.memory.sample(g.imagine_batch, 1, 0.5)["obs"][:, 0]  # start states only
-            start = self.a.embed(torch.as_tensor(frames, device=self.device))
+            with torch.no_grad():
+                start = self.a.encoder(torch.as_tensor(frames, device=self.device))
             dream = imagine(self.a, self.b, start, g, self.model_rng)
-            keep = dream["keep"]
-            self.counters["imagined_kept"] += int(keep.sum())
-            if keep.any():  # an empty batch would still move Adam's momentum
-                fields = (dream[f][keep] for f in ("z", "action", "reward", "first", "terminal"))
-                self._record_update("updates_b", self.b.update(*fields))
+            kept = int(dream["keep"].sum())
+            self.counters["imagined_kept"] += kept
+            if kept:  # an empty batch would still move Adam's momentum
+                keep = dream["keep"]
+                info = self.b.learn_imagined(
+                    dream["z"][keep], dream["action"][keep], dream["target"][keep], dream["scale"]
+                )
+                self._record_update("updates_b", info)
+
+    @property
+    def encoders(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """The encoder B reads (A's, shared; or B's own) and its EMA target."""
+        if self.a is not None:
+            return self.a.encoder, self.a.target_encoder
+        return self.b.encoder, self.b.target_encoder
 
     @torch.inference_mode()
     def b_input(self, obs: Tensor) -> Tensor:
-        """What B sees of observations (N, ...): A's stable embedding, or the raw frames."""
-        return obs if self.a is None else self.a.embed(obs)
+        """What B sees of observations (N, ...): the online latents of the shared encoder."""
+        return self.encoders[0](obs)
+
+    def realised_returns(self) -> dict[str, float]:
+        """Mean realised n-step return after world steps taken in each mode, over the life."""
+        return {
+            f"return_after_{mode}": total / count
+            for mode, (total, count) in self.realised.items()
+            if count
+        }
 
     # --- Inside -------------------------------------------------------------------------------
     def _sanitized(self, obs: np.ndarray) -> np.ndarray:
@@ -312,53 +346,98 @@ class Agent:
                 utility.detach()
 
     def _update(self, route: Route) -> None:
-        """One learning step: a batch of remembered sequences, A's update, B's update."""
+        """One learning step: B's TD loss and A's world-model loss, one backward pass.
+
+        Both losses reach the shared encoder through the online latent of frame 0. Targets come
+        from EMA copies: the target encoder's latents (A's prediction targets, B's bootstrap
+        frame) and B's target twins. A's loss joins every `a_every`-th step; so do B's values on
+        A's predicted latents and the curiosity head, which read the same target latents.
+        """
         g = self.genome
         batch = self.memory.sample(g.batch_size, self.sequence_length, self.meta.recent_fraction)
         obs = torch.as_tensor(batch["obs"], device=self.device)
         action = torch.as_tensor(batch["action"], device=self.device)
         first = torch.as_tensor(batch["first"], device=self.device)
         rewards = torch.as_tensor(batch["reward"], device=self.device)
+        terminal = torch.as_tensor(batch["terminal"], device=self.device)
         a_learns = (
             self.a is not None and route.a_learns and self.counters["learn_steps"] % g.a_every == 0
         )
-        bonus = self.a is not None and route.b_learns and self.meta.intrinsic_weight > 0
-        # A's targets and the curiosity bonus need every frame embedded: one pass, shared with B.
-        # B alone reads two frames a sequence and embeds only those (`values_and_targets`).
-        z = self.a.embed_sequences(obs) if a_learns or bonus else None
+        n = g.n_step + 1
+        size = obs.shape[0]
+        encoder, target_encoder = self.encoders
+        _, last, _, _ = n_step_returns(rewards[:, :n], first[:, :n], terminal[:, :n], g.gamma)
+        rows = torch.arange(size, device=self.device)
+        with torch.no_grad():
+            if a_learns:  # every frame: A's targets
+                target = self.a.embed_sequences(obs)
+                z_last = target[rows, last]
+            else:  # only the frame each return bootstraps from
+                z_last = target_encoder(obs[rows, last])
+        z0 = encoder(obs[:, 0])
+        trust = [self.telemetry.trust_in(name) for name in self.sources]
+        weight = trust_weights(batch["source"][:, 1], trust)
+        loss, info = self.b.extrinsic_loss(
+            z0,
+            z_last,
+            action[:, 1],
+            self.extrinsic_weight * rewards[:, :n],
+            first[:, :n],
+            terminal[:, :n],
+            None if weight is None else weight.to(self.device),
+        )
         if a_learns:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
-            self._record_update("updates_a", self.a.update(obs, action, alive, z, rewards))
-        if route.b_learns:
-            n = g.n_step + 1
-            size = obs.shape[0]
-            if z is not None:
-                frames, encode = z[:, :n], None
-            else:  # B's own encoder (no A), or A's embedding of the frames B reads
-                frames, encode = obs[:, :n], None if self.a is None else self.a.embed
-            reward = self.extrinsic_weight * rewards[:, :n]  # a new tensor: the bonus adds to it
-            if bonus:
-                novelty = self.a.disagreement(z[:, : n - 1].flatten(0, 1), action[:, 1:n].flatten())
-                novelty = novelty / (novelty.mean() + 1e-8)
-                reward[:, 1:] += self.meta.intrinsic_weight * novelty.view(size, n - 1)
-            terminal = torch.as_tensor(batch["terminal"][:, :n], device=self.device)
-            weight = self._trust_weights(batch["source"][:, 1])
-            info = self.b.update(
-                frames, action[:, :n], reward, first[:, :n], terminal, weight, encode
+            self.a.track_scale(target[:, 1:])
+            model_loss, a_info, predicted = world_model_loss(
+                self.a, z0, target, action, alive, rewards, g
             )
-            self._record_update("updates_b", info)
-            if info is not None:
-                self.telemetry.on_value(info["b_value_error"], info["b_value"])
+            info.update(a_info)
+            loss = loss + g.model_weight * model_loss
+            horizon = predicted.shape[2]
+            value_loss, value_info = self.b.predicted_value_loss(
+                predicted.mean(dim=0), target[:, 1 : horizon + 1], alive[:, :horizon]
+            )
+            info.update(value_info)
+            loss = loss + g.predicted_value_weight * value_loss
+            if self.curious:
+                bonus = self.a.disagreement(
+                    target[:, : n - 1].flatten(0, 1), action[:, 1:n].flatten()
+                ).view(size, n - 1)
+                curiosity_loss, curiosity_info = self.b.intrinsic_loss(
+                    z0, z_last, action[:, 1], bonus, first[:, :n], terminal[:, :n]
+                )
+                info.update(curiosity_info)
+                loss = loss + curiosity_loss
+        if not torch.isfinite(loss).item():  # a poisoned batch must not reach the weights
+            self._record_update("updates_b", None)
+            return
+        optimizers = [self.b.optimizer] if self.a is None else [self.a.optimizer, self.b.optimizer]
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+        self.b.update_targets()
+        if self.a is not None:
+            self.a.update_target()
+        if a_learns:
+            self._record_update("updates_a", a_info)
+        self._record_update("updates_b", info)
+        self.telemetry.on_value(info["b_value_error"], info["b_value"])
 
-    def _trust_weights(self, source: np.ndarray) -> Tensor | None:
-        """Per sequence: 1 for the agent's own action, its current trust for a teacher's lead.
-
-        Looked up when replayed, not when stored, so a teacher who turns out unreliable loses
-        the weight of everything already learned from it."""
-        if not self.sources or (source < 0).all():
-            return None
-        trust = np.array([self.telemetry.trust_in(name) for name in self.sources] + [1.0])
-        return torch.as_tensor(trust[source], dtype=torch.float32, device=self.device)
+    def _count_return(self, reward: float) -> None:
+        """Add a world step's reward to the returns of the steps before it, per acting mode."""
+        g = self.genome
+        self.pending.append([self.meta.mode.value, 0.0, 0])
+        for entry in self.pending:
+            entry[1] += g.gamma ** entry[2] * reward
+            entry[2] += 1
+        while self.pending and self.pending[0][2] >= g.n_step:
+            mode, value, _ = self.pending.popleft()
+            total = self.realised.setdefault(mode, [0.0, 0])
+            total[0] += value
+            total[1] += 1
 
     def _intervene(self) -> None:
         """M's plasticity command: reset the least useful units, boost the learning rates."""
@@ -403,6 +482,8 @@ class Agent:
             "utilities": [utility.state_dict() for utility, _ in self.utilities],
             "boosts": {name: boost.state_dict() for name, boost in self.boosts.items()},
             "sources": list(self.sources),
+            "pending": [list(entry) for entry in self.pending],
+            "realised": {mode: list(total) for mode, total in self.realised.items()},
             "counters": dict(self.counters),
             "losses": dict(self.losses),
             "obs": self.obs,
@@ -428,6 +509,8 @@ class Agent:
         for name, boost in self.boosts.items():
             boost.load_state_dict(state["boosts"][name])
         self.sources = [str(name) for name in state["sources"]]
+        self.pending = deque([str(m), float(v), int(k)] for m, v, k in state["pending"])
+        self.realised = {str(m): [float(t), int(c)] for m, (t, c) in state["realised"].items()}
         self.counters = {name: int(state["counters"][name]) for name in COUNTERS}
         self.losses = {name: float(value) for name, value in state["losses"].items()}
         self.obs = state["obs"]

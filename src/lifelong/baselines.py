@@ -6,6 +6,9 @@ Each baseline is the `Agent` with one thing changed, so a comparison isolates th
                first `frozen_after` steps, then every weight frozen for the rest of the life
     a_only     M always explores; B's only reward is A's disagreement (curiosity), never the world's
     b_only     no System A and no M: n-step double DQN on raw frames, its encoder trained by TD
+               alone (the same encoder and value heads as the full agent's)
+    a_plus_b   A and B sharing one encoder, no M: always EXPLOIT at the exploit temperature, no
+               curiosity. With b_only, it answers "does A help B?" without M in the way
     timer_m    A and B unchanged, modes from a fixed timer (`timer_cycle`, `mode_mix` proportions)
     random_m   A and B unchanged, modes drawn at random with `mode_mix` frequencies (the bench
                passes the full agent's measured frequencies)
@@ -163,6 +166,13 @@ class BOnlyAgent(Agent):
 
     def make_controller(self, genome: Genome, seed: int) -> MetaController:
         return FixedController(genome, Mode.EXPLOIT, "model-free")
+
+
+class APlusBAgent(Agent):
+    curious = False
+
+    def make_controller(self, genome: Genome, seed: int) -> MetaController:
+        return FixedController(genome, Mode.EXPLOIT, "A and B, no M")
 
 
 class TimerAgent(Agent):
@@ -331,6 +341,7 @@ AGENT_CLASSES: dict[str, type[Agent]] = {
     "frozen": FrozenAgent,
     "a_only": AOnlyAgent,
     "b_only": BOnlyAgent,
+    "a_plus_b": APlusBAgent,
     "timer_m": TimerAgent,
     "random_m": RandomModeAgent,
     "random": RandomAgent,

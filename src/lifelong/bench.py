@@ -49,7 +49,17 @@ class Suite:
     about: str
 
 
-NURSERY_AGENTS = ("abm", "frozen", "a_only", "b_only", "timer_m", "random_m", "random", "sb3_dqn")
+NURSERY_AGENTS = (
+    "abm",
+    "frozen",
+    "a_only",
+    "b_only",
+    "a_plus_b",
+    "timer_m",
+    "random_m",
+    "random",
+    "sb3_dqn",
+)
 
 SUITES: dict[str, Suite] = {
     "nursery": Suite(

@@ -29,6 +29,7 @@ AGENTS = (
     "frozen",  # fixed schedule (observe, then act and learn) until `frozen_after`, then no learning
     "a_only",  # A learns and drives curiosity; nothing learns from the world's reward
     "b_only",  # model-free n-step double DQN on raw observations: no world model, no M
+    "a_plus_b",  # A and B sharing one encoder, no M: always exploit, no curiosity
     "timer_m",  # A and B as in abm, modes switched by a fixed timer in the `mode_mix` proportions
     "random_m",  # A and B as in abm, modes drawn at random with the `mode_mix` frequencies
     "random",  # uniform random actions, no learning: the floor of every metric

@@ -77,23 +77,31 @@ class Genome:
     target_rate: float = _gene(0.01, 1e-4, 1.0, "EMA rate of A's target encoder", log=True)
     variance_weight: float = _gene(1.0, 0.0, 100.0, "weight of the anti-collapse variance term")
     covariance_weight: float = _gene(0.04, 0.0, 100.0, "weight of the decorrelation term")
-    reward_weight: float = _gene(0.1, 0.0, 100.0, "weight of A's reward prediction loss")
+    reward_weight: float = _gene(1.0, 0.0, 100.0, "weight of A's reward prediction loss")
     inverse_weight: float = _gene(0.1, 0.0, 100.0, "weight of A's inverse dynamics loss")
+    model_weight: float = _gene(1.0, 0.0, 100.0, "weight of A's loss beside B's TD loss")
     # --- System B: value learning -------------------------------------------------------------
     q_hidden: int = _gene(128, 8, 2048, "hidden width of B's value network")
     lr_b: float = _gene(1e-3, 1e-6, 1e-1, "learning rate of System B", log=True)
     gamma: float = _gene(0.95, 0.0, 0.9999, "discount of future reward")
     n_step: int = _gene(3, 1, 16, "steps in B's n-step return")
     q_target_rate: float = _gene(0.01, 1e-4, 1.0, "EMA rate of B's target network", log=True)
+    predicted_value_weight: float = _gene(
+        1.0, 0.0, 100.0, "weight of B's value loss on A's predicted latents"
+    )
     # --- Planning and imagination in A's latent model (PLAN and IMAGINE modes) -------------
     plan_horizon: int = _gene(3, 1, 16, "steps of lookahead when planning")
-    plan_samples: int = _gene(8, 1, 256, "sampled continuations per first action when planning")
+    plan_sequences: int = _gene(512, 1, 100_000, "action sequences scored exactly, at most")
+    plan_samples: int = _gene(8, 1, 256, "sampled continuations per first action, beyond that")
     plan_uncertainty: float = _gene(1.0, 0.0, 100.0, "plan score lost per unit of disagreement")
     plan_temperature: float = _gene(
         1.0, 1e-3, 10.0, "temperature of B's policy inside A's model", log=True
     )
     imagine_horizon: int = _gene(3, 1, 16, "steps of each imagined trajectory")
     imagine_batch: int = _gene(64, 1, 1024, "imagined trajectories per imagination update")
+    imagine_keep: float = _gene(0.5, 0.0, 1.0, "share of starts imagined from, least uncertain")
+    imagine_lambda: float = _gene(0.95, 0.0, 1.0, "lambda of imagined lambda-returns")
+    imagine_success_only: int = _gene(0, 0, 1, "1: learn only imagined returns above max Q")
     # --- Learning schedule and memory ---------------------------------------------------------
     batch_size: int = _gene(64, 1, 1024, "sequences per gradient update")
     train_every: int = _gene(8, 1, 256, "world steps between gradient updates")

@@ -249,6 +249,7 @@ class Life:
             **agent.telemetry.meta_state().to_dict(),
             "error_vs_copy_last": agent.telemetry.error_vs_copy_last(),
             **agent.losses,
+            **agent.realised_returns(),
             "regime": self.regime,
             "tv_in_view": interval.tv_steps / max(interval.steps, 1),
             "coverage": len(self.visited) / self.reachable if self.reachable else None,
@@ -426,8 +427,8 @@ def load_policy(directory: str | Path) -> Callable[[Any], int]:
 
     def policy(obs: Any) -> int:
         with torch.inference_mode():
-            z = agent.a.embed(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
-            return int(agent.b.q(z).argmax(dim=-1).item())
+            z = agent.b_input(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
+            return int(agent.b.values(z).argmax(dim=-1).item())
 
     return policy
 

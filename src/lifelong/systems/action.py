@@ -1,17 +1,26 @@
-"""System B: learning from action, n-step double Q-learning on System A's latents.
+"""System B: learning from action, n-step double Q-learning on latents System A shares.
 
-B does not see observations: it acts and learns on A's stable embedding (the EMA target encoder,
-without gradient, so the representation is A's to shape). Its reward is the world's extrinsic
-reward plus M's intrinsic weight times A's ensemble disagreement (curiosity), and its policy is a
-softmax over Q-values whose temperature M sets through the mode.
+B reads latents, never observations: those of A's online encoder, which B's TD loss trains
+together with A's prediction loss (agent.py `_update`), and bootstraps from those of A's EMA
+target encoder. Without A (the `b_only` control) B owns an encoder of the same shape, trained by
+its TD loss alone.
+
+B keeps two kinds of value, so that curiosity never biases what the agent believes it will earn:
+- extrinsic: twin Q heads learn the world's reward; their mean is the habit (EXPLOIT), the min
+  of the target twins is what returns bootstrap from (and PLAN and IMAGINE with them);
+- intrinsic: one head learns A's ensemble disagreement (curiosity), scaled by a running estimate
+  of the spread of its returns; EXPLORE acts on Q_ext + beta * Q_int, M setting beta.
+
+Its reward shaping lives here too: which rewards each head learns from, and how much a
+teacher's lead is believed (`trust_weights`).
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -60,113 +69,202 @@ def softmax_policy(q: list[float], temperature: float) -> list[float]:
     return [w / total for w in weights]
 
 
-class FramesEncoder(nn.Module):
-    """An observation encoder applied over any leading dims: (..., *obs_shape) -> (..., D)."""
+def trust_weights(source: np.ndarray, trust: list[float]) -> Tensor | None:
+    """Per sequence: 1 for the agent's own action, the current trust for a teacher's lead.
 
-    def __init__(self, encoder: nn.Module, obs_dims: int) -> None:
-        super().__init__()
-        self.encoder, self.obs_dims = encoder, obs_dims
+    `source` (B,) holds the index of the teacher whose lead the first action followed (-1: the
+    agent's own); `trust` the trust in each teacher now. Looked up when replayed, not when
+    stored, so a teacher who turns out unreliable loses the weight of what was learned from it.
+    None when every action was the agent's own.
+    """
+    if not trust or (source < 0).all():
+        return None
+    table = np.array([*trust, 1.0])
+    return torch.as_tensor(table[source], dtype=torch.float32)
 
-    def forward(self, obs: Tensor) -> Tensor:
-        lead = obs.shape[: obs.dim() - self.obs_dims]
-        flat = self.encoder(obs.reshape(-1, *obs.shape[obs.dim() - self.obs_dims :]))
-        return flat.view(*lead, -1)
+
+def td_loss(q_taken: Tensor, targets: Tensor, valid: Tensor, weight: Tensor | None) -> Tensor:
+    """Huber loss of Q (B, ...) against its targets, over valid sequences (B,), each weighted."""
+    error = F.smooth_l1_loss(q_taken, targets.expand_as(q_taken), reduction="none")
+    error = error.view(error.shape[0], -1).mean(dim=1)
+    mask = valid.float() if weight is None else valid.float() * weight
+    return (error * mask).sum() / valid.float().sum().clamp(min=1.0)
+
+
+def value_net(latent_dim: int, hidden: int, outputs: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(latent_dim, hidden),
+        nn.LayerNorm(hidden),
+        nn.SiLU(),
+        nn.Linear(hidden, hidden),
+        nn.SiLU(),
+        nn.Linear(hidden, outputs),
+    )
 
 
 class SystemB(nn.Module):
     def __init__(
         self, n_actions: int, genome: Genome, obs_shape: tuple[int, ...] | None = None
     ) -> None:
-        """B on A's latents; given `obs_shape`, B on raw frames through an encoder of its own,
-        trained by the TD loss alone (the model-free baseline: a DQN)."""
+        """B on latents A shares; given `obs_shape`, B with an encoder of its own (and its EMA
+        target), trained by the TD loss alone: the model-free control, a DQN."""
         super().__init__()
-        self.genome = genome
-        encoder: list[nn.Module] = []
+        self.genome, self.n_actions = genome, n_actions
+        self.encoder: nn.Module | None = None
+        self.target_encoder: nn.Module | None = None
+        trained: list[nn.Module] = []
         if obs_shape is not None:
-            frames = make_encoder(obs_shape, genome.latent_dim, genome.hidden_dim)
-            encoder.append(FramesEncoder(frames, len(obs_shape)))
-        self.q = nn.Sequential(
-            *encoder,
-            nn.Linear(genome.latent_dim, genome.q_hidden),
-            nn.LayerNorm(genome.q_hidden),
-            nn.SiLU(),
-            nn.Linear(genome.q_hidden, genome.q_hidden),
-            nn.SiLU(),
-            nn.Linear(genome.q_hidden, n_actions),
-        )
+            self.encoder = make_encoder(obs_shape, genome.latent_dim, genome.hidden_dim)
+            self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
+            trained.append(self.encoder)
+        self.q = value_net(genome.latent_dim, genome.q_hidden, 2 * n_actions)  # twin heads
+        self.q_int = value_net(genome.latent_dim, genome.q_hidden, n_actions)
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=genome.lr_b, fused=True)
+        self.q_int_target = copy.deepcopy(self.q_int).requires_grad_(False)
+        # Running std of the intrinsic n-step returns (0: not measured yet): the bonus's scale.
+        self.register_buffer("intrinsic_scale", torch.zeros(()))
+        trained += [self.q, self.q_int]
+        self.optimizer = torch.optim.Adam(
+            [p for module in trained for p in module.parameters()], lr=genome.lr_b, fused=True
+        )
+
+    # --- Values --------------------------------------------------------------------------------
+    def twins(self, z: Tensor, target: bool = False) -> Tensor:
+        """Both extrinsic heads' Q-values (N, 2, A), online or target."""
+        return (self.q_target if target else self.q)(z).view(-1, 2, self.n_actions)
+
+    def values(self, z: Tensor) -> Tensor:
+        """The habit's Q-values (N, A): the mean of the online twins."""
+        return self.twins(z).mean(dim=1)
+
+    @torch.no_grad()
+    def bootstrap(self, z: Tensor) -> Tensor:
+        """V(z) (N,) that returns bootstrap from: the online twins pick the action (double Q),
+        the min of the target twins rates it (a pessimistic value, as in TD3 and TD-MPC2)."""
+        greedy = self.values(z).argmax(dim=-1)
+        rated = self.twins(z, target=True)[torch.arange(z.shape[0], device=z.device), :, greedy]
+        return rated.amin(dim=-1)
+
+    def targets(
+        self, z_last: Tensor, reward: Tensor, first: Tensor, terminal: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """n-step double-Q targets (B,) and which sequences have a transition (B,): the n-step
+        return plus the discounted `bootstrap` of the frame it ends at (latents z_last (B, D))."""
+        returns, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
+        return returns + discount * self.bootstrap(z_last), valid
 
     @torch.inference_mode()
-    def policy(self, z: Tensor, temperature: float) -> list[float]:
-        """Action probabilities for one latent state z (1, D)."""
-        return softmax_policy(self.q(z)[0].tolist(), temperature)
+    def policy(self, z: Tensor, temperature: float, curiosity: float = 0.0) -> list[float]:
+        """Action probabilities for one latent state z (1, D): a softmax over Q_ext, plus
+        `curiosity` times Q_int when exploring."""
+        q = self.values(z)
+        if curiosity > 0.0:
+            q = q + curiosity * self.q_int(z)
+        return softmax_policy(q[0].tolist(), temperature)
 
-    def values_and_targets(
+    # --- Losses ----------------------------------------------------------------------------------
+    def extrinsic_loss(
         self,
-        z: Tensor,
-        reward: Tensor,
-        first: Tensor,
-        terminal: Tensor,
-        encode: Callable[[Tensor], Tensor] | None = None,
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """Q-values of frame 0 (B, A), with gradient, and its n-step double-Q targets (B,).
-
-        Only two frames of each sequence are read: frame 0 and the one its return bootstraps
-        from, which the online net picks an action for and the target net rates (double Q).
-        `encode` (no gradient), if given, turns those frames of `z` into what the Q-network
-        reads, so a caller need not embed the others. Returns (q, targets, valid), `valid` as in
-        `n_step_returns`.
-        """
-        size = z.shape[0]
-        returns, last, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
-        read = torch.cat([z[:, 0], z[torch.arange(size, device=z.device), last]])
-        if encode is not None:
-            read = encode(read)
-        z_last = read[size:]
-        q = self.q(read)  # one pass: frame 0 learns, z_last bootstraps
-        with torch.no_grad():
-            greedy = q[size:].argmax(dim=-1, keepdim=True)
-            bootstrap = self.q_target(z_last).gather(1, greedy).squeeze(1)
-        return q[:size], returns + discount * bootstrap, valid
-
-    def update(
-        self,
-        z: Tensor,
+        z0: Tensor,
+        z_last: Tensor,
         action: Tensor,
         reward: Tensor,
         first: Tensor,
         terminal: Tensor,
         weight: Tensor | None = None,
-        encode: Callable[[Tensor], Tensor] | None = None,
-    ) -> dict[str, float] | None:
-        """One TD step; None (and no step) when the loss is not finite.
+    ) -> tuple[Tensor, dict[str, float]]:
+        """n-step double-Q loss of both twins at frame 0.
 
-        z: (B, n+1, D) detached latents of the frames (or the frames themselves when B has its
-        own encoder); the other fields (B, n+1).
-
-        `reward` already includes the intrinsic bonus M asked for. `weight` (B,) scales each
-        sequence's TD loss: the trust in the teacher whose lead its first action followed.
-        `encode` as in `values_and_targets`.
+        z0 (B, D) latents of frame 0 (with gradient when B trains the encoder); z_last (B, D)
+        target latents of the frame each return bootstraps from (`n_step_returns`' `last`);
+        action (B,) taken at frame 0; reward, first, terminal (B, n+1) frame fields; `weight`
+        (B,) from `trust_weights`.
         """
-        q, targets, valid = self.values_and_targets(z, reward, first, terminal, encode)
-        q_taken = q.gather(1, action[:, 1:2]).squeeze(1)
-        td = F.smooth_l1_loss(q_taken, targets, reduction="none")
-        mask = valid.float() if weight is None else valid.float() * weight
-        loss = (td * mask).sum() / valid.float().sum().clamp(min=1.0)
-        if not torch.isfinite(loss).item():
-            return None  # a poisoned batch must not reach the weights
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        with torch.no_grad():
-            torch._foreach_lerp_(
-                list(self.q_target.parameters()),
-                list(self.q.parameters()),
-                self.genome.q_target_rate,
-            )
-        return {
+        targets, valid = self.targets(z_last, reward, first, terminal)
+        twins = self.twins(z0)
+        taken = twins.gather(2, action.view(-1, 1, 1).expand(-1, 2, 1)).squeeze(2)  # (B, 2)
+        loss = td_loss(taken, targets.unsqueeze(1), valid, weight)
+        q_taken = taken.mean(dim=1)
+        return loss, {
             "b_td_loss": loss.item(),
             "b_value": q_taken.mean().item(),
             "b_value_error": (q_taken - targets).abs().mean().item(),
         }
+
+    def intrinsic_loss(
+        self,
+        z0: Tensor,
+        z_last: Tensor,
+        action: Tensor,
+        bonus: Tensor,
+        first: Tensor,
+        terminal: Tensor,
+    ) -> tuple[Tensor, dict[str, float]]:
+        """n-step Q-learning of the curiosity head on A's disagreement.
+
+        bonus (B, n): the disagreement about frames 1..n, divided here by the running std of its
+        n-step returns (not a batch mean: the scale then follows the life, not the batch, and a
+        world that grows predictable earns less bonus). The head reads z0 detached: novelty must
+        not shape the features the agent's values share (a noisy TV would).
+        """
+        reward = torch.cat([torch.zeros_like(bonus[:, :1]), bonus], dim=1)
+        raw, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
+        with torch.no_grad():
+            spread_now = raw[valid].std(correction=0) if valid.sum() > 1 else raw.new_zeros(())
+            if torch.isfinite(spread_now):
+                rate = 0.01 if self.intrinsic_scale.item() > 0 else 1.0
+                self.intrinsic_scale.lerp_(spread_now, rate)
+            scale = self.intrinsic_scale.clamp(min=1e-8)
+            z_last = z_last.detach()
+            greedy = self.q_int(z_last).argmax(dim=-1, keepdim=True)
+            bootstrap = self.q_int_target(z_last).gather(1, greedy).squeeze(1)
+            targets = raw / scale + discount * bootstrap
+        q_taken = self.q_int(z0.detach()).gather(1, action.unsqueeze(1)).squeeze(1)
+        loss = td_loss(q_taken, targets, valid, None)
+        return loss, {"b_intrinsic_loss": loss.item(), "b_intrinsic_value": q_taken.mean().item()}
+
+    def predicted_value_loss(
+        self, predicted: Tensor, target: Tensor, mask: Tensor
+    ) -> tuple[Tensor, dict[str, float]]:
+        """Q on A's predicted latents (B, H, D) agrees with the target Q on the real ones.
+
+        Planning and imagination bootstrap on latents A predicted; without this B would rate
+        them blind (they were never its inputs). The target twins on the target latents of the
+        same frames (B, H, D) set what they are worth; mask (B, H) keeps each stream's own.
+        """
+        with torch.no_grad():
+            wanted = self.q_target(target)
+        error = (self.q(predicted.detach()) - wanted).pow(2).mean(dim=-1)
+        loss = (error * mask).sum() / mask.sum().clamp(min=1.0)
+        return loss, {"b_predicted_value_loss": loss.item()}
+
+    # --- Steps ---------------------------------------------------------------------------------
+    @torch.no_grad()
+    def update_targets(self) -> None:
+        """EMA of the value heads (and of B's own encoder, when it has one)."""
+        online = [*self.q.parameters(), *self.q_int.parameters()]
+        target = [*self.q_target.parameters(), *self.q_int_target.parameters()]
+        if self.encoder is not None:
+            online += list(self.encoder.parameters())
+            target += list(self.target_encoder.parameters())
+        torch._foreach_lerp_(target, online, self.genome.q_target_rate)
+
+    def learn_imagined(
+        self, z: Tensor, action: Tensor, targets: Tensor, scale: float
+    ) -> dict[str, float] | None:
+        """One step of both twins towards imagined targets; None (no step) if not finite.
+
+        z (N, H, D) imagined latents, action (N, H) taken at each, targets (N, H) their
+        lambda-returns; the loss is divided by `scale` (max(1, the returns' spread): DreamerV3's
+        return normalisation), so large imagined returns cannot swamp what B learned awake.
+        """
+        twins = self.twins(z.flatten(0, 1))
+        taken = twins.gather(2, action.reshape(-1, 1, 1).expand(-1, 2, 1)).squeeze(2)
+        loss = F.smooth_l1_loss(taken, targets.reshape(-1, 1).expand_as(taken)) / scale
+        if not torch.isfinite(loss).item():
+            return None
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.update_targets()
+        return {"b_imagined_loss": loss.item()}

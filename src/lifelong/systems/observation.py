@@ -1,17 +1,24 @@
-"""System A: learning from observation, a JEPA-style latent world model.
+"""System A: learning from observation, a JEPA-style latent world model that shares its encoder.
 
-An encoder maps an observation to a latent z. An ensemble of action-conditioned predictors maps
-(z_t, a_t) to z_{t+1}; it is trained on multi-step rollouts against the embeddings of an EMA target
-encoder under stop-gradient (the JEPA recipe), with VICReg variance and covariance terms on the
-online embeddings so the latent space cannot collapse to a constant that is trivially predictable.
+An encoder maps an observation to a latent z of fixed scale (layer-normalised, without a learned
+gain: early-life latents are on the same scale as late ones). An ensemble of action-conditioned
+predictors maps (z_t, a_t) to z_{t+1}; it is trained on multi-step rollouts against the
+embeddings of an EMA target encoder under stop-gradient (the JEPA recipe), with VICReg variance
+and covariance terms on the online embeddings so the latent space cannot collapse to a constant
+that is trivially predictable.
+
+The encoder is the one System B reads: B's TD loss and A's prediction loss train it together in
+one backward pass (agent.py `_update`), the recipe of SPR, BBF and TD-MPC2. A's role stays its
+own: `world_model_loss` below is everything A asks of the encoder and its heads.
 
 The ensemble is one batched tensor operation (weights shaped (members, in, out)), so its cost does
 not grow with a Python loop over members. Its spread is A's uncertainty: the intrinsic reward of
 System B and one of M's signals.
 
 Two small heads make the latent model usable beyond prediction:
-- a reward head, r(z_t, a_{t+1}) -> reward received on arriving at o_{t+1}, trained along the same
-  k-step rollout, so that PLAN and IMAGINE (`planning.py`) can score latent trajectories;
+- a reward head, r(z_t, a_{t+1}) -> reward received on arriving at o_{t+1} (in symlog units),
+  trained along the same k-step rollout, so that PLAN and IMAGINE (`planning.py`) can score
+  latent trajectories;
 - an inverse dynamics head, (z_t, z_{t+1}) -> the action that led from o_t to o_{t+1}, so that the
   agent can infer the latent actions of a demonstrator it only watches (imitation). Its gradient
   also keeps the encoder aware of what the agent controls.
@@ -53,6 +60,16 @@ def covariance_loss(z: Tensor) -> Tensor:
     return off_diagonal.pow(2).sum() / d
 
 
+def symlog(x: Tensor) -> Tensor:
+    """sign(x) log(1 + |x|): compresses large rewards, leaves small ones almost linear."""
+    return torch.sign(x) * torch.log1p(x.abs())
+
+
+def symexp(x: Tensor) -> Tensor:
+    """The inverse of `symlog`."""
+    return torch.sign(x) * torch.expm1(x.abs())
+
+
 def latent_prediction_loss(predicted: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     """Masked MSE between predicted (K, B, H, D) and target (B, H, D) latents; mask (B, H)."""
     error = (predicted - target.unsqueeze(0)).pow(2).mean(dim=-1)  # (K, B, H)
@@ -61,12 +78,14 @@ def latent_prediction_loss(predicted: Tensor, target: Tensor, mask: Tensor) -> T
 
 
 def reward_prediction_loss(predicted: Tensor, target: Tensor, mask: Tensor) -> Tensor:
-    """Masked MSE between predicted (..., B, H) and target (B, H) rewards; mask (B, H).
+    """Masked MSE in symlog units between predicted (..., B, H) and target (B, H) rewards.
 
-    Plain MSE rather than TD-MPC2's two-hot regression: the worlds' rewards are small and bounded
-    (Nursery's defaults keep them within [-2.4, 0.3]), where MSE is well scaled and cheaper.
+    `predicted` is already in symlog units (the head's output); the target is mapped there. MSE on
+    symlog targets rather than TD-MPC2's two-hot regression: as well scaled for the small rewards
+    of the Nursery and not thrown off by a world whose rewards are hundreds, at a fraction of
+    the cost. mask (B, H).
     """
-    error = (predicted - target).pow(2)
+    error = (predicted - symlog(target)).pow(2)
     weights = mask.expand_as(error)
     return (error * weights).sum() / weights.sum().clamp(min=1.0)
 
@@ -81,16 +100,33 @@ def inverse_dynamics_loss(logits: Tensor, action: Tensor, mask: Tensor) -> Tenso
 # Networks.
 
 
+def normalise(z: Tensor) -> Tensor:
+    """Latents of fixed scale: zero mean and unit variance across each latent's dimensions.
+
+    Applied at the encoder's output and the predictor's, so encoded and predicted latents live on
+    the same sphere: B's values read both, and A's errors mean the same early and late in life.
+    """
+    return F.layer_norm(z, z.shape[-1:])
+
+
+class Normalised(nn.Module):
+    """`normalise` as a layer, the encoders' last."""
+
+    def forward(self, z: Tensor) -> Tensor:
+        return normalise(z)
+
+
 def make_encoder(obs_shape: tuple[int, ...], latent_dim: int, hidden_dim: int) -> nn.Module:
-    """A small CNN for images (H, W, C channels last), an MLP for vectors."""
+    """A small CNN for images (H, W, C channels last), an MLP for vectors; latents normalised."""
     if len(obs_shape) == 3:
-        return ConvEncoder(obs_shape, latent_dim)
+        return nn.Sequential(ConvEncoder(obs_shape, latent_dim), Normalised())
     if len(obs_shape) == 1:
         return nn.Sequential(
             nn.Linear(obs_shape[0], hidden_dim),
             nn.LayerNorm(hidden_dim),
             nn.SiLU(),
             nn.Linear(hidden_dim, latent_dim),
+            Normalised(),
         )
     raise ValueError(f"System A handles image (H, W, C) or vector observations, got {obs_shape}")
 
@@ -133,7 +169,7 @@ class EnsembleLinear(nn.Module):
 
 
 class PredictorEnsemble(nn.Module):
-    """K residual MLPs predicting z_{t+1} - z_t from (z_t, one_hot(a_t))."""
+    """K residual MLPs predicting z_{t+1} from (z_t, one_hot(a_t)): normalise(z_t + delta)."""
 
     def __init__(self, members: int, latent_dim: int, n_actions: int, hidden_dim: int) -> None:
         super().__init__()
@@ -149,11 +185,11 @@ class PredictorEnsemble(nn.Module):
         a = F.one_hot(action, self.n_actions).to(z.dtype).unsqueeze(0).expand(self.members, -1, -1)
         h = F.silu(self.layer1(torch.cat([z, a], dim=-1)))
         h = F.silu(self.layer2(h))
-        return z + self.layer3(h)
+        return normalise(z + self.layer3(h))
 
 
 class RewardHead(nn.Module):
-    """Reward received on arriving at o_{t+1}, predicted from (z_t, a_{t+1}).
+    """Reward received on arriving at o_{t+1}, predicted from (z_t, a_{t+1}) in symlog units.
 
     Conditioned on the state the action is taken in, not on the predicted next latent: rewards
     follow from acting (eating the food one steps onto), and the JEPA latent of the next frame is
@@ -202,11 +238,77 @@ class InverseHead(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------
+# A's loss: everything A asks of the shared encoder and of its own heads.
+
+
+def world_model_loss(
+    a: SystemA,
+    z0: Tensor,
+    target: Tensor,
+    action: Tensor,
+    alive: Tensor,
+    reward: Tensor | None,
+    genome: Genome,
+) -> tuple[Tensor, dict[str, float], Tensor]:
+    """Multi-step latent prediction from sequences, with reward and inverse dynamics heads.
+
+    A pure function of the networks, the batch and the genome's weights: it writes no buffer and
+    takes no step, so the agent can add it to B's TD loss and run one backward pass.
+
+    z0 (B, D): the online encoder's latent of frame 0, with gradient (B's TD loss reads it too);
+    target (B, L, D): the target encoder's latents of frames 0..L-1 (`SystemA.embed_sequences`);
+    action (B, L) where action[:, k] led to o_k;
+    alive (B, L-1): frame k+1 continues the stream of frame 0 (no reset in between);
+    reward (B, L): reward[:, k] received on arriving at o_k (memory's convention), or None to
+    leave the reward head untrained.
+    Returns (loss, info, predicted (K, B, H, D)): the members' predicted latents of frames 1..H,
+    which B also learns values on, so that planning bootstraps on latents its values have seen.
+    """
+    horizon = min(genome.horizon, target.shape[1] - 1)
+    mask = alive[:, :horizon].float()
+    future = target[:, 1 : horizon + 1]  # (B, H, D): the target latents of frames 1..H
+    z = z0
+    predictions = []
+    for k in range(horizon):
+        z = a.predictor(z, action[:, k + 1])
+        predictions.append(z)
+    predicted = torch.stack(predictions, dim=2)  # (K, B, H, D)
+    prediction = latent_prediction_loss(predicted, future, mask)
+    variance = variance_loss(z0)
+    covariance = covariance_loss(z0)
+    total = (
+        prediction
+        + genome.variance_weight * variance
+        + genome.covariance_weight * covariance
+    )
+    info = {
+        "a_prediction_loss": prediction.item(),
+        "a_variance_loss": variance.item(),
+        "a_covariance_loss": covariance.item(),
+    }
+    if reward is not None and genome.reward_weight > 0:
+        # Along the same rollout, from the ensemble's mean latent where each action is taken:
+        # a quarter of the cost of one head pass per member, and what planning reads.
+        means = predicted[:, :, : horizon - 1].mean(dim=0)
+        starts = torch.cat([z0.unsqueeze(1), means], dim=1)  # (B, H, D)
+        predicted_reward = a.reward_head(starts, action[:, 1 : horizon + 1])
+        reward_loss = reward_prediction_loss(predicted_reward, reward[:, 1 : horizon + 1], mask)
+        total = total + genome.reward_weight * reward_loss
+        info["a_reward_loss"] = reward_loss.item()
+    if genome.inverse_weight > 0:
+        logits = a.inverse_head(z0, future[:, 0])
+        inverse_loss = inverse_dynamics_loss(logits, action[:, 1], mask[:, 0])
+        total = total + genome.inverse_weight * inverse_loss
+        info["a_inverse_loss"] = inverse_loss.item()
+    return total, info, predicted
+
+
+# ----------------------------------------------------------------------------------------------
 # System A.
 
 
 class SystemA(nn.Module):
-    """Encoder, EMA target encoder, predictor ensemble, reward and inverse dynamics heads."""
+    """Encoder (shared with B), EMA target encoder, predictor ensemble, reward and inverse heads."""
 
     def __init__(self, obs_shape: tuple[int, ...], n_actions: int, genome: Genome) -> None:
         super().__init__()
@@ -221,6 +323,7 @@ class SystemA(nn.Module):
         # Running mean variance of target embeddings: errors are reported relative to it, so a
         # latent space that spreads out (as VICReg asks) does not look like worse prediction.
         self.register_buffer("target_variance", torch.zeros(()))  # 0: not measured yet
+        self.register_buffer("target_updates", torch.zeros((), dtype=torch.long))
         trained = [self.encoder, self.predictor, self.reward_head, self.inverse_head]
         self.optimizer = torch.optim.Adam(
             [p for module in trained for p in module.parameters()], lr=genome.lr_a, fused=True
@@ -228,11 +331,8 @@ class SystemA(nn.Module):
 
     @torch.no_grad()  # not inference_mode: B's update trains on these
     def embed(self, obs: Tensor) -> Tensor:
-        """The stable embedding System B acts and learns on: the EMA target encoder's.
-
-        The online encoder moves at every update of A; its slow average gives B's value function
-        inputs that drift gently, and it is the embedding A's predictions are scored against.
-        """
+        """The target encoder's latents of observations (N, ...): what A predicts, and what B's
+        returns bootstrap from. B acts on the online encoder (`Agent.b_input`)."""
         return self.target_encoder(obs)
 
     @torch.no_grad()
@@ -240,88 +340,29 @@ class SystemA(nn.Module):
         """`embed` for a batch of sequences (B, L, ...) -> (B, L, D)."""
         return self.target_encoder(obs.flatten(0, 1)).view(*obs.shape[:2], -1)
 
-    def loss(
-        self,
-        obs: Tensor,
-        action: Tensor,
-        alive: Tensor,
-        target: Tensor,
-        reward: Tensor | None = None,
-    ) -> tuple[Tensor, dict[str, float]]:
-        """Multi-step latent prediction from sequences, with reward and inverse dynamics heads.
-
-        obs (B, L, ...) frames o_0..o_{L-1}; action (B, L) where action[:, k] led to o_k;
-        alive (B, L-1): frame k+1 continues the stream of frame 0 (no reset in between);
-        target (B, L, D): `embed_sequences(obs)`, computed once and shared with System B;
-        reward (B, L): reward[:, k] received on arriving at o_k (memory's convention), or None
-        to leave the reward head untrained.
-        """
-        g = self.genome
-        horizon = min(g.horizon, obs.shape[1] - 1)
-        mask = alive[:, :horizon].float()
-        future = target[:, 1 : horizon + 1]  # (B, H, D): the target latents of frames 1..H
-        with torch.no_grad():
-            variance = spread(future.flatten(0, 1)).mean()
-            # Fast enough to follow the target encoder's spread as it grows early in life.
-            rate = 0.1 if self.target_variance.item() > 0 else 1.0
-            self.target_variance.lerp_(variance, rate)
-        z0 = self.encoder(obs[:, 0])
-        z = z0
-        predictions = []
-        for k in range(horizon):
-            z = self.predictor(z, action[:, k + 1])
-            predictions.append(z)
-        predicted = torch.stack(predictions, dim=2)  # (K, B, H, D)
-        prediction = latent_prediction_loss(predicted, future, mask)
-        variance = variance_loss(z0)
-        covariance = covariance_loss(z0)
-        total = prediction + g.variance_weight * variance + g.covariance_weight * covariance
-        info = {
-            "a_prediction_loss": prediction.item(),
-            "a_variance_loss": variance.item(),
-            "a_covariance_loss": covariance.item(),
-        }
-        if reward is not None and g.reward_weight > 0:
-            # Along the same rollout, from the ensemble's mean latent where each action is taken:
-            # a quarter of the cost of one head pass per member, and what planning reads.
-            means = predicted[:, :, : horizon - 1].mean(dim=0)
-            starts = torch.cat([z0.unsqueeze(1), means], dim=1)  # (B, H, D)
-            predicted_reward = self.reward_head(starts, action[:, 1 : horizon + 1])
-            reward_loss = reward_prediction_loss(predicted_reward, reward[:, 1 : horizon + 1], mask)
-            total = total + g.reward_weight * reward_loss
-            info["a_reward_loss"] = reward_loss.item()
-        if g.inverse_weight > 0:
-            logits = self.inverse_head(z0, future[:, 0])
-            inverse_loss = inverse_dynamics_loss(logits, action[:, 1], mask[:, 0])
-            total = total + g.inverse_weight * inverse_loss
-            info["a_inverse_loss"] = inverse_loss.item()
-        return total, info
-
-    def update(
-        self,
-        obs: Tensor,
-        action: Tensor,
-        alive: Tensor,
-        target: Tensor,
-        reward: Tensor | None = None,
-    ) -> dict[str, float] | None:
-        """One gradient step; None (and no step) when the loss is not finite."""
-        total, info = self.loss(obs, action, alive, target, reward)
-        if not torch.isfinite(total).item():
-            return None
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.optimizer.step()
-        self._update_target()
-        return info
+    @torch.no_grad()
+    def track_scale(self, target: Tensor) -> None:
+        """Follow the variance of target latents (B, L, D) that errors are reported against."""
+        variance = spread(target.flatten(0, -2)).mean()
+        # Fast enough to follow the target encoder's spread as it grows early in life.
+        rate = 0.1 if self.target_variance.item() > 0 else 1.0
+        self.target_variance.lerp_(variance, rate)
 
     @torch.no_grad()
-    def _update_target(self) -> None:
+    def update_target(self) -> None:
+        """Move the target encoder towards the online one, bias-corrected early in life.
+
+        The rate is max(target_rate, 1 / (n + 1)) at the n-th update: until 1 / target_rate
+        updates the target is the plain average of every online encoder so far, so it is never
+        dominated by the random weights of birth (the online and target latents of a young agent
+        would otherwise disagree by orders of magnitude).
+        """
+        n = int(self.target_updates.item())
+        rate = max(self.genome.target_rate, 1.0 / (n + 1))
         torch._foreach_lerp_(
-            list(self.target_encoder.parameters()),
-            list(self.encoder.parameters()),
-            self.genome.target_rate,
+            list(self.target_encoder.parameters()), list(self.encoder.parameters()), rate
         )
+        self.target_updates += 1
 
     @torch.no_grad()
     def disagreement(self, z: Tensor, action: Tensor) -> Tensor:

@@ -1,28 +1,34 @@
 """PLAN and IMAGINE: System B's values put to work inside System A's latent model.
 
-PLAN acts by lookahead, for when the model is more reliable than the habit. Every first action is
-followed by `plan_samples` continuations drawn from B's softmax policy, and all of them are rolled
-out together through A's ensemble, one batched pass per step. A rollout's score is its discounted
-predicted reward, plus B's value where it ends, minus a penalty on the ensemble's disagreement
-along the way: the model is trusted only where its members agree (as in MOPO's uncertainty
-penalty).
+PLAN acts by lookahead, for when the model is more reliable than the habit. With few actions
+every action sequence of the horizon is scored exactly (6 actions, 3 steps: 216 sequences, one
+batched pass of A's ensemble per step); beyond `plan_sequences`, sequences are sampled from B's
+softmax policy instead. A sequence's score is its discounted predicted reward, plus B's
+pessimistic value where it ends (the min of the target twins, what B's own returns bootstrap
+from), minus a penalty on the ensemble's disagreement along the way: the model is trusted only
+where its members agree (MOPO's uncertainty penalty). The plan's first action is the first action
+of the best sequence, and the agent re-plans at every step, as in MPC.
 
-IMAGINE is the paper's learning from imagination. B's policy is rolled out in A's model from
-remembered states. Only the imagined trajectories that succeed are kept: those whose predicted
-n-step return beats B's current value of the state they start from.
+IMAGINE is the paper's learning from imagination, on DreamerV3's recipe. B's policy is rolled out
+in A's model from remembered states, only from those where A's members agree most (a model's
+errors there are smallest), and B learns every imagined step towards lambda-returns that mix the
+imagined rewards with its own values, the loss divided by the returns' spread. The paper's
+"learn only from successful imagined trajectories" is the genome switch `imagine_success_only`:
+it keeps the trajectories whose return beats B's value of their start, which also selects the
+model's upward errors (docs/benchmarks.md measures both).
 
 Conventions are memory's and System B's. Frame k holds the latent z_k, the action that led to it
-and the reward received on arriving at it. A rollout starts at frame 0, and action[:, k + 1] is
-the action taken at frame k. Each member of the ensemble rolls out its own chain, as in A's
-training, under the same actions. The trajectory that B sees and that the reward head and B's
-values read is the members' mean. Their spread measures uncertainty, relative to the variance of
-A's target embeddings (1.0: no better than guessing the average embedding).
+and the reward received on arriving at it. Each member of the ensemble rolls out its own chain,
+as in A's training, under the same actions. The trajectory that B sees and that the reward head
+and B's values read is the members' mean. Their spread measures uncertainty, relative to the
+variance of A's target embeddings (1.0: no better than guessing the average embedding).
 
 The tensors passed in must share one device, and the torch.Generator must be on that device.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import torch
@@ -30,7 +36,7 @@ from torch import Tensor
 
 from lifelong.genome import Genome
 from lifelong.systems.action import SystemB
-from lifelong.systems.observation import SystemA, spread
+from lifelong.systems.observation import SystemA, spread, symexp
 
 
 @dataclass(frozen=True)
@@ -61,31 +67,33 @@ def rollout(
     horizon: int,
     temperature: float,
     generator: torch.Generator,
-    first_action: Tensor | None = None,
+    actions: Tensor | None = None,
 ) -> Rollout:
-    """Roll B's softmax policy out from latents z (N, D) for `horizon` steps of A's model.
+    """Roll latents z (N, D) `horizon` steps through A's model.
 
-    `first_action` (N,) fixes the action taken at frame 0 (the planner's candidates). Every step is
-    one batched pass of the ensemble over all N rollouts.
+    `actions` (N, K) fixes the first K <= horizon actions (the planner's sequences); the rest
+    are drawn from B's softmax policy on the extrinsic values. Every step is one batched pass of
+    the ensemble over all N rollouts.
     """
     scale = a.uncertainty_scale()
     members = z.unsqueeze(0).expand(a.predictor.members, -1, -1)  # (K, N, D)
     mean = z
-    latents, actions, rewards, uncertainty = [z], [], [], []
+    fixed = 0 if actions is None else actions.shape[1]
+    latents, taken, rewards, uncertainty = [z], [], [], []
     for k in range(horizon):
-        if k == 0 and first_action is not None:
-            action = first_action
+        if k < fixed:
+            action = actions[:, k]
         else:
-            action = sample_actions(b.q(mean), temperature, generator)
-        rewards.append(a.reward_head(mean, action))
+            action = sample_actions(b.values(mean), temperature, generator)
+        rewards.append(symexp(a.reward_head(mean, action)))
         members = a.predictor(members, action)
         mean = members.mean(dim=0)
         uncertainty.append(spread(members).mean(dim=-1) / scale)
         latents.append(mean)
-        actions.append(action)
+        taken.append(action)
     return Rollout(
         latents=torch.stack(latents, dim=1),
-        actions=torch.stack(actions, dim=1),
+        actions=torch.stack(taken, dim=1),
         rewards=torch.stack(rewards, dim=1),
         uncertainty=torch.stack(uncertainty, dim=1),
     )
@@ -106,28 +114,45 @@ def rollout_scores(
     return returns - penalty * uncertainty.sum(dim=1)
 
 
+def candidate_sequences(
+    n_actions: int, horizon: int, limit: int, samples: int, device: torch.device
+) -> Tensor:
+    """The action sequences a plan compares, (S, K) int64, grouped by first action.
+
+    Every sequence of the horizon when there are at most `limit` of them (K = horizon);
+    otherwise each first action alone (K = 1), repeated `samples` times, for B's policy to
+    continue.
+    """
+    if n_actions**horizon <= limit:
+        every = list(itertools.product(range(n_actions), repeat=horizon))
+        return torch.tensor(every, dtype=torch.long, device=device)
+    first = torch.arange(n_actions, device=device).repeat_interleave(samples)
+    return first.unsqueeze(1)
+
+
 @torch.inference_mode()
 def plan(
-    a: SystemA, b: SystemB, obs: Tensor, genome: Genome, generator: torch.Generator
+    a: SystemA, b: SystemB, z: Tensor, genome: Genome, generator: torch.Generator
 ) -> tuple[int, dict[str, float]]:
-    """The first action of the best plan found from one observation (1, ...) by lookahead.
+    """The first action of the best action sequence from one latent state z (1, D).
 
-    A first action is rated by its best continuation, not their mean. The model is deterministic,
-    so each rollout is a plan the agent can carry out, and the agent re-plans at every step as in
-    MPC. A mean would rate it by B's habit instead, which is what PLAN is meant to improve on.
-    The uncertainty penalty checks the optimism of the max.
+    A first action is rated by its best sequence: scored exactly, the best sequence is the plan
+    the agent would carry out if the model were right. The uncertainty penalty checks the
+    optimism of the max where the model is unsure.
     Info: the chosen action's score, the spread (std) of the first actions' scores (how much the
     choice matters), and the mean relative disagreement per step over all rollouts.
     """
-    n_actions, samples = a.predictor.n_actions, genome.plan_samples
-    first = torch.arange(n_actions, device=obs.device).repeat_interleave(samples)
-    start = a.embed(obs).expand(first.shape[0], -1)  # B acts on A's target embedding
-    trip = rollout(a, b, start, genome.plan_horizon, genome.plan_temperature, generator, first)
-    value = b.q_target(trip.latents[:, -1]).amax(dim=-1)
+    n_actions = a.predictor.n_actions
+    sequences = candidate_sequences(
+        n_actions, genome.plan_horizon, genome.plan_sequences, genome.plan_samples, z.device
+    )
+    start = z.expand(sequences.shape[0], -1)
+    trip = rollout(a, b, start, genome.plan_horizon, genome.plan_temperature, generator, sequences)
+    value = b.bootstrap(trip.latents[:, -1])
     scores = rollout_scores(
         trip.rewards, value, trip.uncertainty, genome.gamma, genome.plan_uncertainty
     )
-    per_action = scores.view(n_actions, samples).amax(dim=1)
+    per_action = scores.view(n_actions, -1).amax(dim=1)
     best = int(per_action.argmax())
     return best, {
         "plan_score": per_action[best].item(),
@@ -136,55 +161,58 @@ def plan(
     }
 
 
-def imagined_success(
-    b: SystemB,
-    z: Tensor,
-    action: Tensor,
-    reward: Tensor,
-    first: Tensor,
-    terminal: Tensor,
-    gamma: float,
-) -> tuple[Tensor, Tensor]:
-    """(returns, values) (N,): the n-step return B.update would learn from each trajectory, and
-    B's current value of its start, the max over actions of its online Q.
+def lambda_returns(rewards: Tensor, values: Tensor, gamma: float, lam: float) -> Tensor:
+    """TD(lambda) returns of imagined steps: rewards (N, H), values (N, H) of frames 1..H.
 
-    The return is bootstrapped exactly as in `SystemB.update` (double Q: the online net picks, the
-    target net rates). So a kept trajectory is one whose learning target is above what B expects
-    from its best action. Comparing with the max rather than with Q of the action taken keeps only
-    the trajectories that improve on the greedy policy, the "succeed" of the paper.
+    R_k = r_{k+1} + gamma ((1 - lam) V(z_{k+1}) + lam R_{k+1}), with R_{H-1} bootstrapping on
+    V(z_H) alone. lam = 0 is one-step TD on the model; lam = 1 the H-step return.
     """
-    q, returns, _ = b.values_and_targets(z, reward, first, terminal)
-    return returns, q.amax(dim=-1)
+    returns = []
+    following = values[:, -1]
+    for k in reversed(range(rewards.shape[1])):
+        mix = values[:, k] if k == rewards.shape[1] - 1 else (1 - lam) * values[:, k] + lam * following
+        following = rewards[:, k] + gamma * mix
+        returns.append(following)
+    return torch.stack(returns[::-1], dim=1)
 
 
-@torch.no_grad()  # not inference_mode: B.update must be able to train on the result
+@torch.no_grad()  # not inference_mode: B must be able to train on the result
 def imagine(
     a: SystemA, b: SystemB, z_start: Tensor, genome: Genome, generator: torch.Generator
-) -> dict[str, Tensor]:
-    """Imagined experience for B from remembered latents z_start (N, D) (A's target embedding).
+) -> dict[str, Tensor | float]:
+    """Imagined experience for B from remembered latents z_start (N, D) (online encoder's).
 
-    Returns a batch in `SystemB.update`'s convention, with n = `imagine_horizon`:
-    z (N, n+1, D), action (N, n+1) (action[:, 0] is unused and 0), reward (N, n+1) (extrinsic,
-    predicted; reward[:, 0] = 0), first and terminal (N, n+1), all False because A has no
-    continue head and the worlds are continuing. It also returns the extra fields
-    uncertainty (N, n+1), disagreement on arriving at each frame, for an intrinsic bonus;
-    return and value (N,) from `imagined_success`; and keep (N,) bool, return > value.
+    Only the `imagine_keep` share of starts where A's members disagree least about the first
+    step are rolled out further. Returns, over those M starts and H = `imagine_horizon` steps:
+    z (M, H, D) the latents each imagined action is taken at, action (M, H), target (M, H) their
+    lambda-returns, keep (M,) bool (all True unless `imagine_success_only`: then the
+    trajectories whose return beats B's value of their start), and scale (float): max(1, spread
+    of the returns, 5th to 95th percentile), DreamerV3's return normalisation.
     """
+    first_action = sample_actions(b.values(z_start), genome.plan_temperature, generator)
+    unsure = a.disagreement(z_start, first_action)
+    count = max(1, round(genome.imagine_keep * z_start.shape[0]))
+    chosen = unsure.argsort()[:count]
     trip = rollout(
-        a, b, z_start, genome.imagine_horizon, genome.plan_temperature, generator, first_action=None
+        a,
+        b,
+        z_start[chosen],
+        genome.imagine_horizon,
+        genome.plan_temperature,
+        generator,
+        first_action[chosen].unsqueeze(1),
     )
-    n, frames = z_start.shape[0], genome.imagine_horizon + 1
-    zero = torch.zeros(n, 1, dtype=trip.rewards.dtype, device=z_start.device)
-    flags = torch.zeros(n, frames, dtype=torch.bool, device=z_start.device)
-    batch = {
-        "z": trip.latents,
-        "action": torch.cat([zero.long(), trip.actions], dim=1),
-        "reward": torch.cat([zero, trip.rewards], dim=1),
-        "first": flags,
-        "terminal": flags.clone(),
-        "uncertainty": torch.cat([zero, trip.uncertainty], dim=1),
+    horizon = trip.actions.shape[1]
+    values = b.bootstrap(trip.latents[:, 1:].flatten(0, 1)).view(-1, horizon)
+    target = lambda_returns(trip.rewards, values, genome.gamma, genome.imagine_lambda)
+    low, high = torch.quantile(target[:, 0], torch.tensor([0.05, 0.95], device=target.device))
+    keep = torch.ones(target.shape[0], dtype=torch.bool, device=target.device)
+    if genome.imagine_success_only:
+        keep = target[:, 0] > b.values(trip.latents[:, 0]).amax(dim=-1)
+    return {
+        "z": trip.latents[:, :-1],
+        "action": trip.actions,
+        "target": target,
+        "keep": keep,
+        "scale": max(1.0, float(high - low)),
     }
-    fields = ("z", "action", "reward", "first", "terminal")
-    returns, values = imagined_success(b, *(batch[name] for name in fields), genome.gamma)
-    batch.update({"return": returns, "value": values, "keep": returns > values})
-    return batch
