@@ -34,8 +34,10 @@ from lifelong.systems.observation import SystemA  # noqa: E402
 
 PARTS = [
     (Agent, "_learn"),
-    (SystemB, "update"),
-    (SystemA, "update"),
+    (SystemB, "extrinsic_loss"),
+    (SystemB, "intrinsic_loss"),
+    (SystemB, "predicted_value_loss"),
+    (lifelong.agent, "world_model_loss"),  # A's loss, joined every `a_every`-th learning step
     (SystemA, "embed_sequences"),
     (Memory, "sample"),
     (Agent, "act"),

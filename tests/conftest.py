@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lifelong.genome import Genome
+from lifelong.systems.observation import world_model_loss
 
 torch.set_num_threads(1)
 
@@ -22,6 +23,23 @@ TINY = dict(
     sleep_fall=0.1,
     min_dwell=8,
 )
+
+
+def train_a_alone(system, obs, action, alive, reward=None):
+    """One step of System A alone (B left out): its loss, one backward pass, the target EMA.
+
+    The agent's learning step adds B's TD loss to the same backward pass; tests of A alone use
+    this to check what A's loss by itself teaches. Returns the loss's info.
+    """
+    target = system.embed_sequences(obs)
+    system.track_scale(target[:, 1:])
+    z0 = system.encoder(obs[:, 0])
+    total, info, _ = world_model_loss(system, z0, target, action, alive, reward, system.genome)
+    system.optimizer.zero_grad()
+    total.backward()
+    system.optimizer.step()
+    system.update_target()
+    return info
 
 
 @pytest.fixture

@@ -121,6 +121,7 @@ def test_curiosity_has_its_own_head_and_leaves_the_extrinsic_values_alone():
         flags = torch.zeros(64, 2, dtype=torch.bool)
         loss, info = system.intrinsic_loss(z, z.detach(), action, bonus, flags, flags)
         step(system, loss)
+        system.track_intrinsic_scale(info["b_intrinsic_spread"])
     assert z.grad is None  # novelty does not shape the shared features
     torch.testing.assert_close(system.values(z[:1]), q_ext)
     # Scaled by the spread of its returns (std of a 1/3-vs-2/3 mix of 5 and 0: about 2.4).

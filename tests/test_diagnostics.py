@@ -3,7 +3,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from conftest import TINY
+from conftest import TINY, train_a_alone
 from torch import nn
 
 from lifelong.agent import Agent
@@ -280,7 +280,7 @@ def test_training_a_improves_its_diagnostics():
         index = index + torch.arange(length)
         batch_obs = obs[index]
         alive = torch.ones(32, length - 1)
-        assert a.update(batch_obs, action[index], alive, a.embed_sequences(batch_obs)) is not None
+        train_a_alone(a, batch_obs, action[index], alive)
     after = diagnose(agent, probe)
     assert after["diag_error_ratio_k1"] < 0.5 * birth["diag_error_ratio_k1"]
     assert after["diag_error_ratio_k4"] < 0.5 * birth["diag_error_ratio_k4"]

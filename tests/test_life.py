@@ -217,8 +217,8 @@ def test_a_saved_agent_can_be_loaded_as_a_policy(tmp_path):
     policy = load_policy(tmp_path / "life")
     obs, _ = make_world("nursery-small").reset(seed=3)
     with torch.inference_mode():
-        z = life.agent.a.embed(torch.as_tensor(obs).unsqueeze(0))
-        expected = int(life.agent.b.q(z).argmax().item())
+        z = life.agent.b_input(torch.as_tensor(obs).unsqueeze(0))
+        expected = int(life.agent.b.values(z).argmax().item())
     assert policy(obs) == expected
     with pytest.raises(UserError, match="no life in"):
         load_policy(tmp_path / "nothing")

@@ -12,6 +12,7 @@ from lifelong.agent import Agent
 from lifelong.genome import Genome
 from lifelong.life import open_life
 from lifelong.modes import Mode
+from lifelong.systems.action import trust_weights
 from lifelong.worlds import make_world
 
 
@@ -127,19 +128,23 @@ def test_an_unreliable_teachers_lessons_lose_weight_as_evidence_comes_in():
         agent.telemetry.on_world_step(reward, None, "good", followed="good")
         agent.telemetry.on_world_step(-reward, None, "bad", followed="bad")
         agent.telemetry.on_world_step(0.0, None)
-    weights = agent._trust_weights(np.array([-1, 0, 1, 0], dtype=np.int16))
+    trust = [agent.telemetry.trust_in(name) for name in agent.sources]
+    weights = trust_weights(np.array([-1, 0, 1, 0], dtype=np.int16), trust)
     own, good, bad, _ = weights.tolist()
     assert own == 1.0 and good > 0.9 and bad < 0.1
 
 
 def test_b_ignores_a_sequence_whose_weight_is_zero():
     agent, _ = newborn()  # no update yet: no Adam momentum to move the weights
-    z = torch.randn(8, agent.genome.n_step + 1, agent.genome.latent_dim)
-    action = torch.zeros(8, agent.genome.n_step + 1, dtype=torch.long)
+    z = torch.randn(8, agent.genome.latent_dim)
+    action = torch.zeros(8, dtype=torch.long)
     reward = torch.ones(8, agent.genome.n_step + 1)
     flags = torch.zeros(8, agent.genome.n_step + 1, dtype=torch.bool)
     before = [p.detach().clone() for p in agent.b.q.parameters()]
-    agent.b.update(z, action, reward, flags, flags, weight=torch.zeros(8))
+    loss, _ = agent.b.extrinsic_loss(z, z, action, reward, flags, flags, weight=torch.zeros(8))
+    agent.b.optimizer.zero_grad()
+    loss.backward()
+    agent.b.optimizer.step()
     after = list(agent.b.q.parameters())
     assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
 

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from conftest import train_a_alone
 
 from lifelong.genome import Genome
 from lifelong.systems.observation import (
@@ -26,18 +27,6 @@ def a_loss(system, obs, actions, alive, target, reward=None):
     return world_model_loss(
         system, system.encoder(obs[:, 0]), target, actions, alive, reward, system.genome
     )
-
-
-def a_step(system, obs, actions, alive, reward=None):
-    """One step of A alone, as the agent's learning step takes it when B is left out."""
-    target = system.embed_sequences(obs)
-    system.track_scale(target[:, 1:])
-    total, info, _ = a_loss(system, obs, actions, alive, target, reward)
-    system.optimizer.zero_grad()
-    total.backward()
-    system.optimizer.step()
-    system.update_target()
-    return info
 
 
 def test_variance_loss_penalises_collapse_only():
@@ -120,7 +109,7 @@ def test_system_a_learns_to_predict_a_deterministic_world():
     ]
     for _ in range(300):
         obs, actions = deterministic_sequences()
-        a_step(system, obs, actions, alive)
+        train_a_alone(system, obs, actions, alive)
     obs, actions = deterministic_sequences(256)
     info = a_loss(system, obs, actions, torch.ones(256, 3), system.embed_sequences(obs))[1]
     assert info["a_prediction_loss"] < 0.2 * before
@@ -189,7 +178,7 @@ def test_reward_head_learns_the_reward_of_arriving_along_the_rollout():
     assert untrained == pytest.approx(math.log(2) ** 2 / 6, abs=0.03)
     for _ in range(300):
         obs, actions = deterministic_sequences()
-        a_step(system, obs, actions, torch.ones(32, 3), ring_rewards(obs))
+        train_a_alone(system, obs, actions, torch.ones(32, 3), ring_rewards(obs))
     assert reward_loss() < 0.3 * untrained  # 0.05-0.2 over seeds 0-3
 
 
@@ -198,12 +187,12 @@ def test_without_rewards_the_reward_head_is_left_alone():
     system = SystemA((6,), 3, Genome(latent_dim=8, hidden_dim=16))
     before = [p.clone() for p in system.reward_head.parameters()]
     obs, actions = deterministic_sequences()
-    info = a_step(system, obs, actions, torch.ones(32, 3))
+    info = train_a_alone(system, obs, actions, torch.ones(32, 3))
     assert "a_reward_loss" not in info and "a_inverse_loss" in info
     for old, new in zip(before, system.reward_head.parameters(), strict=True):
         assert torch.equal(old, new)
     # With rewards, it moves.
-    a_step(system, obs, actions, torch.ones(32, 3), ring_rewards(obs))
+    train_a_alone(system, obs, actions, torch.ones(32, 3), ring_rewards(obs))
     assert not torch.equal(before[-1], system.reward_head.out.bias)
 
 
@@ -221,7 +210,7 @@ def test_inverse_dynamics_recovers_the_actions_of_a_deterministic_world():
     untrained, _ = accuracy()
     for _ in range(300):
         obs, actions = deterministic_sequences()
-        a_step(system, obs, actions, torch.ones(32, 3))
+        train_a_alone(system, obs, actions, torch.ones(32, 3))
     trained, confidence = accuracy()
     assert untrained < 0.6 and trained > 0.95  # chance is 1/3
     assert confidence > 0.8

@@ -77,15 +77,13 @@ def test_finds_the_hidden_units_of_our_networks() -> None:
     ]
     assert skipped == []
 
-    pixels = SystemB(5, genome, obs_shape=(7, 7, 3))
-    layers, skipped = find_unit_layers(pixels.q, torch.zeros(1, 7, 7, 3))
+    pixels = SystemB(5, genome, obs_shape=(7, 7, 3))  # b_only's own encoder
+    layers, skipped = find_unit_layers(pixels.encoder, torch.zeros(1, 7, 7, 3))
     assert [(u.name, u.kind, u.spatial) for u in layers] == [
-        ("0.encoder.conv.0", "conv", 1),
-        ("0.encoder.conv.2", "conv", 9),  # 16 channels of a 3x3 map flattened into the head
-        ("1", "linear", 1),
-        ("4", "linear", 1),
+        ("0.conv.0", "conv", 1),
+        ("0.conv.2", "conv", 9),  # 16 channels of a 3x3 map flattened into the head
     ]
-    assert skipped == ["0.encoder.head -> 1: no activation in between"]
+    assert skipped == []
 
     ensemble = PredictorEnsemble(4, 8, 3, 32)
     layers, skipped = find_unit_layers(

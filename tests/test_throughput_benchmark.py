@@ -83,7 +83,7 @@ def test_sb3_with_our_encoder_reads_frames_through_our_cnn():
     genome = Genome(q_hidden=16, latent_dim=8)
     model = make_model(Config(agent="sb3_dqn"), genome, env, 1000, our_encoder=True)
     extractor = model.q_net.features_extractor
-    assert isinstance(extractor.encoder, ConvEncoder)
+    assert isinstance(extractor.encoder[0], ConvEncoder)
     obs, _ = env.reset(seed=0)
     with torch.no_grad():
         q = model.q_net(torch.as_tensor(obs).unsqueeze(0))
@@ -101,8 +101,8 @@ def test_time_split_times_every_part_and_puts_the_methods_back():
     per_step, per_update, parts = time_split.split_ours(300)
     assert Agent._learn is learn  # the timers are gone once the split is measured
     assert _positive_finite(per_step) and per_update > 1.0
-    assert {"Agent._learn", "SystemB.update", "Agent.act", "world.step"} <= set(parts)
+    assert {"Agent._learn", "SystemB.extrinsic_loss", "Agent.act", "world.step"} <= set(parts)
     learning, learn_calls = parts["Agent._learn"]
-    b_update, b_calls = parts["SystemB.update"]
+    b_update, b_calls = parts["SystemB.extrinsic_loss"]
     assert b_calls == learn_calls > 0  # one B update in every learning step
     assert 0 < b_update < learning  # nested parts take part of their caller's time

@@ -419,6 +419,8 @@ class Agent:
         for optimizer in optimizers:
             optimizer.step()
         self.b.update_targets()
+        if "b_intrinsic_spread" in info:
+            self.b.track_intrinsic_scale(info["b_intrinsic_spread"])
         if self.a is not None:
             self.a.update_target()
         if a_learns:

@@ -203,25 +203,36 @@ class SystemB(nn.Module):
         """n-step Q-learning of the curiosity head on A's disagreement.
 
         bonus (B, n): the disagreement about frames 1..n, divided here by the running std of its
-        n-step returns (not a batch mean: the scale then follows the life, not the batch, and a
-        world that grows predictable earns less bonus). The head reads z0 detached: novelty must
-        not shape the features the agent's values share (a noisy TV would).
+        n-step returns (`track_intrinsic_scale`; not a batch mean: the scale then follows the
+        life, not the batch, and a world that grows predictable earns less bonus). The head
+        reads z0 detached: novelty must not shape the features the agent's values share (a
+        noisy TV would).
         """
         reward = torch.cat([torch.zeros_like(bonus[:, :1]), bonus], dim=1)
         raw, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
         with torch.no_grad():
             spread_now = raw[valid].std(correction=0) if valid.sum() > 1 else raw.new_zeros(())
-            if torch.isfinite(spread_now):
-                rate = 0.01 if self.intrinsic_scale.item() > 0 else 1.0
-                self.intrinsic_scale.lerp_(spread_now, rate)
-            scale = self.intrinsic_scale.clamp(min=1e-8)
+            measured = self.intrinsic_scale.item() > 0
+            scale = (self.intrinsic_scale if measured else spread_now).clamp(min=1e-8)
             z_last = z_last.detach()
             greedy = self.q_int(z_last).argmax(dim=-1, keepdim=True)
             bootstrap = self.q_int_target(z_last).gather(1, greedy).squeeze(1)
             targets = raw / scale + discount * bootstrap
         q_taken = self.q_int(z0.detach()).gather(1, action.unsqueeze(1)).squeeze(1)
         loss = td_loss(q_taken, targets, valid, None)
-        return loss, {"b_intrinsic_loss": loss.item(), "b_intrinsic_value": q_taken.mean().item()}
+        return loss, {
+            "b_intrinsic_loss": loss.item(),
+            "b_intrinsic_value": q_taken.mean().item(),
+            "b_intrinsic_spread": spread_now.item(),
+        }
+
+    @torch.no_grad()
+    def track_intrinsic_scale(self, spread_now: float) -> None:
+        """Fold one batch's spread of intrinsic returns into the running scale (after a step:
+        a skipped, poisoned batch leaves it alone)."""
+        if math.isfinite(spread_now) and spread_now > 0:
+            rate = 0.01 if self.intrinsic_scale.item() > 0 else 1.0
+            self.intrinsic_scale.lerp_(torch.tensor(spread_now), rate)
 
     def predicted_value_loss(
         self, predicted: Tensor, target: Tensor, mask: Tensor

@@ -276,11 +276,7 @@ def world_model_loss(
     prediction = latent_prediction_loss(predicted, future, mask)
     variance = variance_loss(z0)
     covariance = covariance_loss(z0)
-    total = (
-        prediction
-        + genome.variance_weight * variance
-        + genome.covariance_weight * covariance
-    )
+    total = prediction + genome.variance_weight * variance + genome.covariance_weight * covariance
     info = {
         "a_prediction_loss": prediction.item(),
         "a_variance_loss": variance.item(),

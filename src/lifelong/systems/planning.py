@@ -170,7 +170,11 @@ def lambda_returns(rewards: Tensor, values: Tensor, gamma: float, lam: float) ->
     returns = []
     following = values[:, -1]
     for k in reversed(range(rewards.shape[1])):
-        mix = values[:, k] if k == rewards.shape[1] - 1 else (1 - lam) * values[:, k] + lam * following
+        mix = (
+            values[:, k]
+            if k == rewards.shape[1] - 1
+            else (1 - lam) * values[:, k] + lam * following
+        )
         following = rewards[:, k] + gamma * mix
         returns.append(following)
     return torch.stack(returns[::-1], dim=1)
