@@ -168,14 +168,9 @@ def lambda_returns(rewards: Tensor, values: Tensor, gamma: float, lam: float) ->
     V(z_H) alone. lam = 0 is one-step TD on the model; lam = 1 the H-step return.
     """
     returns = []
-    following = values[:, -1]
+    following = values[:, -1]  # at the horizon the mix below is V(z_H) itself
     for k in reversed(range(rewards.shape[1])):
-        mix = (
-            values[:, k]
-            if k == rewards.shape[1] - 1
-            else (1 - lam) * values[:, k] + lam * following
-        )
-        following = rewards[:, k] + gamma * mix
+        following = rewards[:, k] + gamma * ((1 - lam) * values[:, k] + lam * following)
         returns.append(following)
     return torch.stack(returns[::-1], dim=1)
 
