@@ -21,7 +21,7 @@ from lifelong.config import AGENTS, Config, parse_mode_mix
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.life import open_life, read_metrics
-from lifelong.modes import Mode
+from lifelong.modes import ROUTES, Mode
 from lifelong.signals import MetaState
 from lifelong.worlds import make_world
 
@@ -138,13 +138,37 @@ def test_a_only_never_learns_from_the_worlds_reward(tmp_path, monkeypatch):
 
 def test_b_only_has_no_world_model_and_trains_its_own_encoder(tmp_path):
     life = _life(tmp_path, "b_only")
-    assert life.agent.a is None
-    encoder = _weights(life.agent.b.q[0])
+    assert life.agent.a is None and life.agent.encoders[0] is life.agent.b.encoder
+    encoder = _weights(life.agent.b.encoder)
     life.run(300)
     assert life.agent.counters["updates_b"] > 0 and life.agent.counters["updates_a"] == 0
     assert any(
-        not torch.equal(x, y) for x, y in zip(encoder, _weights(life.agent.b.q[0]), strict=True)
+        not torch.equal(x, y) for x, y in zip(encoder, _weights(life.agent.b.encoder), strict=True)
     )
+
+
+def test_a_plus_b_shares_one_encoder_that_b_trains_between_a_s_steps(tmp_path, monkeypatch):
+    """B reads A's online encoder, and its TD loss alone moves it on the learning steps where
+    A's loss is not due; A learns too; M never leaves EXPLOIT and curiosity is never learned."""
+    life = _life(tmp_path, "a_plus_b")
+    agent = life.agent
+    assert agent.encoders == (agent.a.encoder, agent.a.target_encoder)
+    assert agent.b.encoder is None and not agent.curious
+    life.run(300)
+    assert agent.counters["updates_a"] > 0
+    assert agent.counters["updates_b"] > agent.counters["updates_a"]
+    assert "b_intrinsic_loss" not in agent.losses
+    # One learning step without A's loss: the encoder still moves (B's gradient), the
+    # predictor does not.
+    while (agent.counters["learn_steps"] + 1) % agent.genome.a_every == 0:
+        agent.counters["learn_steps"] += 1  # the next step is not one of A's
+    encoder, predictor = _weights(agent.a.encoder), _weights(agent.a.predictor)
+    updates_a = agent.counters["updates_a"]
+    agent._learn(ROUTES[Mode.EXPLOIT])
+    assert agent.counters["updates_a"] == updates_a
+    assert any(not torch.equal(x, y) for x, y in zip(encoder, _weights(agent.a.encoder)))
+    assert all(torch.equal(x, y) for x, y in zip(predictor, _weights(agent.a.predictor)))
+    assert all(r["mode_exploit"] == 1.0 for r in read_metrics(tmp_path / "a_plus_b"))
 
 
 def test_random_agent_acts_uniformly_and_learns_nothing(tmp_path):
