@@ -166,8 +166,10 @@ def test_a_plus_b_shares_one_encoder_that_b_trains_between_a_s_steps(tmp_path, m
     updates_a = agent.counters["updates_a"]
     agent._learn(ROUTES[Mode.EXPLOIT])
     assert agent.counters["updates_a"] == updates_a
-    assert any(not torch.equal(x, y) for x, y in zip(encoder, _weights(agent.a.encoder)))
-    assert all(torch.equal(x, y) for x, y in zip(predictor, _weights(agent.a.predictor)))
+    moved = zip(encoder, _weights(agent.a.encoder), strict=True)
+    assert any(not torch.equal(x, y) for x, y in moved)
+    kept = zip(predictor, _weights(agent.a.predictor), strict=True)
+    assert all(torch.equal(x, y) for x, y in kept)
     assert all(r["mode_exploit"] == 1.0 for r in read_metrics(tmp_path / "a_plus_b"))
 
 
