@@ -1,6 +1,11 @@
 """Throughput: the Nursery alone, and the full A-B-M agent living in it with learning on.
 
     python benchmarks/throughput.py [--steps N] [--set key=value ...] [--sb3 [--rounds R]]
+    python benchmarks/throughput.py --agents abm,a_plus_b,b_only [--rounds R]
+
+`--agents` times several of our agents alternately in this one process (round by round, so the
+machine's drift falls on all of them) and prints each one's median and its ratio to the last
+agent named: what one shared encoder costs against the model-free control.
 
 The agent is measured after its warm-up (learning is on for every timed step) on one torch
 thread, the default configuration unless `--set` changes a config key or genome field. Sleep
@@ -160,6 +165,29 @@ def compare_with_sb3(steps: int, overrides: list[str], rounds: int, world: str) 
         )
 
 
+def compare_agents(agents: list[str], steps: int, overrides: list[str], rounds: int,
+                   world: str) -> dict[str, float]:  # fmt: skip
+    """Our `agents` alternately, `rounds` times each; prints and returns their medians."""
+    rates: dict[str, list[float]] = {name: [] for name in agents}
+    for round_ in range(1, rounds + 1):
+        for name in agents:
+            result = measure_agent(steps, [*overrides, f"agent={name}"], world)
+            rates[name].append(result["env_steps_per_s"])
+            print(
+                f"round {round_}  {name + ':':<10} {result['env_steps_per_s']:>7.0f} env steps/s"
+                f"  ({result['updates_per_s']:.0f} updates/s)",
+                flush=True,
+            )
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    reference = agents[-1]
+    for name, median in medians.items():
+        print(
+            f"median       {name + ':':<10} {median:>7.0f} env steps/s   "
+            f"ratio to {reference}: {median / medians[reference]:.2f}"
+        )
+    return medians
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10_000, help="timed agent steps")
@@ -169,7 +197,8 @@ def main() -> None:
     parser.add_argument(
         "--sb3", action="store_true", help="also time Stable-Baselines3 DQN, alternating with ours"
     )
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each side with --sb3")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each side (--sb3, --agents)")
+    parser.add_argument("--agents", help="comma-separated agents to time alternately")
     args = parser.parse_args()
     if args.sb3 and importlib.util.find_spec("stable_baselines3") is None:
         print(SB3_MISSING, file=sys.stderr)
@@ -180,6 +209,9 @@ def main() -> None:
         print(f"nursery raw:            {measure_nursery():>9.0f} env steps/s   (target >= 50,000)")
     if args.sb3:
         compare_with_sb3(args.steps, args.set, args.rounds, args.world)
+        return
+    if args.agents:
+        compare_agents(args.agents.split(","), args.steps, args.set, args.rounds, args.world)
         return
     agent = measure_agent(args.steps, args.set, args.world)
     print(

@@ -106,3 +106,19 @@ def test_time_split_times_every_part_and_puts_the_methods_back():
     b_update, b_calls = parts["SystemB.extrinsic_loss"]
     assert b_calls == learn_calls > 0  # one B update in every learning step
     assert 0 < b_update < learning  # nested parts take part of their caller's time
+
+
+def test_agents_are_timed_alternately_and_compared_with_the_last(monkeypatch, capsys):
+    order = []
+    speeds = {"abm": 800.0, "b_only": 1000.0}
+
+    def agent(steps, overrides, world):
+        name = overrides[-1].split("=")[1]
+        order.append(name)
+        return {"env_steps_per_s": speeds[name], "updates_per_s": 100.0}
+
+    monkeypatch.setattr(throughput, "measure_agent", agent)
+    medians = throughput.compare_agents(["abm", "b_only"], 100, ["lr_b=0.01"], 2, "nursery")
+    assert order == ["abm", "b_only", "abm", "b_only"]
+    assert medians == speeds
+    assert "ratio to b_only: 0.80" in capsys.readouterr().out
