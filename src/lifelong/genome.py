@@ -79,7 +79,7 @@ class Genome:
     covariance_weight: float = _gene(0.04, 0.0, 100.0, "weight of the decorrelation term")
     reward_weight: float = _gene(1.0, 0.0, 100.0, "weight of A's reward prediction loss")
     inverse_weight: float = _gene(0.1, 0.0, 100.0, "weight of A's inverse dynamics loss")
-    model_weight: float = _gene(1.0, 0.0, 100.0, "weight of A's loss beside B's TD loss")
+    model_weight: float = _gene(0.01, 0.0, 100.0, "weight of A's loss beside B's TD loss")
     # --- System B: value learning -------------------------------------------------------------
     q_hidden: int = _gene(128, 8, 2048, "hidden width of B's value network")
     lr_b: float = _gene(1e-3, 1e-6, 1e-1, "learning rate of System B", log=True)
