@@ -74,7 +74,9 @@ class Genome:
     ensemble_size: int = _gene(4, 2, 32, "members of A's latent predictor ensemble")
     horizon: int = _gene(3, 1, 16, "steps of latent prediction A trains on")
     lr_a: float = _gene(2e-3, 1e-6, 1e-1, "learning rate of System A", log=True)
-    target_rate: float = _gene(0.01, 1e-4, 1.0, "EMA rate of A's target encoder", log=True)
+    target_rate: float = _gene(
+        1.0, 1e-4, 1.0, "EMA rate of A's target encoder (1: the online one, no gradient)", log=True
+    )
     variance_weight: float = _gene(1.0, 0.0, 100.0, "weight of the anti-collapse variance term")
     covariance_weight: float = _gene(0.04, 0.0, 100.0, "weight of the decorrelation term")
     reward_weight: float = _gene(1.0, 0.0, 100.0, "weight of A's reward prediction loss")
