@@ -45,7 +45,7 @@ def test_minimum_dwell_holds_a_mode():
     assert controller.mode == Mode.EXPLOIT
     modes = run(
         controller,
-        MetaState(learning_progress=0.5, model_reliability=0.5, habit_reliability=0.5),
+        MetaState(learning_progress=0.5, model_reliability=0.4),
         13,
     )
     assert modes == [Mode.EXPLOIT] * 9 + [Mode.EXPLORE] * 4
@@ -53,39 +53,45 @@ def test_minimum_dwell_holds_a_mode():
     assert modes == [Mode.EXPLORE] * 6 + [Mode.EXPLOIT]
 
 
-def test_pain_aborts_a_plan_at_once_whatever_the_dwell():
+def test_pain_is_a_one_tick_reflex_that_leaves_the_mode_and_its_dwell_alone():
     controller = MetaController(Genome(min_dwell=50))
-    planning = MetaState(model_reliability=0.9, habit_reliability=0.1)
+    planning = MetaState(model_reliability=0.9, plan_advantage=1.0)
     controller.since_imagined = -(10**9)  # no imagining in this test
     assert run(controller, planning, 3) == [Mode.PLAN] * 3
-    assert controller.decide(MetaState(pain=0.9)).mode == Mode.EXPLOIT
+    reflex = controller.decide(MetaState(model_reliability=0.9, plan_advantage=1.0, pain=0.9))
+    assert (reflex.mode, reflex.rule) == (Mode.EXPLOIT, "pain reflex")
+    assert (controller.mode, controller.dwell) == (Mode.PLAN, 3)
+    assert controller.decide(planning).mode == Mode.PLAN
+
+
+def test_a_trusted_teacher_is_followed_through_pain_and_stress_until_boredom():
+    genome = Genome(min_dwell=4, observe_span=6)
+    controller = MetaController(genome)
+    hurting = MetaState(teacher_present=1.0, teacher_trust=0.9, pain=0.9, stress=0.9)
+    modes = run(controller, hurting, 12)
+    # Six ticks of watching, then four of trying on one's own (the pain reflex and stress pick
+    # EXPLOIT), then the teacher again.
+    assert modes == [Mode.OBSERVE] * 6 + [Mode.EXPLOIT] * 4 + [Mode.OBSERVE] * 2
+    untrusted = MetaController(genome).decide(MetaState(teacher_present=1.0, stress=0.9))
+    assert (untrusted.mode, untrusted.rule) == (Mode.EXPLOIT, "stress")
 
 
 def test_rules_pick_modes_from_signals():
     cases = [
-        (MetaState(pain=0.9, sleep_pressure=0.95), Mode.EXPLOIT, "pain"),
+        (MetaState(pain=0.9, sleep_pressure=0.95), Mode.EXPLOIT, "pain reflex"),
         (MetaState(energy=0.1, stress=0.9), Mode.EXPLOIT, "stress"),
         (MetaState(teacher_present=1.0, teacher_trust=0.9), Mode.OBSERVE, "trusted teacher"),
         (MetaState(teacher_present=1.0, teacher_trust=0.1), Mode.EXPLOIT, "default"),
         (
-            MetaState(learning_progress=0.3, model_reliability=0.5, habit_reliability=0.5),
+            MetaState(learning_progress=0.3, model_reliability=0.4),
             Mode.EXPLORE,
             "learning progress",
         ),
         # Progress where the model is hopeless (a noisy TV) or trivial does not hold attention.
         (MetaState(learning_progress=0.3, model_reliability=0.0), Mode.EXPLOIT, "default"),
-        (
-            MetaState(learning_progress=0.3, model_reliability=0.95, habit_reliability=0.95),
-            Mode.EXPLOIT,
-            "default",
-        ),
         (MetaState(change_detected=1.0, stress=0.9), Mode.EXPLORE, "change detected"),
-        (
-            MetaState(model_reliability=0.8, habit_reliability=0.2),
-            Mode.IMAGINE,
-            "model more reliable: imagine",
-        ),
-        (MetaState(model_reliability=0.8, habit_reliability=0.75), Mode.EXPLOIT, "default"),
+        (MetaState(model_reliability=0.8), Mode.IMAGINE, "model reliable: imagine"),
+        (MetaState(model_reliability=0.3, plan_advantage=5.0), Mode.EXPLOIT, "default"),
         (MetaState(surprise=5.0), Mode.EXPLORE, "surprise"),
         (MetaState(), Mode.EXPLOIT, "default"),
     ]
@@ -97,9 +103,7 @@ def test_rules_pick_modes_from_signals():
 
 def test_meta_action_follows_the_mode():
     genome = Genome(min_dwell=1)
-    explore = MetaController(genome).decide(
-        MetaState(learning_progress=0.5, model_reliability=0.5, habit_reliability=0.5)
-    )
+    explore = MetaController(genome).decide(MetaState(learning_progress=0.5, model_reliability=0.4))
     exploit = MetaController(genome).decide(MetaState())
     sleep = MetaController(genome).decide(MetaState(sleep_pressure=1.0))
     assert explore.intrinsic_weight == genome.intrinsic_gain > 0
@@ -120,20 +124,45 @@ def test_state_dict_round_trip():
     )
 
 
-def test_a_detected_change_explores_with_a_plasticity_intervention_and_a_boost():
+def test_a_detected_change_explores_and_only_an_agreed_one_resets_units_and_boosts():
     genome = Genome(min_dwell=1)
-    action = MetaController(genome).decide(MetaState(change_detected=1.0))
-    assert action.mode == Mode.EXPLORE and action.plasticity and action.lr_boost == genome.lr_boost
-    calm = MetaController(genome).decide(
-        MetaState(learning_progress=0.5, model_reliability=0.5, habit_reliability=0.5)
-    )
+    alone = MetaController(genome).decide(MetaState(change_detected=1.0))
+    assert alone.mode == Mode.EXPLORE and not alone.plasticity and alone.lr_boost == 1.0
+    agreed = MetaController(genome).decide(MetaState(change_detected=1.0, change_agreed=1.0))
+    assert agreed.mode == Mode.EXPLORE and agreed.plasticity
+    assert agreed.lr_boost == genome.lr_boost
+    calm = MetaController(genome).decide(MetaState(learning_progress=0.5, model_reliability=0.4))
     assert not calm.plasticity and calm.lr_boost == 1.0
+
+
+def test_news_of_a_change_waits_out_a_dwelling_mode():
+    controller = MetaController(Genome(min_dwell=5))
+    controller.decide(MetaState())
+    assert controller.decide(MetaState(change_detected=1.0)).mode == Mode.EXPLOIT
+    modes = run(controller, MetaState(), 4)
+    assert modes == [Mode.EXPLOIT] * 3 + [Mode.EXPLORE]
+    assert controller.rule == "change detected"
+
+
+def test_planning_is_admitted_by_its_measured_advantage_or_a_periodic_trial():
+    genome = Genome(min_dwell=1, plan_retry=5)
+    no_imagine = frozenset({"imagine"})
+    losing = MetaState(model_reliability=0.9, plan_advantage=-0.5)
+    modes = run(MetaController(genome, no_imagine), losing, 13)
+    assert modes == [Mode.PLAN] + ([Mode.EXPLOIT] * 5 + [Mode.PLAN]) * 2  # a trial at birth
+    paying = MetaState(model_reliability=0.9, plan_advantage=0.5)
+    assert run(MetaController(genome, no_imagine), paying, 3) == [Mode.PLAN] * 3
+    unreliable = MetaController(genome, no_imagine)
+    unreliable.since_planned = 10**6
+    assert unreliable.decide(MetaState(model_reliability=0.1, plan_advantage=0.5)).mode == (
+        Mode.EXPLOIT
+    )
 
 
 def test_imagining_runs_a_spell_then_the_model_plans_until_rested_again():
     genome = Genome(min_dwell=4, imagine_span=3, imagine_every=10)
     controller = MetaController(genome)
-    state = MetaState(model_reliability=0.8, habit_reliability=0.2)
+    state = MetaState(model_reliability=0.8, plan_advantage=1.0)
     modes = run(controller, state, 16)
     assert modes[:3] == [Mode.IMAGINE] * 3
     assert modes[3:13] == [Mode.PLAN] * 10
@@ -143,7 +172,7 @@ def test_imagining_runs_a_spell_then_the_model_plans_until_rested_again():
 
 
 def test_ablations_switch_off_one_rule_family_and_nothing_else():
-    state = MetaState(model_reliability=0.8, habit_reliability=0.2)
+    state = MetaState(model_reliability=0.8, plan_advantage=1.0)
     no_imagine = MetaController(Genome(min_dwell=1), disabled=frozenset({"imagine"}))
     assert no_imagine.decide(state).mode == Mode.PLAN
     neither = MetaController(Genome(min_dwell=1), disabled=frozenset({"imagine", "plan"}))
@@ -166,10 +195,13 @@ def test_m_is_the_same_before_and_after_a_life():
 def test_after_a_change_replay_favours_recent_experience_for_recency_span_ticks():
     genome = Genome(min_dwell=1, recency_span=3)
     controller = MetaController(genome)
-    calm = MetaState(learning_progress=0.5, model_reliability=0.5, habit_reliability=0.5)
+    calm = MetaState(learning_progress=0.5, model_reliability=0.4)
     assert controller.decide(calm).recent_fraction == genome.replay_recent_awake
-    mixes = [controller.decide(MetaState(change_detected=1.0)).recent_fraction]
-    mixes += [controller.decide(calm).recent_fraction for _ in range(4)]
+    actions = [controller.decide(MetaState(change_detected=1.0))]
+    actions += [controller.decide(calm) for _ in range(4)]
+    mixes = [action.recent_fraction for action in actions]
     assert mixes == [1.0, 1.0, 1.0] + [genome.replay_recent_awake] * 2
+    half_lives = [action.half_life for action in actions]
+    assert half_lives == [genome.replay_half_life_change] * 3 + [genome.replay_half_life] * 2
     off = MetaController(Genome(min_dwell=1))  # recency_span 0 by default: no bias
     assert off.decide(MetaState(change_detected=1.0)).recent_fraction == genome.replay_recent_awake

@@ -204,7 +204,7 @@ def test_heavy_tailed_errors_jumping_threefold_are_found():
 def test_refractory_period_hand_case():
     change = ChangeDetector(
         threshold=6.0, error_drift=0.5, reward_drift=0.5, rate=0.01, refractory=5,
-        error_block=1, reward_block=1, warmup=2, clip=4.0,
+        error_block=1, reward_block=1, warmup=2, clip=4.0, agree_window=5,
     )  # fmt: skip
 
     def step(reward, error=None):
@@ -218,12 +218,13 @@ def test_refractory_period_hand_case():
     steps = [step(0.0, 1.0), step(0.0, 1.0), step(0.0, 10.0), step(0.0, 10.0)]
     assert steps == [False, False, False, True]
     assert change.detected and change.step == 4 and change.last_stream == "error"
-    assert change.reward.count == 0  # the alarm restarted the other stream too
+    assert change.reward.count == 4  # the other stream keeps its evidence
     assert step(0.0) is False and not change.detected  # step 5: the alarm was step 4's
-    # Rewards: 0 at steps 5-6 (new baseline), 1 at 7-8: the reward test alarms at step 8, but
-    # 8 - 4 <= 5 steps of refractory period: swallowed, and that test restarts.
+    # Rewards: 0 at steps 5-6, 1 at 7-8: the reward test alarms at step 8, 8 - 4 <= 5 steps
+    # after the error's alarm: it confirms that change (agreement), and that test restarts.
     assert [step(0.0), step(1.0), step(1.0)] == [False, False, False]
     assert change.reward.alarms == 1 and change.alarms == 1 and change.reward.count == 0
+    assert change.agreed and change.agreements == 1 and change.last_agreed_step == 8
     # Steps 9-10 teach the baseline 2, 11-12 rise to 3: alarm at 12, 8 steps after the last.
     assert [step(2.0), step(2.0), step(3.0), step(3.0)] == [False, False, False, True]
     assert (change.alarms, change.last_stream, change.last_direction) == (2, "reward", 1)
@@ -234,7 +235,7 @@ def test_one_change_seen_by_both_streams_gives_one_alarm():
     for seed in SEEDS:
         rng = random.Random(seed)
         change, raised = ChangeDetector(), []
-        for t in range(8000):
+        for t in range(5000):  # the 1,000 steps after the change: agreement's window
             after = t >= 4000  # the world changes: errors 4x, rewards from +1 to -1
             won = rng.random() < 0.05
             change.update_reward((-1.0 if after else 1.0) if won else 0.0)
@@ -242,7 +243,8 @@ def test_one_change_seen_by_both_streams_gives_one_alarm():
             if change.detected:
                 raised.append((t, change.last_stream))
         assert len(raised) == 1 and 4000 <= raised[0][0] <= 4060, raised  # seeds: 15-19 steps
-        assert raised[0][1] == "error"  # the faster stream; the reward test restarted with it
+        assert raised[0][1] == "error"  # the faster stream; the reward stream confirms it
+        assert change.agreements == 1
 
 
 def test_non_finite_inputs_are_skipped():

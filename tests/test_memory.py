@@ -255,3 +255,17 @@ def test_the_source_of_each_action_is_kept_for_imitation_weights():
     restored = make_memory()
     restored.load_state_dict(memory.state_dict())
     assert restored.latest(10)["source"].tolist() == batch["source"].tolist()
+
+
+def test_a_half_life_draws_ring_windows_with_exponentially_falling_odds_by_age():
+    memory = make_memory(recent_capacity=5_000, longterm_capacity=4, segment_length=8)
+    fill(memory, 5_000)
+    starts = frame_index(memory.sample(batch=20_000, length=8, half_life=100.0))[:, 0]
+    ages = 4_992 - starts  # the newest window starts at frame 4,992
+    assert ages.min() >= 0
+    assert 0.45 < np.mean(ages < 100) < 0.55  # half the draws are younger than one half-life
+    assert 0.70 < np.mean(ages < 200) < 0.80  # three quarters younger than two
+    uniform = frame_index(memory.sample(batch=20_000, length=8))[:, 0]
+    assert 0.4 < np.mean(4_992 - uniform < 2_496) < 0.6
+    with pytest.raises(ValueError, match="half_life"):
+        memory.sample(batch=4, length=8, half_life=0.0)

@@ -51,13 +51,14 @@ def test_in_plan_mode_the_action_comes_from_the_planner(monkeypatch):
     assert len(calls) == 3
 
 
-def test_pain_aborts_the_plan_on_that_very_step(monkeypatch):
+def test_pain_interrupts_the_plan_on_that_very_step(monkeypatch):
     agent, _ = newborn(min_dwell=100)
     monkeypatch.setattr(agent_module, "plan", lambda *args: (4, {}))
     agent.controller.mode, agent.controller.dwell = Mode.PLAN, 1  # mid-plan, dwell not over
     agent.telemetry.on_world_step(0.0, {"energy": 1.0, "pain": 0.9})
     meta = agent.decide()
-    assert (meta.mode, meta.rule) == (Mode.EXPLOIT, "pain")
+    assert (meta.mode, meta.rule) == (Mode.EXPLOIT, "pain reflex")
+    assert agent.controller.mode == Mode.PLAN  # a reflex: the plan goes on next tick
 
 
 def test_sleep_and_imagination_take_no_world_step(tmp_path, monkeypatch):
@@ -103,16 +104,20 @@ def test_imagination_teaches_b_only_from_trajectories_that_beat_its_values():
     assert agent.counters["updates_b"] > before
 
 
-def test_a_change_resets_units_and_boosts_learning_rates_once():
+def test_an_agreed_change_resets_units_and_boosts_learning_rates_once():
     agent, env = newborn(reinit_fraction=0.1)  # TINY's 32 units: 2% would be no unit at all
     live(agent, env, 1000)  # units observed long enough to be judged (plasticity: maturity)
     lr = agent.b.optimizer.param_groups[0]["lr"]
     weights = [p.detach().clone() for p in agent.b.q.parameters()]
     agent.controller.mode, agent.controller.dwell = Mode.EXPLOIT, 100  # awake, free to switch
     agent.telemetry.sleep_pressure = 0.0
-    agent.telemetry.change_pending = True
+    agent.telemetry.change_pending = True  # one stream alarmed: explore, nothing costly
     meta = agent.decide()
-    assert meta.rule == "change detected" and agent.counters["interventions"] == 1
+    assert meta.rule == "change detected" and agent.counters["interventions"] == 0
+    agent.telemetry.agreement_pending = True  # the other stream confirms it
+    meta = agent.decide()
+    assert agent.counters["interventions"] == 1
+    assert not agent.telemetry.agreement_pending  # M has heard of it
     assert agent.b.optimizer.param_groups[0]["lr"] == pytest.approx(lr * agent.genome.lr_boost)
     changed = [not torch.equal(a, b) for a, b in zip(weights, agent.b.q.parameters(), strict=True)]
     assert any(changed)

@@ -174,3 +174,19 @@ def test_on_a_noisy_tv_learning_progress_stays_near_zero_and_m_does_not_explore_
     controller = MetaController(Genome(min_dwell=1))
     modes = [controller.decide(telemetry.meta_state()).mode for _ in range(50)]
     assert Mode.EXPLORE not in modes
+
+
+def test_plan_advantage_compares_realised_returns_after_plan_and_exploit_steps():
+    telemetry = make_telemetry()
+    telemetry.on_world_step(1.0, None)  # a reward scale to measure the advantage in
+    assert telemetry.meta_state().plan_advantage == 0.0  # nothing measured yet
+    for _ in range(20):
+        telemetry.on_return("exploit", 0.2)
+    assert telemetry.meta_state().plan_advantage == 0.0  # PLAN not measured yet
+    for value in (1.0, 0.6):  # its first samples are averaged, not dominated by the first
+        telemetry.on_return("plan", value)
+    telemetry.on_return("explore", 5.0)  # other modes do not enter
+    assert telemetry.meta_state().plan_advantage == pytest.approx(0.6)
+    restored = make_telemetry()
+    restored.load_state_dict(telemetry.state_dict())
+    assert restored.meta_state().plan_advantage == pytest.approx(0.6)

@@ -120,6 +120,8 @@ class Agent:
                 error_drift=genome.detector_error_drift,
                 reward_drift=genome.detector_reward_drift,
                 refractory=genome.detector_refractory,
+                error_block=genome.detector_error_block,
+                agree_window=genome.detector_agree_window,
             ),
         )
         self.controller = self.make_controller(genome, seed)
@@ -175,7 +177,7 @@ class Agent:
     def decide(self) -> MetaAction:
         state = self.telemetry.meta_state()
         self.alarm = state.change_detected > 0 and self.controller.uses_detector
-        self.telemetry.change_pending = False  # M has heard of it
+        self.telemetry.change_pending = self.telemetry.agreement_pending = False  # M has heard
         self.meta = self.controller.decide(state)
         self.counters["ticks"] += 1
         if self.meta.plasticity or self.meta.lr_boost > 1.0:
@@ -354,7 +356,9 @@ class Agent:
         A's predicted latents and the curiosity head, which read the same target latents.
         """
         g = self.genome
-        batch = self.memory.sample(g.batch_size, self.sequence_length, self.meta.recent_fraction)
+        batch = self.memory.sample(
+            g.batch_size, self.sequence_length, self.meta.recent_fraction, self.meta.half_life
+        )
         obs = torch.as_tensor(batch["obs"], device=self.device)
         action = torch.as_tensor(batch["action"], device=self.device)
         first = torch.as_tensor(batch["first"], device=self.device)
@@ -437,6 +441,7 @@ class Agent:
             entry[2] += 1
         while self.pending and self.pending[0][2] >= g.n_step:
             mode, value, _ = self.pending.popleft()
+            self.telemetry.on_return(mode, value)
             total = self.realised.setdefault(mode, [0.0, 0])
             total[0] += value
             total[1] += 1

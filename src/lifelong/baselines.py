@@ -52,7 +52,7 @@ class FixedController(MetaController):
     def _choose(self, state: MetaState) -> tuple[Mode, str]:
         return self.mode, self.rule
 
-    def action_for(self, mode: Mode, rule: str, fresh_change: bool = False) -> MetaAction:
+    def action_for(self, mode: Mode, rule: str, intervene: bool = False) -> MetaAction:
         return replace(super().action_for(mode, rule), learns=self.learns)
 
 
@@ -76,7 +76,7 @@ class FrozenSchedule(MetaController):
             return Mode.EXPLORE, "schedule: act and learn"
         return Mode.EXPLOIT, "schedule: frozen"
 
-    def action_for(self, mode: Mode, rule: str, fresh_change: bool = False) -> MetaAction:
+    def action_for(self, mode: Mode, rule: str, intervene: bool = False) -> MetaAction:
         return replace(super().action_for(mode, rule), learns=self.tick <= self.after)
 
     def state_dict(self) -> dict:

@@ -300,11 +300,16 @@ class ChangeDetector:
       block of 4) may rise by a factor e over anything longer than 1 / (0.5 * 1e-3 * 0.35), about
       5,700 steps. A longer memory tolerates less trend; a shorter one absorbs a real change
       before the sums reach the threshold.
-    - Refractory period: after an alarm, no new alarm for `refractory` world steps, and both
-      detectors restart (their baselines re-estimated from the new regime), so a change seen by
-      both streams, at different delays, gives one alarm. Keep it below the shortest spacing
-      between changes that should each be seen. A restarted test is blind for `warmup` blocks
-      (80 steps for errors, 640 for rewards with the defaults) while it learns the new regime.
+    - Refractory period: after an alarm, no new alarm for `refractory` world steps, so a change
+      seen by both streams, at different delays, gives one alarm. Keep it below the shortest
+      spacing between changes that should each be seen. A stream that alarms restarts (its
+      baseline re-estimated from the new regime, blind for `warmup` blocks: 80 steps for
+      errors, 640 for rewards with the defaults); the other stream keeps its evidence.
+    - Agreement: a stream that alarms within `agree_window` steps of the other stream's last
+      alarm confirms it (`agreed` is True on that step) rather than raising a new alarm. Each
+      stream alone alarms on things that are not changes of the world (A's error on a storm or
+      at dusk; the reward rate as B's policy improves); the two together rarely do, so M spends
+      its costly responses (unit resets, learning-rate boosts) only on agreement.
     - `threshold` 10 (h, in sd of a block): about 1 false alarm per 10^5 steps on each stream
       in `benchmarks/detectors.py`; 8 is faster by a fifth and falser by several times.
     """
@@ -320,12 +325,15 @@ class ChangeDetector:
         reward_block: int = 32,
         warmup: int = 20,
         clip: float = 3.0,
+        agree_window: int = 1000,
     ) -> None:
         _check("refractory", refractory, 0, math.inf)
+        _check("agree_window", agree_window, 0, math.inf)
         _check("error_block", error_block, 1, math.inf)
         _check("reward_block", reward_block, 1, math.inf)
         _check("rate", rate, 0.0, 1.0, low_open=True)
         self.refractory = int(refractory)
+        self.agree_window = int(agree_window)
         error_rate, reward_rate = min(1.0, rate * error_block), min(1.0, rate * reward_block)
         self.error = Cusum(error_drift, threshold, error_rate, warmup, clip, sides="up")
         self.reward = Cusum(reward_drift, threshold, reward_rate, warmup, clip)
@@ -336,11 +344,20 @@ class ChangeDetector:
         self.last_alarm_step = -1  # step of the last alarm raised, -1 before the first
         self.last_stream = ""  # "error" or "reward": which stream raised the last alarm
         self.last_direction = 0  # +1: that stream's mean rose, -1: it fell, 0: no alarm yet
+        # Each stream's last alarm, refractory or not (None: never), for agreement.
+        self.stream_alarm: dict[str, int | None] = {"error": None, "reward": None}
+        self.agreements = 0
+        self.last_agreed_step = -1  # step of the last agreement, -1 before the first
 
     @property
     def detected(self) -> bool:
         """True during the world step on which an alarm was raised."""
         return self.alarms > 0 and self.last_alarm_step == self.step
+
+    @property
+    def agreed(self) -> bool:
+        """True during the world step on which the second stream confirmed the first."""
+        return self.agreements > 0 and self.last_agreed_step == self.step
 
     def update_reward(self, reward: float) -> bool:
         """One world step's extrinsic reward; True if the reward stream raises an alarm now."""
@@ -358,19 +375,21 @@ class ChangeDetector:
         return block is not None and self._raise("error", self.error, block)
 
     def _raise(self, stream: str, detector: Cusum, value: float) -> bool:
-        if not detector.update(value):
+        if not detector.update(value):  # an alarming Cusum restarts itself
             return False
-        # A detector that alarms during the refractory period has restarted on its own: the
-        # change it saw is the one already reported.
+        other = self.stream_alarm["reward" if stream == "error" else "error"]
+        self.stream_alarm[stream] = self.step
+        if other is not None and self.step - other <= self.agree_window:
+            # The second stream confirms the first: agreement, not news of another change.
+            self.agreements += 1
+            self.last_agreed_step = self.step
+            return False
+        # An alarm during the refractory period is the change already reported.
         if self.alarms > 0 and self.step - self.last_alarm_step <= self.refractory:
             return False
         self.alarms += 1
         self.last_alarm_step = self.step
         self.last_stream, self.last_direction = stream, detector.direction
-        for other in (self.error, self.reward):
-            other.reset()
-        self.error_blocks.reset()
-        self.reward_blocks.reset()
         return True
 
     def state_dict(self) -> dict:
@@ -384,6 +403,9 @@ class ChangeDetector:
             "last_alarm_step": self.last_alarm_step,
             "last_stream": self.last_stream,
             "last_direction": self.last_direction,
+            "stream_alarm": dict(self.stream_alarm),
+            "agreements": self.agreements,
+            "last_agreed_step": self.last_agreed_step,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -398,3 +420,8 @@ class ChangeDetector:
         self.last_alarm_step = int(state["last_alarm_step"])
         self.last_stream = str(state["last_stream"])
         self.last_direction = int(state["last_direction"])
+        self.stream_alarm = {
+            k: None if v is None else int(v) for k, v in state["stream_alarm"].items()
+        }
+        self.agreements = int(state["agreements"])
+        self.last_agreed_step = int(state["last_agreed_step"])

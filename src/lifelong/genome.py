@@ -51,7 +51,10 @@ class Genome:
     trust_gain: float = _gene(0.5, 0.0, 10.0, "trust gained per unit of a teacher's advantage")
     infer_confidence: float = _gene(0.5, 0.0, 1.0, "confidence to copy an inferred action")
     plan_reliability: float = _gene(0.5, 0.0, 1.0, "model reliability needed to plan or imagine")
-    plan_margin: float = _gene(0.2, -1.0, 1.0, "model reliability over the habit's, to plan")
+    plan_margin: float = _gene(
+        0.0, -10.0, 10.0, "PLAN's measured advantage over EXPLOIT (in reward scales), to plan"
+    )
+    plan_retry: int = _gene(2000, 1, 1_000_000, "ticks without planning before a trial spell")
     imagine_every: int = _gene(2000, 1, 1_000_000, "ticks between spells of imagining")
     imagine_span: int = _gene(16, 1, 10_000, "ticks in one spell of imagining")
     complexity_low: float = _gene(0.05, 0.0, 1.0, "model reliability below which it is hopeless")
@@ -60,11 +63,21 @@ class Genome:
     lr_boost: float = _gene(2.0, 1.0, 10.0, "learning-rate factor after a detected change")
     boost_duration: int = _gene(500, 1, 1_000_000, "updates over which that boost decays")
     recency_span: int = _gene(0, 0, 1_000_000, "ticks of recent-only replay after a change")
+    replay_half_life: float = _gene(
+        1e7, 100.0, 1e7, "frames over which the odds of replaying a ring frame halve", log=True
+    )
+    replay_half_life_change: float = _gene(
+        1000.0, 10.0, 1e7, "that half-life for `recency_span` ticks after a change", log=True
+    )
     # --- Change detection (detectors.py), in standard deviations of block means ---------------
     detector_threshold: float = _gene(10.0, 2.0, 50.0, "CUSUM threshold h of M's detector")
     detector_error_drift: float = _gene(0.5, 0.0, 2.5, "CUSUM slack k on A's log error")
     detector_reward_drift: float = _gene(0.25, 0.0, 2.5, "CUSUM slack k on the reward rate")
     detector_refractory: int = _gene(250, 0, 100_000, "world steps without alarms after one")
+    detector_error_block: int = _gene(16, 1, 1000, "A's errors averaged into one detector sample")
+    detector_agree_window: int = _gene(
+        1000, 0, 100_000, "world steps within which the two streams' alarms agree"
+    )
     # --- Signals: how fast internal averages move ---------------------------------------------
     fast_rate: float = _gene(0.05, 1e-4, 1.0, "EMA rate of the fast signal averages", log=True)
     slow_rate: float = _gene(0.005, 1e-5, 1.0, "EMA rate of the slow signal averages", log=True)

@@ -20,6 +20,7 @@ sampling is a single fancy-indexing gather per field.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -155,13 +156,21 @@ class Memory:
         return self._size >= length
 
     def sample(
-        self, batch: int, length: int, recent_fraction: float = 1.0
+        self,
+        batch: int,
+        length: int,
+        recent_fraction: float = 1.0,
+        half_life: float = math.inf,
     ) -> dict[str, np.ndarray]:
         """Draw ``batch`` sequences of ``length`` consecutive frames.
 
-        ``round(batch * recent_fraction)`` sequences come uniformly from the contiguous windows of
-        the ring that do not span its write head (a window across the head would join the newest
-        frame to the oldest); they fill the first rows of the batch. The remaining rows come from
+        ``round(batch * recent_fraction)`` sequences come from the contiguous windows of the ring
+        that do not span its write head (a window across the head would join the newest frame to
+        the oldest); they fill the first rows of the batch. A window's age (how many frames
+        ended after it) is drawn from an exponential distribution truncated to the ring, halving
+        in probability every ``half_life`` frames (``math.inf``: uniform). A ring of 50,000
+        frames sampled uniformly spans dozens of seasons of a changing world; a half-life is how
+        System M points replay at the present. The remaining rows come from
         the reservoir: a segment uniformly, then an offset uniformly among those where ``length``
         frames fit. While the reservoir is empty every row comes from the ring.
 
@@ -179,8 +188,15 @@ class Memory:
         n_longterm = batch - n_recent
         steps = np.arange(length)
 
+        if not half_life > 0:
+            raise ValueError(f"half_life must be positive, got {half_life}")
         oldest = (self._head - self._size) % self.recent_capacity
-        starts = self._rng.integers(0, self._size - length + 1, size=n_recent)
+        windows = self._size - length + 1
+        if math.isinf(half_life):
+            starts = self._rng.integers(0, windows, size=n_recent)
+        else:
+            ages = _truncated_exponential(self._rng, n_recent, half_life / math.log(2), windows)
+            starts = windows - 1 - ages
         ring_index = (oldest + starts[:, None] + steps) % self.recent_capacity
 
         # While the reservoir is empty n_longterm is 0; the bound only has to be valid.
@@ -258,6 +274,16 @@ class Memory:
         self._longterm_size = longterm_size
         self._segments_offered = int(state["segments_offered"])
         self._rng.bit_generator.state = state["rng"]
+
+
+def _truncated_exponential(
+    rng: np.random.Generator, size: int, scale: float, bound: int
+) -> np.ndarray:
+    """Integers in [0, bound) with P(k) proportional to exp(-k / scale), by inverting the CDF of
+    the continuous exponential truncated at `bound` (then floored)."""
+    mass = -math.expm1(-bound / scale)  # P(X < bound) of the untruncated exponential
+    draws = -scale * np.log1p(-rng.random(size) * mass)
+    return np.minimum(draws.astype(np.int64), bound - 1)
 
 
 def _allocate(

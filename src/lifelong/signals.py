@@ -15,17 +15,23 @@ from lifelong.detectors import ChangeDetector
 
 class EMA:
     """Exponential moving average m <- m + rate (x - m); starts at the first value it sees, or at
-    `initial` when one is given (a prior the evidence moves away from)."""
+    `initial` when one is given (a prior the evidence moves away from).
 
-    def __init__(self, rate: float, initial: float | None = None) -> None:
+    `warm`: the first 1/rate values are averaged with equal weights (weight max(1/n, rate)), for
+    a signal sampled in bursts, whose first few values must not stand for all of it.
+    """
+
+    def __init__(self, rate: float, initial: float | None = None, warm: bool = False) -> None:
         self.rate = rate
         self.initial = initial
+        self.warm = warm
         self.value = 0.0 if initial is None else initial
         self.count = 0
 
     def update(self, x: float) -> float:
         first = self.count == 0 and self.initial is None
-        self.value = x if first else self.value + self.rate * (x - self.value)
+        rate = max(1.0 / (self.count + 1), self.rate) if self.warm else self.rate
+        self.value = x if first else self.value + rate * (x - self.value)
         self.count += 1
         return self.value
 
@@ -89,11 +95,15 @@ class MetaState:
     teacher_trust: float = 0.0  # earned trust in the visible teacher (see `TrustLedger`)
     numeric_faults: float = 0.0  # fast EMA of updates skipped for a non-finite loss (0 or 1 each)
     change_detected: float = 0.0  # 1 when the change detector alarmed since M last decided
+    change_agreed: float = 0.0  # 1 when both its streams agreed on a change since M last decided
     novelty: float = 0.0  # fast / slow disagreement - 1: above 0 in unfamiliar territory
     value_error: float = 0.0  # fast EMA of B's |TD error| on replay
     competence: float = 0.0  # slow reward rate / reward scale, in [-1, 1]
     model_reliability: float = 0.0  # 1 - A's fast error / copy-last error, clipped to [0, 1]
     habit_reliability: float = 0.0  # 1 - B's value error / |value|, clipped to [0, 1]
+    # Realised n-step return after PLAN steps minus after EXPLOIT steps, over the reward scale;
+    # 0 until both have been measured.
+    plan_advantage: float = 0.0
 
     @classmethod
     def names(cls) -> list[str]:
@@ -172,8 +182,11 @@ class Telemetry:
         self.value_error_slow = EMA(slow_rate)
         self.value_scale = EMA(fast_rate)
         self.trust = TrustLedger(teacher_trust, trust_gain, slow_rate)
+        self.plan_return = EMA(slow_rate, warm=True)
+        self.exploit_return = EMA(slow_rate, warm=True)
         self.detector = detector or ChangeDetector()
         self.change_pending = False
+        self.agreement_pending = False
         self.sleep_rise, self.sleep_fall = sleep_rise, sleep_fall
         self.surprise = 0.0
         self.sleep_pressure = 0.0
@@ -200,6 +213,7 @@ class Telemetry:
             self.trust.record(followed, reward, self.own_reward.value)
         if self.detector.update_reward(reward):
             self.change_pending = True
+        self.agreement_pending |= self.detector.agreed
         if body is not None:
             self.has_body = True
             self.energy = float(body.get("energy", 1.0))
@@ -238,12 +252,21 @@ class Telemetry:
         self.disagreement_slow.update(disagreement)
         if self.detector.update_error(error):
             self.change_pending = True
+        self.agreement_pending |= self.detector.agreed
 
     def on_value(self, value_error: float, value: float) -> None:
         """B's mean |TD error| and mean value on a replay batch: how reliable the habit is."""
         self.value_error_fast.update(value_error)
         self.value_error_slow.update(value_error)
         self.value_scale.update(abs(value))
+
+    def on_return(self, mode: str, value: float) -> None:
+        """The realised discounted n-step return that followed a world step taken in `mode`:
+        what M compares to decide whether planning pays."""
+        if mode == "plan":
+            self.plan_return.update(value)
+        elif mode == "exploit":
+            self.exploit_return.update(value)
 
     def learning_progress(self) -> float:
         slow = self.error_slow.value
@@ -276,6 +299,8 @@ class Telemetry:
         habit = 1.0 - self.value_error_fast.value / value_scale if value_scale > 0 else 0.0
         scale = self.reward_scale.value
         slow_disagreement = self.disagreement_slow.value
+        measured = self.plan_return.count and self.exploit_return.count
+        advantage = self.plan_return.value - self.exploit_return.value
         return MetaState(
             prediction_error_fast=self.error_fast.value,
             prediction_error_slow=self.error_slow.value,
@@ -291,11 +316,13 @@ class Telemetry:
             teacher_trust=self.trust.trust(self.teacher_source, scale),
             numeric_faults=self.faults.value,
             change_detected=1.0 if self.change_pending else 0.0,
+            change_agreed=1.0 if self.agreement_pending else 0.0,
             novelty=self.disagreement.value / slow_disagreement - 1.0 if slow_disagreement else 0.0,
             value_error=self.value_error_fast.value,
             competence=max(-1.0, min(1.0, self.reward_slow.value / (scale + 1e-8))),
             model_reliability=min(1.0, max(0.0, model)),
             habit_reliability=min(1.0, max(0.0, habit)),
+            plan_advantage=advantage / (scale + 1e-8) if measured else 0.0,
         )
 
     def trust_in(self, source: str | None) -> float:

@@ -6,22 +6,27 @@ observations or networks, and it imports no torch (a test enforces this), so it 
 tested and evolved as plain Python.
 
 Rules, in order of precedence (the first that fires picks the mode; each belongs to a family
-that an ablation can switch off):
+that an ablation can switch off). The order is the evidence's (docs/architecture.md): a reflex or
+a bout of stress must not stop the agent following a teacher it trusts, and a rule must not read
+a signal that is usually zero.
  1. asleep and sleep pressure still above `wake_threshold`      -> stay in SLEEP       [sleep]
- 2. pain >= `pain_threshold`: abort any plan, act on habit      -> EXPLOIT             [pain]
- 3. a mode younger than `min_dwell` ticks (IMAGINE: `imagine_span`) -> keep it (hysteresis),
+ 2. a teacher in view trusted at least `trust_threshold`, unless
+    bored (watched for `observe_span` ticks, then `min_dwell`
+    ticks of trying on one's own)                               -> OBSERVE             [observe]
+ 3. pain >= `pain_threshold`: a reflex for this one tick, acting
+    on habit; the mode and its dwell are left alone             -> EXPLOIT             [pain]
+ 4. a mode younger than `min_dwell` ticks (IMAGINE: `imagine_span`) -> keep it (hysteresis),
     unless it is OBSERVE and the teacher has left the view
- 4. sleep pressure >= `sleep_threshold`                         -> SLEEP               [sleep]
- 5. a change detected                                           -> EXPLORE, with a plasticity
-    intervention and a learning-rate boost                                            [change]
- 6. stress >= `stress_threshold`                                -> EXPLOIT             [stress]
- 7. a teacher in view trusted at least `trust_threshold`,
-    unless already watched for `observe_span` ticks             -> OBSERVE             [observe]
- 8. the model more reliable than the habit by `plan_margin`
-    (and at least `plan_reliability`): arbitration by reliability
+ 5. sleep pressure >= `sleep_threshold`                         -> SLEEP               [sleep]
+ 6. a change detected                                           -> EXPLORE, with a plasticity
+    intervention and a learning-rate boost when both of the detector's streams agree  [change]
+ 7. stress >= `stress_threshold` (no trusted teacher in view)  -> EXPLOIT             [stress]
+ 8. A's model reliable (`model_reliability` >= `plan_reliability`):
     - if no imagining for `imagine_every` ticks                 -> IMAGINE (B learns from A)
                                                                                       [imagine]
-    - otherwise                                                 -> PLAN                [plan]
+    - if PLAN's measured advantage over EXPLOIT (realised returns, `plan_advantage`) exceeds
+      `plan_margin`, or there was no planning for `plan_retry` ticks (a trial spell that keeps
+      the measurement current)                                  -> PLAN                [plan]
  9. learning progress > `progress_threshold` where the model is
     neither trivial nor hopeless (intermediate complexity)      -> EXPLORE, attend there [explore]
 10. surprise > `surprise_threshold`                             -> EXPLORE             [explore]
@@ -37,6 +42,8 @@ from lifelong.modes import ROUTES, Mode
 from lifelong.signals import MetaState
 
 CHANGE = "change detected"
+PAIN = "pain reflex"
+TEACHER = "trusted teacher"
 RULE_FAMILIES = ("sleep", "pain", "change", "stress", "observe", "imagine", "plan", "explore")
 
 
@@ -49,6 +56,7 @@ class MetaAction:
     intrinsic_weight: float  # weight of A's disagreement in B's reward
     temperature: float  # softmax temperature of B's policy
     recent_fraction: float  # share of replay drawn from the recent ring (rest: long-term)
+    half_life: float  # frames over which the odds of replaying a ring frame halve
     updates: int  # gradient updates to run this tick when asleep or imagining
     learns: bool = True  # False: no gradient step at all (a frozen baseline after its schedule)
     plasticity: bool = False  # reinitialise the least useful units now (a change was detected)
@@ -74,19 +82,39 @@ class MetaController:
         self.rule = "birth"
         self.dwell = genome.min_dwell  # ticks spent in the current mode; birth is no choice
         self.since_imagined = genome.imagine_every  # ticks since the last IMAGINE tick
+        # Ticks since the last PLAN tick; a trial spell comes after `plan_retry`, and at birth.
+        self.since_planned = genome.plan_retry
         self.since_change = genome.recency_span  # ticks since M heard of a change
+        self.watched = 0  # ticks of watching a trusted teacher in a row
+        self.bored = 0  # ticks left of trying on one's own after a spell of watching
+        self.change_news = False  # a change was detected and M has not yet responded
 
     def decide(self, state: MetaState) -> MetaAction:
+        # News of a change waits for the change rule (a dwelling mode may hold it off); the
+        # costly response does not wait, and needs both of the detector's streams.
+        self.change_news |= state.change_detected > 0
+        intervene = self.uses_detector and self._on("change") and state.change_agreed > 0
         mode, rule = self._choose(state)
+        self.since_imagined = 0 if mode == Mode.IMAGINE else self.since_imagined + 1
+        self.since_planned = 0 if mode == Mode.PLAN else self.since_planned + 1
+        if rule == TEACHER:  # watching: after `observe_span` ticks, try on one's own a while
+            self.watched += 1
+            if self.watched >= self.genome.observe_span:
+                self.watched, self.bored = 0, self.genome.min_dwell
+        else:
+            self.bored = max(0, self.bored - 1)
+            self.watched = self.watched if rule == PAIN else 0
+        if rule == CHANGE:
+            self.change_news, self.since_change = False, 0
+        else:
+            self.since_change += 1
+        if rule == PAIN:  # a reflex: this tick only, the mode M is in goes on afterwards
+            return self.action_for(mode, rule, intervene)
         if mode != self.mode:
             self.mode, self.dwell = mode, 0
         self.rule = rule
         self.dwell += 1
-        self.since_imagined = 0 if mode == Mode.IMAGINE else self.since_imagined + 1
-        # The intervention happens once, on the tick the change is heard of, not while dwelling.
-        fresh_change = rule == CHANGE and state.change_detected > 0
-        self.since_change = 0 if fresh_change else self.since_change + 1
-        return self.action_for(mode, rule, fresh_change=fresh_change)
+        return self.action_for(mode, rule, intervene)
 
     def _on(self, family: str) -> bool:
         return family not in self.disabled
@@ -100,34 +128,31 @@ class MetaController:
         g = self.genome
         if self._on("sleep") and self.mode == Mode.SLEEP and s.sleep_pressure > g.wake_threshold:
             return Mode.SLEEP, "sleep until rested"
+        trusted = s.teacher_present > 0 and s.teacher_trust >= g.trust_threshold
+        if self._on("observe") and trusted and not self.bored:
+            return Mode.OBSERVE, TEACHER
         if self._on("pain") and s.pain >= g.pain_threshold:
-            return Mode.EXPLOIT, "pain"
-        watching_nobody = self.mode == Mode.OBSERVE and not s.teacher_present
+            return Mode.EXPLOIT, PAIN
         if self.mode == Mode.IMAGINE:
             if self.dwell < g.imagine_span:  # a spell of imagining has its own length
                 return self.mode, self.rule
-        elif self.dwell < g.min_dwell and not watching_nobody:
+        elif self.dwell < g.min_dwell and not (self.mode == Mode.OBSERVE and not trusted):
             return self.mode, self.rule
         if self._on("sleep") and s.sleep_pressure >= g.sleep_threshold:
             return Mode.SLEEP, "sleep pressure"
-        if self._on("change") and s.change_detected > 0:
+        if self._on("change") and self.change_news:
             return Mode.EXPLORE, CHANGE
-        if self._on("stress") and s.stress >= g.stress_threshold:
+        if self._on("stress") and s.stress >= g.stress_threshold and not trusted:
             return Mode.EXPLOIT, "stress"
-        bored = self.mode == Mode.OBSERVE and self.dwell >= g.observe_span
-        trusted = s.teacher_present and s.teacher_trust >= g.trust_threshold
-        if self._on("observe") and trusted and not bored:
-            return Mode.OBSERVE, "trusted teacher"
-        model_wins = (
-            s.model_reliability >= g.plan_reliability
-            and s.model_reliability - s.habit_reliability > g.plan_margin
-        )
-        if model_wins:
+        if s.model_reliability >= g.plan_reliability:
             rested = self.since_imagined >= g.imagine_every and self.mode != Mode.IMAGINE
             if self._on("imagine") and rested:
-                return Mode.IMAGINE, "model more reliable: imagine"
+                return Mode.IMAGINE, "model reliable: imagine"
             if self._on("plan"):
-                return Mode.PLAN, "model more reliable: plan"
+                if s.plan_advantage > g.plan_margin:
+                    return Mode.PLAN, "planning pays"
+                if self.since_planned >= g.plan_retry:
+                    return Mode.PLAN, "planning trial"
         if self._on("explore"):
             intermediate = g.complexity_low < s.model_reliability < g.complexity_high
             if s.learning_progress > g.progress_threshold and intermediate:
@@ -136,16 +161,19 @@ class MetaController:
                 return Mode.EXPLORE, "surprise"
         return Mode.EXPLOIT, "default"
 
-    def action_for(self, mode: Mode, rule: str, fresh_change: bool = False) -> MetaAction:
+    def action_for(self, mode: Mode, rule: str, intervene: bool = False) -> MetaAction:
+        """The numbers that go with `mode`; `intervene`: reset the least useful units and boost
+        the learning rates now (a change both detector streams agree on)."""
         g = self.genome
         offline = not ROUTES[mode].steps_world
-        change = fresh_change
+        change = intervene
         return MetaAction(
             mode=mode,
             rule=rule,
             intrinsic_weight=g.intrinsic_gain if ROUTES[mode].intrinsic else 0.0,
             temperature=g.explore_temperature if mode == Mode.EXPLORE else g.exploit_temperature,
             recent_fraction=self._recent_fraction(mode),
+            half_life=self._half_life(),
             updates=g.sleep_updates if offline else 0,
             plasticity=change and g.reinit_fraction > 0,
             lr_boost=g.lr_boost if change else 1.0,
@@ -162,16 +190,29 @@ class MetaController:
             else self.genome.replay_recent_awake
         )
 
+    def _half_life(self) -> float:
+        """How fast replay's odds fall with a frame's age: shorter for a while after a change."""
+        g = self.genome
+        recent = self.since_change < g.recency_span
+        return g.replay_half_life_change if recent else g.replay_half_life
+
     def state_dict(self) -> dict:
         return {
             "mode": self.mode.value,
             "rule": self.rule,
             "dwell": self.dwell,
             "since_imagined": self.since_imagined,
+            "since_planned": self.since_planned,
             "since_change": self.since_change,
+            "watched": self.watched,
+            "bored": self.bored,
+            "change_news": self.change_news,
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.mode, self.rule, self.dwell = Mode(state["mode"]), state["rule"], int(state["dwell"])
         self.since_imagined = int(state["since_imagined"])
+        self.since_planned = int(state["since_planned"])
         self.since_change = int(state["since_change"])
+        self.watched, self.bored = int(state["watched"]), int(state["bored"])
+        self.change_news = bool(state["change_news"])
