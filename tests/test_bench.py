@@ -1,6 +1,8 @@
 """Benchmark suites: lives on a pool, resumable, summarised per agent with confidence intervals."""
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import TINY
@@ -11,12 +13,16 @@ from lifelong.cli import main
 from lifelong.errors import UserError
 from lifelong.worlds import make_world
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import suites  # noqa: E402  (benchmarks/suites.py: the table for docs/benchmarks.md)
+
 TINY_BANDIT = Suite(
     worlds=("bandit(arms=3, every=200)",),
     steps=600,
     quick_steps=600,
     agents=("abm", "random", "cusum_ucb", "random_m"),
     about="a tiny bandit for tests",
+    change_window=(100, 100),  # one 100-step bin either side: changes are 200 steps apart
 )
 
 
@@ -47,6 +53,23 @@ def test_a_bench_runs_every_life_summarises_and_does_not_rerun(tmp_path, tiny_su
     # The bandit changes at 200 and 400: the detector's delay and false alarms are reported.
     assert summary["agents"]["cusum_ucb"]["false_alarms_per_1e5"]["iqm"] is not None
     assert len(summary["curves"]["abm"]["step"]) == 100
+    # Change-aligned: the bandit's changes at 200 and 400 of both seeds, one bin either side.
+    assert summary["aligned"]["abm"]["step"] == [0, 100]
+    assert summary["aligned"]["abm"]["changes"] == [4, 4]
+    assert all(v is not None for v in summary["aligned"]["abm"]["mean"])
+    for agent in TINY_BANDIT.agents:
+        regret = summary["agents"][agent]["aligned_regret_mean"]
+        assert len(regret["per_seed"]) == 2 and regret["iqm"] is not None
+        recovery = summary["agents"][agent]["aligned_recovery_median"]["per_seed"]
+        assert all(rt is None or 0 < rt < 200 for rt in recovery)  # within the stretch
+    assert any(
+        summary["agents"][agent]["aligned_recovery_median"]["iqm"] is not None
+        for agent in TINY_BANDIT.agents
+    )
+    csv_text = (tmp_path / "summary.csv").read_text()
+    assert "\nabm,aligned_recovery_median," in csv_text
+    assert "\nabm,aligned_regret_mean," in csv_text
+    assert "recovery, aligned (steps)" in suites.table(summary)
     # random_m copies the full agent's measured mode frequencies.
     abm_mix = bench.measured_mix(tmp_path / "abm" / "seed0")
     config = (tmp_path / "random_m" / "seed0" / "config.yaml").read_text()

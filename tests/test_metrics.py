@@ -148,6 +148,125 @@ def test_forward_transfer_is_normalised_by_the_headroom():
         m.forward_transfer(3.0, 0.5)
 
 
+# --- Change-aligned recovery ------------------------------------------------------------------
+# A 3,000-step life in bins of 100 (bin j ends at step 100 j): level 1 up to a change at 1000,
+# three empty bins (1100-1300), then 0.4 (1400) and 0.8 from 1500 on: the new regime pays less.
+W = 100
+DIP = np.array([1.0] * 10 + [0.0, 0.0, 0.0, 0.4] + [0.8] * 16)
+DIP_ENDS = W * np.arange(1, 31)
+
+
+def _binned_records(bins, log_every=1000, width=W):
+    """Records of a life whose bin j holds bins[j - 1], written as Life writes them."""
+    records = []
+    for step in range(log_every, len(bins) * width + 1, log_every):
+        first, last = (step - log_every) // width, step // width
+        records.append(
+            {"step": step, "reward_bins": list(bins[first:last]), "reward_bin_width": width}
+        )
+    return records
+
+
+def test_reward_bins_are_placed_from_each_records_step():
+    ends, values, width = m.reward_bins(_binned_records(DIP))
+    assert width == W and ends.tolist() == DIP_ENDS.tolist() and values.tolist() == DIP.tolist()
+    # Records every 30 steps carry zero or one bin each: the one ending at or before their step.
+    sparse = [
+        {
+            "step": s,
+            "reward_bins": [s // W] if s // W != (s - 30) // W else [],
+            "reward_bin_width": W,
+        }
+        for s in range(30, 331, 30)
+    ]
+    ends, values, _ = m.reward_bins(sparse)
+    assert ends.tolist() == [100, 200, 300] and values.tolist() == [1, 2, 3]
+    # None is NaN; records without bins (an older life) add none.
+    binned = {"step": 300, "reward_bins": [None, 2.0], "reward_bin_width": W}
+    ends, values, _ = m.reward_bins([{"step": 100}, binned])
+    assert ends.tolist() == [200, 300] and math.isnan(values[0]) and values[1] == 2.0
+    ends, values, width = m.reward_bins([{"step": 100, "reward_rate": 1.0}])
+    assert ends.size == values.size == 0 and width is None
+
+
+def test_change_aligned_curve_of_a_known_dip():
+    offsets, rows = m.change_aligned(DIP_ENDS, DIP, W, [1000], before=500, after=1000)
+    assert offsets.tolist() == list(range(-400, 1001, 100))  # bin ends, change at 0
+    assert rows.shape == (1, 15)
+    assert rows[0].tolist() == [1.0] * 5 + [0.0, 0.0, 0.0, 0.4] + [0.8] * 6
+    # A change off the grid: the bin holding it is the first one after it, so a change at 1050
+    # has the same row as one at 1000 and a change at 999 has its row one bin earlier.
+    _, off_grid = m.change_aligned(DIP_ENDS, DIP, W, [1050, 2999], before=500, after=1000)
+    assert off_grid[0].tolist() == rows[0].tolist()
+    _, early = m.change_aligned(DIP_ENDS, DIP, W, [999], before=500, after=1000)
+    assert early[0].tolist() == DIP[4:19].tolist()
+
+
+def test_change_aligned_keeps_each_change_to_its_own_stretch_and_the_life():
+    offsets, rows = m.change_aligned(DIP_ENDS, DIP, W, [2600, 1000, 1300, 200], 500, 1000)
+    assert rows.shape == (4, 15)  # sorted: 200, 1000, 1300, 2600
+    early, first, second, late = rows
+    assert np.isnan(early[:3]).all() and early[3:5].tolist() == [1.0, 1.0]  # birth at -200
+    assert np.isnan(early[5 + 8 :]).all()  # bins after the change at 1000 belong to it
+    assert first[:5].tolist() == [1.0] * 5 and np.isnan(first[5 + 3 :]).all()  # next at 1300
+    assert np.isnan(second[:2]).all() and second[2:5].tolist() == [0.0, 0.0, 0.0]
+    assert np.isfinite(late[:9]).all() and np.isnan(late[9:]).all()  # the life ends at 3000
+    mean, counts = m.aligned_mean(rows)
+    assert counts.tolist()[:5] == [2, 2, 3, 4, 4] and mean[4] == pytest.approx(0.7)
+    assert counts[-1] == 1 and mean[-1] == pytest.approx(0.8)  # only 1300 has a bin at 2300
+    assert np.isnan(m.aligned_mean(np.full((2, 3), np.nan))[0]).all()
+    _, none = m.change_aligned(np.array([]), np.array([]), W, [1000])
+    assert none.shape == (1, 15) and np.isnan(none).all()
+
+
+def test_recovery_and_regret_after_a_known_dip():
+    (s,) = m.change_recovery(DIP_ENDS, DIP, W, [(1000, 1)], {1: 0.0, 0: 0.5}, 500, 1000)
+    assert s["pre_level"] == pytest.approx(1.0)
+    assert s["eventual_level"] == pytest.approx(0.8)  # bins 2600-3000, the level the life ends on
+    assert s["threshold"] == pytest.approx(0.72)  # 0.8 - 0.1 (0.8 - floor 0)
+    # Smoothed (3 bins, centred, within the stretch) 0, 0, .13, .4, .67, .8: first >= 0.72 is the
+    # bin ending at 1600. (Against the pre-change level 1, the threshold 0.9 is never reached.)
+    assert s["recovered"] is True and s["recovery_time"] == pytest.approx(600.0)
+    # 3 bins at 1 - 0, one at 1 - 0.4, six at 1 - 0.8; times 100 steps each.
+    assert s["regret"] == pytest.approx((3 * 1.0 + 0.6 + 6 * 0.2) * 100)
+    # The floor is the new regime's; a regime the floor lacks gets the mean of the others.
+    (other,) = m.change_recovery(DIP_ENDS, DIP, W, [(1000, 7)], {1: 0.0, 0: 0.8}, 500, 1000)
+    assert other["floor"] == pytest.approx(0.4) and other["threshold"] == pytest.approx(0.76)
+
+
+def test_recovery_never_reached_and_changes_too_close_to_measure():
+    (never,) = m.change_recovery(DIP_ENDS, DIP, W, [(1000, 1)], 2.0, 500, 1000)
+    assert never["threshold"] == pytest.approx(0.92) and never["recovered"] is False
+    assert never["recovery_time"] is None and never["regret"] is not None
+    near_birth, near_next, last = m.change_recovery(
+        DIP_ENDS, DIP, W, [(300, 1), (1000, 0), (1800, 1)], 0.0, 500, 1000
+    )
+    # Within 500 steps of birth: no pre-change level, so no regret; its stretch (300, 1000] is
+    # 700 steps < 2 x 500: no eventual level either.
+    assert near_birth["pre_level"] is None and near_birth["regret"] is None
+    assert near_birth["recovered"] is None and near_birth["recovery_time"] is None
+    # The next change 800 steps later: too short for an eventual level, and for regret's 1,000.
+    assert near_next["pre_level"] == pytest.approx(1.0)
+    assert near_next["eventual_level"] is None and near_next["regret"] is None
+    # The last change runs to the life's end (1,200 steps): measured; regret needs 1,000 of them.
+    assert last["eventual_level"] == pytest.approx(0.8) and last["recovery_time"] == 100.0
+    # Its pre-change level (bins 1400-1800) is 0.72: the 0.8 after it is a negative regret.
+    assert last["pre_level"] == pytest.approx(0.72) and last["regret"] == pytest.approx(-80.0)
+    assert m.change_recovery(np.array([]), np.array([]), W, [(1000, 1)])[0]["recovered"] is None
+    with pytest.raises(ValueError, match="odd"):
+        m.change_recovery(DIP_ENDS, DIP, W, [(1000, 1)], smoothing=2)
+
+
+def test_median_recovery_counts_a_change_never_recovered_as_the_slowest():
+    def change(rt):
+        return {"recovery_time": rt, "recovered": rt is not None}
+
+    unmeasured = {"recovery_time": None, "recovered": None}
+    assert m.median_recovery([change(600), change(200), change(None), unmeasured]) == 600
+    assert m.median_recovery([change(600), change(None)]) is None  # half never recovered
+    assert m.median_recovery([unmeasured]) is None and m.median_recovery([]) is None
+
+
 # --- System A/B diagnostics -------------------------------------------------------------------
 def test_dormant_fraction_scores_against_the_layer_mean():
     # E|h| = [1, 0, 0.01, 2]; layer mean 0.7525; scores 1.33, 0, 0.0133, 2.66.
@@ -338,6 +457,21 @@ def test_summarize_life_hand_case():
     assert out["updates_per_s"] == pytest.approx((1900 + 950) / 19)
     assert out["time_observe"] == pytest.approx(1.0) and out["time_sleep"] == pytest.approx(0.0)
     assert out["diag_erank_a"] == pytest.approx(4.0)
+
+
+def test_summarize_life_reads_the_fine_bins_for_aligned_recovery():
+    records, events = _life()
+    assert m.summarize_life(records, events)["aligned_recovery_median"] is None  # no bins
+    for record in records:  # two bins of 50 steps per record; the dip ends mid-record at 1150
+        rate = record["reward_rate"]
+        record["reward_bins"] = [0.0, 1.0] if record["step"] == 1200 else [rate, rate]
+        record["reward_bin_width"] = 50
+    out = m.summarize_life(records, events, {0: 0.0, 1: 0.5}, before=200, after=400)
+    # Threshold 0.95; smoothed 0, 0, 1/3, 2/3, 1 from 1050: recovered at 1250, where the
+    # records (recovery_median) can only say 1300.
+    assert out["aligned_recovery_median"] == pytest.approx(250.0)
+    assert out["recovery_median"] == pytest.approx(300.0)
+    assert out["aligned_regret_mean"] == pytest.approx(3 * 1.0 * 50)  # three empty bins
 
 
 def test_summarize_life_alarm_events_win_over_explore_switches():

@@ -110,7 +110,7 @@ def make_bench(directory: Path, agents=("abm", "frozen", "random"), metric: str 
             }
         )
     )
-    results, curves, recovery = {}, {}, {}
+    results, curves, recovery, aligned = {}, {}, {}, {}
     for a, agent in enumerate(agents):
         results[agent] = {
             metric: {
@@ -136,6 +136,13 @@ def make_bench(directory: Path, agents=("abm", "frozen", "random"), metric: str 
             "high": [v + 0.05 for v in iqm],
         }
         recovery[agent] = [1000.0 + 200 * k + 300 * a for k in range(6)] + [None]
+        offsets = list(range(-400, 1001, 100))  # a dip at the change, climbing back
+        aligned[agent] = {
+            "step": offsets,
+            "mean": [0.5 if x <= 0 else min(0.5, 0.1 * a + x / 2000) for x in offsets[:-1]]
+            + [None],
+            "changes": [6] * (len(offsets) - 1) + [0],
+        }
     summary = {
         "suite": "shift",
         "world": "nursery",
@@ -144,6 +151,7 @@ def make_bench(directory: Path, agents=("abm", "frozen", "random"), metric: str 
         "agents": results,
         "curves": curves,
         "recovery": recovery,
+        "aligned": aligned,
     }
     (directory / "summary.json").write_text(json.dumps(summary))
     return directory
@@ -346,13 +354,19 @@ def test_bench_report_has_table_curves_recovery_and_links(tmp_path):
     (bench / "abm" / "seed0").mkdir(parents=True)  # a life without a report: no link
     root = parse(write_report(bench))
     svgs = figures(root)
-    assert list(svgs) == ["fig-curves", "fig-recovery"]
+    assert list(svgs) == ["fig-curves", "fig-aligned", "fig-recovery"]
     curves = data_paths(svgs["fig-curves"])
     assert len(curves) == 6  # a CI band and an IQM line per agent
     colours = {p.get("fill") if "band" in p.get("class") else p.get("stroke") for p in curves}
     assert len(colours) == 3  # one colour per agent
     legend = texts(svgs["fig-curves"])
     assert {"abm", "frozen", "random"} <= set(legend)
+    aligned = data_paths(svgs["fig-aligned"])
+    assert len(aligned) == 3 and {"abm", "frozen", "random"} <= set(texts(svgs["fig-aligned"]))
+    assert len({p.get("stroke") for p in aligned}) == 3  # one line per agent, its colour
+    assert aligned[0].get("d").count("L") == 13  # 14 points: the 15th bin, null, skipped
+    (change,) = [e for e in svgs["fig-aligned"].iter() if e.get("class") == "changepoint"]
+    assert change.find(f"{SVG}title").text == "the change"
     dots = data_paths(svgs["fig-recovery"]) or [
         e for e in svgs["fig-recovery"].iter(f"{SVG}circle") if e.get("class") == "data"
     ]
@@ -475,4 +489,4 @@ def test_chromium_draws_every_bench_figure(tmp_path):
     browser = chromium()
     report = write_report(make_bench(tmp_path / "bench"))
     pixels, rects = rendered_figures(browser, report, tmp_path)
-    assert_drawn(pixels, rects, ["fig-curves", "fig-recovery"])
+    assert_drawn(pixels, rects, ["fig-curves", "fig-aligned", "fig-recovery"])

@@ -5,8 +5,9 @@
 A bench directory holds one life per agent, world and seed (`DIR/<agent>/seed<k>`, or
 `DIR/<agent>/<world tag>/seed<k>` when a suite has several worlds), `bench.yaml` (what was asked),
 `summary.json` and `summary.csv` (the metrics of `metrics.py` per agent, seeds aggregated by IQM
-with bootstrap confidence intervals). Rerunning the same command continues: finished lives
-(`done.json`) are not rerun, unfinished ones resume from their checkpoints.
+with bootstrap confidence intervals; summary.json also holds each agent's reward curve and its
+change-aligned curve). Rerunning the same command continues: finished lives (`done.json`) are
+not rerun, unfinished ones resume from their checkpoints.
 
 Two baselines depend on the full agent: `random_m` and `timer_m` use the mode frequencies the
 A-B-M agent showed in the same world and seed, so their lives run after it. The `random` agent's
@@ -47,6 +48,8 @@ class Suite:
     quick_steps: int  # `--quick`: a smoke test that finishes in minutes
     agents: tuple[str, ...]
     about: str
+    # Steps before and after each change in the change-aligned curve and recovery (metrics.py).
+    change_window: tuple[int, int] = (metrics.ALIGN_BEFORE, metrics.ALIGN_AFTER)
 
 
 NURSERY_AGENTS = (
@@ -339,13 +342,20 @@ def summarize(
             )
     per_life: dict[LifePlan, dict[str, Any]] = {}
     recovery: dict[str, list[float]] = {}
+    before, after = suite.change_window
     for life, (records, events) in data.items():
         twins = [other for other in data if _same(other, life)]
         floor = _floor(data, twins)
         reference = _reference(data, twins)
         m_decides = split_ablation(life.agent)[0] == "abm"  # else mode switches detect nothing
         summary = metrics.summarize_life(
-            records, events, floor, reference, explore_as_alarm=m_decides
+            records,
+            events,
+            floor,
+            reference,
+            explore_as_alarm=m_decides,
+            before=before,
+            after=after,
         )
         recovery.setdefault(life.agent, []).extend(summary.pop("recovery_times", []))
         per_life[life] = summary
@@ -353,6 +363,7 @@ def summarize(
     names = list(dict.fromkeys(k for summary in per_life.values() for k in summary))
     table: dict[str, dict[str, Any]] = {}
     curves: dict[str, dict[str, list[float | None]]] = {}
+    aligned: dict[str, dict[str, list[Any]]] = {}
     for agent in agents:
         mine = [life for life in lives if life.agent == agent]
         table[agent] = {}
@@ -360,6 +371,7 @@ def summarize(
             values = [per_life[life].get(name) if life in per_life else None for life in mine]
             table[agent][name] = _aggregate(values, mine, suite)
         curves[agent] = _agent_curve(data, mine)
+        aligned[agent] = _aligned_curve(data, mine, before, after)
     return {
         "suite": suite_name,
         "world": suite.worlds[0],
@@ -369,6 +381,7 @@ def summarize(
         "agents": table,
         "curves": curves,
         "recovery": recovery,
+        "aligned": aligned,
     }
 
 
@@ -421,6 +434,38 @@ def _agent_curve(data: dict, lives: list[LifePlan]) -> dict[str, list[float | No
         for key in ("iqm", "low", "high"):
             out[key].append(point[key])
     return out
+
+
+def _aligned_curve(
+    data: dict, lives: list[LifePlan], before: int, after: int
+) -> dict[str, list[Any]]:
+    """An agent's change-aligned reward curve: the mean over every change of every life.
+
+    "step" is the bin's end in steps from the change (`metrics.change_aligned`), "mean" the
+    mean reward per step there (None where no change has a bin), "changes" how many changes
+    that mean is over. A bench gives all its lives one bin width; a life of another width (or
+    without bins) is left out.
+    """
+    rows, offsets, width = [], None, None
+    for life in lives:
+        if life not in data:
+            continue
+        records, events = data[life]
+        ends, values, bins = metrics.reward_bins(records)
+        if bins is None or (width is not None and bins != width):
+            continue
+        width = bins
+        taus = [tau for tau, _ in metrics.change_points(events, records)]
+        offsets, matrix = metrics.change_aligned(ends, values, bins, taus, before, after)
+        rows.append(matrix)
+    if offsets is None:
+        return {"step": [], "mean": [], "changes": []}
+    mean, counts = metrics.aligned_mean(np.concatenate(rows))
+    return {
+        "step": offsets.tolist(),
+        "mean": [float(v) if np.isfinite(v) else None for v in mean],
+        "changes": counts.tolist(),
+    }
 
 
 def write_csv(path: Path, summary: dict[str, Any]) -> None:

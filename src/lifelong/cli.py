@@ -217,11 +217,15 @@ def _bench(args: argparse.Namespace) -> int:
         args.suite, agents, args.seeds, args.steps, args.jobs, directory, args.quick,
         progress=lambda line: console.print(line, highlight=False), genome=genome_changes,
     )  # fmt: skip
-    table = Table("agent", "AUC", "recovery (median steps)", "env steps/s", box=None)
+    columns = {
+        "auc": "AUC",
+        "recovery_median": "recovery (median steps)",
+        "aligned_recovery_median": "recovery, change-aligned",
+        "env_steps_per_s": "env steps/s",
+    }
+    table = Table("agent", *columns.values(), box=None)
     for agent, cells in summary["agents"].items():
-        table.add_row(
-            agent, *(_cell(cells.get(k)) for k in ("auc", "recovery_median", "env_steps_per_s"))
-        )
+        table.add_row(agent, *(_cell(cells.get(k)) for k in columns))
     console.print(table)
     for failure in summary["failures"]:
         console.print(f"[red]failed[/red] {failure}", highlight=False)

@@ -45,6 +45,7 @@ class Config:
     world: str = "nursery"  # world spec (see `lifelong.worlds.world_names()`)
     seed: int = 0  # seeds the world, the networks, memory and action sampling
     log_every: int = 1000  # world steps between records in metrics.jsonl and TensorBoard
+    bin_width: int = 100  # world steps per bin of the records' fine reward curve (reward_bins)
     checkpoint_every: int = 10_000  # world steps between checkpoints
     keep_checkpoints: int = 3  # newest checkpoints kept on disk
     device: str = "cpu"  # "cpu" or "cuda"
@@ -74,7 +75,8 @@ class Config:
             expected = {"int": int, "str": str, "bool": bool}[f.type]
             if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
                 raise UserError(f"config key '{f.name}' must be {f.type}, got {value!r}")
-        for name in ("log_every", "checkpoint_every", "keep_checkpoints", "threads", "timer_cycle"):
+        positive = ("log_every", "bin_width", "checkpoint_every", "keep_checkpoints", "threads")
+        for name in (*positive, "timer_cycle"):
             if getattr(self, name) < 1:
                 raise UserError(f"config key '{name}' must be >= 1, got {getattr(self, name)}")
         for name in ("diagnose_every", "frozen_after"):

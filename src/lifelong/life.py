@@ -3,7 +3,8 @@
 A run directory holds one life:
     config.yaml     where and how it runs (world, seed, intervals)
     genome.yaml     who the agent is (fixed for the life)
-    metrics.jsonl   one record per `log_every` world steps, append-only
+    metrics.jsonl   one record per `log_every` world steps, append-only; each carries its
+                    interval's mean reward per `bin_width` steps (`reward_bins`)
     events.jsonl    regime changes (ground truth), M's mode switches and detector alarms, by step
     tensorboard/    the same scalars for TensorBoard
     checkpoints/    everything needed to continue exactly (see `Life.state_dict`)
@@ -35,10 +36,11 @@ from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.modes import Mode
-from lifelong.records import read_jsonl
+from lifelong.records import RewardBins, read_jsonl
 from lifelong.worlds import make_world, noop_action
 
 Record = dict[str, Any]
+_NOT_SCALARS = ("step", "wall_time", "reward_bin_width")  # numbers in a record but no curve
 
 
 def open_life(
@@ -122,6 +124,8 @@ class Life:
         self._diagnostics: Record = {}
         self._probe = None  # held-out frames for diagnostics, collected on first use
         self._interval = _Interval()
+        # Not part of the interval: a bin may straddle two records (see RewardBins).
+        self._bins = RewardBins(config.bin_width)
         self._writer = None
         self._restore()
 
@@ -153,6 +157,7 @@ class Life:
             agent.observe(action, obs, float(reward), bool(terminated), info)
             self._interval.rewards += float(reward)
             self._interval.steps += 1
+            self._bins.add(agent.counters["env_steps"], float(reward))
             self._note(info)
             if agent.alarm:
                 self._event("alarm", source=config.agent)
@@ -243,6 +248,8 @@ class Life:
             "step": agent.counters["env_steps"],
             **{k: v for k, v in agent.counters.items() if k != "env_steps"},
             "reward_rate": interval.rewards / max(interval.steps, 1),
+            "reward_bins": self._bins.take(),
+            "reward_bin_width": self._bins.width,
             "mode": agent.meta.mode.value,
             "rule": agent.meta.rule,
             **{f"mode_{m.value}": interval.modes[m] / ticks for m in Mode},
@@ -279,7 +286,7 @@ class Life:
 
             self._writer = SummaryWriter(str(self.directory / "tensorboard"))
         for key, value in record.items():
-            if isinstance(value, int | float) and key not in ("step", "wall_time"):
+            if isinstance(value, int | float) and key not in _NOT_SCALARS:
                 self._writer.add_scalar(key, value, record["step"])
 
     # --- Checkpoints --------------------------------------------------------------------------
@@ -291,6 +298,7 @@ class Life:
             "agent": self.agent.state_dict(),
             "world": world_state() if world_state is not None else None,
             "interval": self._interval.state_dict(),
+            "bins": self._bins.state_dict(),
             "regime": self.regime,
             "visited": sorted(self.visited),
             "reachable": self.reachable,
@@ -331,6 +339,8 @@ class Life:
         self.reachable = state["reachable"]
         self._diagnostics = dict(state["diagnostics"])
         self._interval.load_state_dict(state["interval"])
+        if "bins" in state:  # absent from checkpoints written before the bins existed
+            self._bins.load_state_dict(state["bins"])
         if _complete(state["world"]):
             self.world.load_state_dict(state["world"])
         else:

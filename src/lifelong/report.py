@@ -73,6 +73,8 @@ MAX_POINTS = 1200  # longer series are averaged in buckets so a long life stays 
 HIGHER_IS_BETTER = {"auc", "coverage", "env_steps_per_s"}
 LOWER_IS_BETTER = {
     "recovery_median",
+    "aligned_recovery_median",
+    "aligned_regret_mean",
     "drop_mean",
     "regret_mean",
     "forgetting_mean",
@@ -84,8 +86,10 @@ LOWER_IS_BETTER = {
 METRIC_ORDER = (
     "auc",
     "recovery_median",
+    "aligned_recovery_median",
     "drop_mean",
     "regret_mean",
+    "aligned_regret_mean",
     "forgetting_mean",
     "detection_delay_median",
     "false_alarms_per_1e5",
@@ -857,6 +861,7 @@ def _bench_page(directory: Path) -> str:
     summary = _read_mapping(directory / "summary.json")
     results, curves = _mapping(summary.get("agents")), _mapping(summary.get("curves"))
     recovery = _mapping(summary.get("recovery"))
+    aligned = {str(k): _mapping(v) for k, v in _mapping(summary.get("aligned")).items()}
     listed = bench.get("agents") if isinstance(bench.get("agents"), list) else []
     agents = list(dict.fromkeys(str(a) for a in [*listed, *results, *curves, *recovery]))
     results = {str(k): v for k, v in results.items()}
@@ -905,6 +910,12 @@ def _bench_page(directory: Path) -> str:
         ),
         "<h2>Recovery</h2>",
         _figure(
+            _aligned_figure(agents, aligned, colors),
+            "Every change of every seed lined up at step 0 (dashed): the mean reward per step of"
+            " each bin, plotted at the bin's end. Bins of a neighbouring change's stretch are"
+            " left out, so points far from 0 may average fewer changes.",
+        ),
+        _figure(
             dot_chart(
                 recovery_groups,
                 fig_id="fig-recovery",
@@ -919,6 +930,28 @@ def _bench_page(directory: Path) -> str:
         " life directory to make one).</p>",
     ]
     return _page(f"lifelong bench report: {directory.name}", body)
+
+
+def _aligned_figure(agents: list[str], aligned: dict[str, dict], colors: dict[str, str]) -> str:
+    """The change-aligned mean reward curve of each agent (summary.json's "aligned")."""
+    series = [
+        Series(
+            agent,
+            aligned.get(agent, {}).get("step") or [],
+            aligned.get(agent, {}).get("mean") or [],
+            color=colors[agent],
+            width=2,
+        )
+        for agent in agents
+    ]
+    return line_chart(
+        series,
+        fig_id="fig-aligned",
+        title="Reward around a change: mean over all changes of all seeds",
+        xlabel="steps from the change",
+        ylabel="reward / step",
+        markers=[Marker(0, "the change", "change")],
+    )
 
 
 # ---------------------------------------------------------------------------------------------

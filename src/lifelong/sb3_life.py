@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.records import RewardBins
 from lifelong.systems.observation import make_encoder
 from lifelong.worlds import make_world
 
@@ -126,6 +127,7 @@ def run_sb3_life(directory: str | Path, config: Config, genome: Genome, steps: i
     class Recorder(BaseCallback):
         def _on_training_start(self) -> None:
             self.rewards, self.interval, self.tv = 0.0, 0, 0
+            self.bins = RewardBins(config.bin_width)
             self.regime: Any = None
             self.visited: set[Any] = set()
             self.reachable: int | None = None
@@ -135,6 +137,7 @@ def run_sb3_life(directory: str | Path, config: Config, genome: Genome, steps: i
             step = self.num_timesteps
             info = self.locals["infos"][0]
             self.rewards += float(self.locals["rewards"][0])
+            self.bins.add(step, float(self.locals["rewards"][0]))
             self.interval += 1
             self.tv += int(bool(info.get("tv_in_view")))
             shift = info.get("shift")
@@ -160,6 +163,8 @@ def run_sb3_life(directory: str | Path, config: Config, genome: Genome, steps: i
                     "updates_a": 0,
                     "updates_b": updates,
                     "reward_rate": self.rewards / max(self.interval, 1),
+                    "reward_bins": self.bins.take(),
+                    "reward_bin_width": self.bins.width,
                     "regime": self.regime,
                     "tv_in_view": self.tv / max(self.interval, 1),
                     "coverage": len(self.visited) / self.reachable if self.reachable else None,
