@@ -68,6 +68,9 @@ def test_a_life_records_the_mean_reward_of_each_bin(tmp_path, monkeypatch):
     assert records[0]["reward_bins"] == [known_mean(e, 30) for e in (30, 60, 90)]
     assert records[1]["reward_bins"] == [known_mean(e, 30) for e in (120, 150, 180)]
     assert all(r["reward_bin_width"] == 30 for r in records)
+    # The record's reward rate is its interval's mean, not M's fast EMA (recorded apart).
+    assert [r["reward_rate"] for r in records] == [known_mean(100, 100), known_mean(200, 100)]
+    assert records[1]["reward_rate_fast"] > records[1]["reward_rate"]  # an EMA of the newest
 
 
 def test_an_sb3_life_writes_the_same_bins(tmp_path, monkeypatch):

@@ -244,7 +244,12 @@ class Life:
         agent, interval = self.agent, self._interval
         elapsed = max(time.perf_counter() - interval.clock, 1e-9)
         ticks = max(sum(interval.modes.values()), 1)
+        # M's reading of the reward rate is a fast EMA: recorded under its own name, so that
+        # `reward_rate` stays the interval's mean, the curve every metric is computed from.
+        signals = agent.telemetry.meta_state().to_dict()
+        signals["reward_rate_fast"] = signals.pop("reward_rate")
         record: Record = {
+            **signals,
             "step": agent.counters["env_steps"],
             **{k: v for k, v in agent.counters.items() if k != "env_steps"},
             "reward_rate": interval.rewards / max(interval.steps, 1),
@@ -253,7 +258,6 @@ class Life:
             "mode": agent.meta.mode.value,
             "rule": agent.meta.rule,
             **{f"mode_{m.value}": interval.modes[m] / ticks for m in Mode},
-            **agent.telemetry.meta_state().to_dict(),
             "error_vs_copy_last": agent.telemetry.error_vs_copy_last(),
             **agent.losses,
             **agent.realised_returns(),
