@@ -20,7 +20,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lifelong.detectors import ChangeDetector
 from lifelong.genome import Genome
 from lifelong.memory import Memory
 from lifelong.modes import ROUTES, Mode, Route
@@ -108,20 +107,7 @@ class Agent:
             segment_length=self.sequence_length,
             seed=seed,
         )
-        self.telemetry = Telemetry(
-            genome.fast_rate,
-            genome.slow_rate,
-            genome.sleep_rise,
-            genome.sleep_fall,
-            genome.teacher_trust,
-            trust_gain=genome.trust_gain,
-            detector=ChangeDetector(
-                threshold=genome.detector_threshold,
-                error_drift=genome.detector_error_drift,
-                reward_drift=genome.detector_reward_drift,
-                refractory=genome.detector_refractory,
-            ),
-        )
+        self.telemetry = Telemetry.from_genome(genome)
         self.controller = self.make_controller(genome, seed)
         self.utilities = self._unit_trackers(obs_shape) if self.controller.intervenes else []
         self.rng = np.random.default_rng(seed)
