@@ -26,7 +26,7 @@ from lifelong.baselines import (
 from lifelong.config import AGENTS, Config, parse_mode_mix
 from lifelong.errors import UserError
 from lifelong.genome import Genome
-from lifelong.life import open_life, read_metrics
+from lifelong.life import load_policy, open_life, read_metrics
 from lifelong.modes import ROUTES, Mode
 from lifelong.signals import MetaState
 from lifelong.systems.control import MetaController
@@ -215,6 +215,28 @@ def test_every_learner_is_the_agent():
             Config(agent=name), world.observation_space, world.action_space, Genome(**TINY)
         )
         assert isinstance(built, Agent), name
+
+
+@pytest.mark.parametrize(
+    ("agent", "ablate"), [("b_only", ""), ("a_plus_b", ""), ("abm", "change,plan")]
+)
+def test_a_baseline_or_an_ablation_can_teach(tmp_path, agent, ablate):
+    """`load_policy` builds the agent its life was: b_only has no A, and an abm without the
+    `change` rules has no unit trackers; a plain agent could load neither."""
+    life = _life(tmp_path, agent, ablate=ablate)
+    life.run(150)
+    policy = load_policy(life.directory)
+    obs, _ = make_world("nursery-small").reset(seed=3)
+    with torch.inference_mode():
+        z = life.agent.b_input(torch.as_tensor(obs).unsqueeze(0))
+        expected = int(life.agent.b.values(z).argmax().item())
+    assert policy(obs) == expected
+
+
+def test_an_agent_without_a_policy_cannot_teach(tmp_path):
+    _life(tmp_path, "sw_ucb").run(100)
+    with pytest.raises(UserError, match="agent 'sw_ucb', which learns no policy.*abm, frozen"):
+        load_policy(tmp_path / "sw_ucb")
 
 
 def test_random_agent_acts_uniformly_and_learns_nothing(tmp_path):
