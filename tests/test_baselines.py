@@ -1,5 +1,6 @@
 """Baselines: each differs from the A-B-M agent in exactly the way its name says."""
 
+import inspect
 import json
 from collections import Counter
 
@@ -8,10 +9,15 @@ import pytest
 import torch
 from conftest import TINY
 
+from lifelong import baselines
+from lifelong.agent import Agent
 from lifelong.baselines import (
-    AGENT_CLASSES,
+    LEARNERS,
+    BanditAgent,
     CusumUCB,
+    FixedController,
     FrozenSchedule,
+    RandomAgent,
     RandomController,
     SlidingWindowUCB,
     TimerController,
@@ -20,16 +26,17 @@ from lifelong.baselines import (
 from lifelong.config import AGENTS, Config, parse_mode_mix
 from lifelong.errors import UserError
 from lifelong.genome import Genome
-from lifelong.life import open_life, read_metrics
+from lifelong.life import load_policy, open_life, read_metrics
 from lifelong.modes import ROUTES, Mode
 from lifelong.signals import MetaState
+from lifelong.systems.control import MetaController
 from lifelong.worlds import make_world
 
 SB3_AGENTS = {"sb3_dqn", "sb3_ppo"}
 
 
 def test_every_agent_name_is_built_somewhere():
-    assert set(AGENTS) == set(AGENT_CLASSES) | SB3_AGENTS
+    assert set(AGENTS) == set(baselines.AGENTS) | SB3_AGENTS
 
 
 def test_unknown_agent_and_bad_mix_are_user_errors():
@@ -173,6 +180,65 @@ def test_a_plus_b_shares_one_encoder_that_b_trains_between_a_s_steps(tmp_path, m
     assert all(r["mode_exploit"] == 1.0 for r in read_metrics(tmp_path / "a_plus_b"))
 
 
+def test_the_agent_decides_with_the_controller_it_is_given():
+    world, genome = make_world("nursery-small"), Genome(**TINY)
+    spaces = world.observation_space, world.action_space
+    controller = FixedController(genome, Mode.OBSERVE, "injected")
+    agent = Agent(*spaces, genome, controller=controller)
+    assert agent.controller is controller
+    assert [(m.mode, m.rule) for m in (agent.decide(), agent.decide())] == [
+        (Mode.OBSERVE, "injected")
+    ] * 2
+    default = Agent(*spaces, genome)
+    assert type(default.controller) is MetaController and not default.controller.disabled
+    ablated = make_agent(Config(agent="abm", ablate="pain,plan"), *spaces, genome)
+    assert ablated.controller.disabled == {"pain", "plan"}
+
+
+@pytest.mark.parametrize("agent", ["random", "sw_ucb", "cusum_ucb"])
+def test_agents_without_a_policy_hold_no_networks(agent):
+    world = make_world("nursery-small")
+    built = make_agent(
+        Config(agent=agent), world.observation_space, world.action_space, Genome(**TINY)
+    )
+    assert not isinstance(built, Agent) and agent not in LEARNERS
+    assert not any(isinstance(value, torch.nn.Module) for value in vars(built).values())
+    for cls in (RandomAgent, BanditAgent):
+        source = inspect.getsource(cls)
+        assert "torch" not in source and "System" not in source
+
+
+def test_every_learner_is_the_agent():
+    world = make_world("nursery-small")
+    for name in LEARNERS:
+        built = make_agent(
+            Config(agent=name), world.observation_space, world.action_space, Genome(**TINY)
+        )
+        assert isinstance(built, Agent), name
+
+
+@pytest.mark.parametrize(
+    ("agent", "ablate"), [("b_only", ""), ("a_plus_b", ""), ("abm", "change,plan")]
+)
+def test_a_baseline_or_an_ablation_can_teach(tmp_path, agent, ablate):
+    """`load_policy` builds the agent its life was: b_only has no A, and an abm without the
+    `change` rules has no unit trackers; a plain agent could load neither."""
+    life = _life(tmp_path, agent, ablate=ablate)
+    life.run(150)
+    policy = load_policy(life.directory)
+    obs, _ = make_world("nursery-small").reset(seed=3)
+    with torch.inference_mode():
+        z = life.agent.b_input(torch.as_tensor(obs).unsqueeze(0))
+        expected = int(life.agent.b.values(z).argmax().item())
+    assert policy(obs) == expected
+
+
+def test_an_agent_without_a_policy_cannot_teach(tmp_path):
+    _life(tmp_path, "sw_ucb").run(100)
+    with pytest.raises(UserError, match="agent 'sw_ucb', which learns no policy.*abm, frozen"):
+        load_policy(tmp_path / "sw_ucb")
+
+
 def test_random_agent_acts_uniformly_and_learns_nothing(tmp_path):
     life = _life(tmp_path, "random")
     actions = Counter(life.agent.act() for _ in range(6000))
@@ -182,7 +248,7 @@ def test_random_agent_acts_uniformly_and_learns_nothing(tmp_path):
     assert life.agent.counters["learn_steps"] == 0
 
 
-@pytest.mark.parametrize("agent", ["frozen", "b_only", "timer_m", "random_m"])
+@pytest.mark.parametrize("agent", ["frozen", "b_only", "timer_m", "random_m", "cusum_ucb"])
 def test_baseline_lives_resume_exactly(tmp_path, agent):
     whole = _life(tmp_path / "whole", agent, frozen_after=200)
     whole.run(400)

@@ -20,7 +20,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lifelong.detectors import ChangeDetector
 from lifelong.genome import Genome
 from lifelong.memory import Memory
 from lifelong.modes import ROUTES, Mode, Route
@@ -60,15 +59,7 @@ COUNTERS = (
 
 
 class Agent:
-    """The A-B-M agent. Baselines (`baselines.py`) subclass it and override the marked hooks."""
-
-    # Weight of the world's reward in B's learning signal: 0 for an agent driven by curiosity only.
-    extrinsic_weight = 1.0
-    # Whether the agent has System A; without it B learns on raw observations through its own
-    # encoder (the model-free baseline).
-    world_model = True
-    # Whether B keeps a curiosity value (A's disagreement) for EXPLORE to act on.
-    curious = True
+    """The A-B-M agent. Baselines (`baselines.py`) build it with another controller or settings."""
 
     def __init__(
         self,
@@ -78,24 +69,30 @@ class Agent:
         seed: int = 0,
         device: str = "cpu",
         noop_action: int | None = None,
-        ablate: frozenset[str] = frozenset(),
+        controller: MetaController | None = None,
+        world_model: bool = True,
+        curious: bool = True,
+        extrinsic_weight: float = 1.0,
     ) -> None:
-        """`ablate` names rule families of M to switch off (systems/control.py RULE_FAMILIES)."""
+        """`controller` decides the mode: None is System M, `MetaController(genome)`; an ablation
+        is a controller with rule families disabled. Without a `world_model` (System A) B learns
+        on raw observations through its own encoder (the model-free baseline); without `curious`
+        B keeps no curiosity value (A's disagreement) for EXPLORE to act on. `extrinsic_weight`
+        weighs the world's reward in B's learning signal: 0 for an agent driven by curiosity only.
+        """
         if not isinstance(action_space, gym.spaces.Discrete):
             raise ValueError(f"the agent needs a Discrete action space, got {action_space}")
         if not isinstance(observation_space, gym.spaces.Box):
             raise ValueError(f"the agent needs a Box observation space, got {observation_space}")
         self.genome = genome
-        self.ablate = frozenset(ablate)
+        self.curious, self.extrinsic_weight = curious, extrinsic_weight
         self.device = torch.device(device)
         self.n_actions = int(action_space.n)
         self.noop_action = noop_action
         obs_shape = tuple(observation_space.shape)
         torch.manual_seed(seed)
-        self.a = (
-            SystemA(obs_shape, self.n_actions, genome).to(self.device) if self.world_model else None
-        )
-        own_encoder = None if self.world_model else obs_shape
+        self.a = SystemA(obs_shape, self.n_actions, genome).to(self.device) if world_model else None
+        own_encoder = None if world_model else obs_shape
         self.b = SystemB(self.n_actions, genome, own_encoder).to(self.device)
         self.boosts = {"updates_b": LearningRateBoost(self.b.optimizer)}
         if self.a is not None:
@@ -108,23 +105,8 @@ class Agent:
             segment_length=self.sequence_length,
             seed=seed,
         )
-        self.telemetry = Telemetry(
-            genome.fast_rate,
-            genome.slow_rate,
-            genome.sleep_rise,
-            genome.sleep_fall,
-            genome.teacher_trust,
-            trust_gain=genome.trust_gain,
-            detector=ChangeDetector(
-                threshold=genome.detector_threshold,
-                error_drift=genome.detector_error_drift,
-                reward_drift=genome.detector_reward_drift,
-                refractory=genome.detector_refractory,
-                error_block=genome.detector_error_block,
-                agree_window=genome.detector_agree_window,
-            ),
-        )
-        self.controller = self.make_controller(genome, seed)
+        self.telemetry = Telemetry.from_genome(genome)
+        self.controller = MetaController(genome) if controller is None else controller
         self.utilities = self._unit_trackers(obs_shape) if self.controller.intervenes else []
         self.rng = np.random.default_rng(seed)
         # Sampling inside A's model (planning, imagining) has its own stream, saved with the life.
@@ -142,10 +124,6 @@ class Agent:
         self.teacher_source: str | None = None  # who is in view
         self.followed: str | None = None  # whose lead the last action took
         self.sources: list[str] = []  # teachers ever followed; memory stores their index
-
-    def make_controller(self, genome: Genome, seed: int) -> MetaController:
-        """Hook: who decides the mode. The A-B-M agent's is System M."""
-        return MetaController(genome, disabled=self.ablate)
 
     def _unit_trackers(self, obs_shape: tuple[int, ...]) -> list[tuple[UnitUtility, Any]]:
         """Plasticity (plasticity.py): forward hooks keep every hidden unit's utility, so M's

@@ -1,6 +1,10 @@
 """Baselines: the agents the A-B-M agent is measured against, on the same interfaces.
 
-Each baseline is the `Agent` with one thing changed, so a comparison isolates that thing:
+Each baseline is the `Agent` with one thing changed, so a comparison isolates that thing: a
+factory builds it with its own controller (who picks the mode) or settings (`world_model`,
+`curious`, `extrinsic_weight`). `abm` itself is built the same way, its ablations (`ablate`) being
+System M with rule families disabled. `random` and the bandits are small classes without
+networks instead; they keep only what a life reads of an agent.
 
     frozen     M replaced by the status quo: a human schedule (observe, then act and learn) for the
                first `frozen_after` steps, then every weight frozen for the rest of the life
@@ -24,17 +28,18 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from lifelong.agent import Agent
+from lifelong.agent import COUNTERS, Agent
 from lifelong.config import Config, parse_mode_mix
 from lifelong.genome import Genome
 from lifelong.modes import Mode
-from lifelong.signals import MetaState
+from lifelong.signals import MetaState, Telemetry
 from lifelong.systems.control import MetaAction, MetaController
 
 # --- Controllers that replace System M -----------------------------------------------------------
@@ -142,68 +147,247 @@ class RandomController(MetaController):
         self.rng.bit_generator.state = state["rng"]
 
 
-# --- Agents ---------------------------------------------------------------------------------------
+# --- Agents built from the A-B-M agent -----------------------------------------------------------
+# Factories with `make_agent`'s signature: each builds the `Agent` with its own controller and
+# settings.
 
 
-class FrozenAgent(Agent):
-    def __init__(self, *args: Any, after: int, **kwargs: Any) -> None:
-        self.after = after
-        super().__init__(*args, **kwargs)
-
-    def make_controller(self, genome: Genome, seed: int) -> MetaController:
-        return FrozenSchedule(genome, self.after)
-
-
-class AOnlyAgent(Agent):
-    extrinsic_weight = 0.0
-
-    def make_controller(self, genome: Genome, seed: int) -> MetaController:
-        return FixedController(genome, Mode.EXPLORE, "curiosity only")
-
-
-class BOnlyAgent(Agent):
-    world_model = False
-
-    def make_controller(self, genome: Genome, seed: int) -> MetaController:
-        return FixedController(genome, Mode.EXPLOIT, "model-free")
+def abm(
+    config: Config,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    genome: Genome,
+    noop_action: int | None = None,
+) -> Agent:
+    """Systems A, B and M; `config.ablate` switches families of M's rules off (an ablation)."""
+    disabled = frozenset(filter(None, config.ablate.split(",")))
+    return Agent(
+        observation_space,
+        action_space,
+        genome,
+        seed=config.seed,
+        device=config.device,
+        noop_action=noop_action,
+        controller=MetaController(genome, disabled=disabled),
+    )
 
 
-class APlusBAgent(Agent):
-    curious = False
-
-    def make_controller(self, genome: Genome, seed: int) -> MetaController:
-        return FixedController(genome, Mode.EXPLOIT, "A and B, no M")
-
-
-class TimerAgent(Agent):
-    def __init__(self, *args: Any, mix: dict[str, float], cycle: int, **kwargs: Any) -> None:
-        self.mix, self.cycle = mix, cycle
-        super().__init__(*args, **kwargs)
-
-    def make_controller(self, genome: Genome, seed: int) -> MetaController:
-        return TimerController(genome, self.mix, self.cycle)
-
-
-class RandomModeAgent(Agent):
-    def __init__(self, *args: Any, mix: dict[str, float], **kwargs: Any) -> None:
-        self.mix = mix
-        super().__init__(*args, **kwargs)
-
-    def make_controller(self, genome: Genome, seed: int) -> MetaController:
-        return RandomController(genome, self.mix, seed)
+def frozen(
+    config: Config,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    genome: Genome,
+    noop_action: int | None = None,
+) -> Agent:
+    """M replaced by a human schedule for `config.frozen_after` steps, then every weight frozen."""
+    return Agent(
+        observation_space,
+        action_space,
+        genome,
+        seed=config.seed,
+        device=config.device,
+        noop_action=noop_action,
+        controller=FrozenSchedule(genome, config.frozen_after),
+    )
 
 
-class RandomAgent(Agent):
-    """Uniform random actions and no learning. A's measurements are skipped: there is no A."""
+def a_only(
+    config: Config,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    genome: Genome,
+    noop_action: int | None = None,
+) -> Agent:
+    """Always EXPLORE, and B's only reward is A's disagreement (curiosity), never the world's."""
+    return Agent(
+        observation_space,
+        action_space,
+        genome,
+        seed=config.seed,
+        device=config.device,
+        noop_action=noop_action,
+        controller=FixedController(genome, Mode.EXPLORE, "curiosity only"),
+        extrinsic_weight=0.0,
+    )
 
-    def make_controller(self, genome: Genome, seed: int) -> MetaController:
-        return FixedController(genome, Mode.EXPLOIT, "random", learns=False)
+
+def b_only(
+    config: Config,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    genome: Genome,
+    noop_action: int | None = None,
+) -> Agent:
+    """No System A and no M: B on raw frames through an encoder of its own, always EXPLOIT."""
+    return Agent(
+        observation_space,
+        action_space,
+        genome,
+        seed=config.seed,
+        device=config.device,
+        noop_action=noop_action,
+        controller=FixedController(genome, Mode.EXPLOIT, "model-free"),
+        world_model=False,
+    )
+
+
+def a_plus_b(
+    config: Config,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    genome: Genome,
+    noop_action: int | None = None,
+) -> Agent:
+    """A and B sharing one encoder, no M: always EXPLOIT, no curiosity."""
+    return Agent(
+        observation_space,
+        action_space,
+        genome,
+        seed=config.seed,
+        device=config.device,
+        noop_action=noop_action,
+        controller=FixedController(genome, Mode.EXPLOIT, "A and B, no M"),
+        curious=False,
+    )
+
+
+def timer_m(
+    config: Config,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    genome: Genome,
+    noop_action: int | None = None,
+) -> Agent:
+    """A and B unchanged, modes from a fixed timer in the `mode_mix` proportions."""
+    return Agent(
+        observation_space,
+        action_space,
+        genome,
+        seed=config.seed,
+        device=config.device,
+        noop_action=noop_action,
+        controller=TimerController(genome, parse_mode_mix(config.mode_mix), config.timer_cycle),
+    )
+
+
+def random_m(
+    config: Config,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    genome: Genome,
+    noop_action: int | None = None,
+) -> Agent:
+    """A and B unchanged, modes drawn at random with the `mode_mix` frequencies."""
+    return Agent(
+        observation_space,
+        action_space,
+        genome,
+        seed=config.seed,
+        device=config.device,
+        noop_action=noop_action,
+        controller=RandomController(genome, parse_mode_mix(config.mode_mix), config.seed),
+    )
+
+
+# --- Agents without networks ----------------------------------------------------------------------
+
+
+class RandomAgent:
+    """Uniform random actions and no learning: the floor every metric is normalised by.
+
+    It has no networks and no memory: it keeps only what a life reads of every agent (counters,
+    the telemetry of the world's reward and body, realised returns), kept the way `Agent` keeps
+    them, so its records read like the others'. Its mode is always EXPLOIT, so the life never
+    asks it to sleep or imagine; it has no policy to teach with (`life.load_policy`).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        genome: Genome,
+        noop_action: int | None = None,
+    ) -> None:
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise ValueError(f"the agent needs a Discrete action space, got {action_space}")
+        self.genome = genome
+        self.n_actions = int(action_space.n)
+        self.rng = np.random.default_rng(config.seed)
+        self.telemetry = Telemetry.from_genome(genome)
+        self.meta = replace(MetaController(genome).action_for(Mode.EXPLOIT, "random"), learns=False)
+        self.alarm = False  # a change detector fired this tick (the bandits' own)
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.losses: dict[str, float] = {}  # it never learns
+        self.pending: deque[list] = deque()  # as in `Agent`: [mode, return, steps]
+        self.realised: dict[str, list[float]] = {}  # mode -> [sum of returns, count]
+
+    def begin(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        self._count_faults(obs, 0.0)
+        self.pending.clear()  # returns are counted within one stream
+
+    def decide(self) -> MetaAction:
+        self.telemetry.change_pending = False  # heard, as M would have
+        self.counters["ticks"] += 1
+        return self.meta
 
     def act(self) -> int:
         return int(self.rng.integers(self.n_actions))
 
-    def _measure_prediction(self) -> None:
-        pass
+    def observe(
+        self, action: int, obs: np.ndarray, reward: float, terminated: bool, info: dict[str, Any]
+    ) -> None:
+        self._count_faults(obs, reward)
+        reward = reward if math.isfinite(reward) else 0.0
+        self._count_return(reward)
+        teacher = info.get("teacher")
+        in_view = None if teacher is None else str(teacher.get("source", "teacher"))
+        self.telemetry.on_world_step(reward, info.get("body"), in_view)
+        self.counters["env_steps"] += 1
+        self.counters["faints"] += int(bool(info.get("fainted", False)))
+
+    def realised_returns(self) -> dict[str, float]:
+        """Mean realised n-step return after world steps taken in each mode, over the life."""
+        return {
+            f"return_after_{mode}": total / count
+            for mode, (total, count) in self.realised.items()
+            if count
+        }
+
+    def _count_faults(self, obs: np.ndarray, reward: float) -> None:
+        """Non-finite observations and rewards are counted as `Agent` counts those it cleans."""
+        self.counters["sanitized"] += int(not math.isfinite(float(obs.sum())))
+        self.counters["sanitized"] += int(not math.isfinite(reward))
+
+    def _count_return(self, reward: float) -> None:
+        """`Agent._count_return`: the reward joins the returns of the steps before it."""
+        g = self.genome
+        self.pending.append([self.meta.mode.value, 0.0, 0])
+        for entry in self.pending:
+            entry[1] += g.gamma ** entry[2] * reward
+            entry[2] += 1
+        while self.pending and self.pending[0][2] >= g.n_step:
+            mode, value, _ = self.pending.popleft()
+            total = self.realised.setdefault(mode, [0.0, 0])
+            total[0] += value
+            total[1] += 1
+
+    # Checkpoints hold the keys of `Agent.state_dict` this agent keeps.
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "rng": self.rng.bit_generator.state,
+            "telemetry": self.telemetry.state_dict(),
+            "pending": [list(entry) for entry in self.pending],
+            "realised": {mode: list(total) for mode, total in self.realised.items()},
+            "counters": dict(self.counters),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.telemetry.load_state_dict(state["telemetry"])
+        self.pending = deque([str(m), float(v), int(k)] for m, v, k in state["pending"])
+        self.realised = {str(m): [float(t), int(c)] for m, (t, c) in state["realised"].items()}
+        self.counters = {name: int(state["counters"][name]) for name in COUNTERS}
 
 
 class SlidingWindowUCB:
@@ -312,12 +496,23 @@ class CusumUCB:
         self.g_down = [float(g) for g in state["g_down"]]
 
 
-class BanditAgent(RandomAgent):
-    """A bandit algorithm in the agent's place: arms are actions, observations are ignored."""
+BANDITS = {"sw_ucb": SlidingWindowUCB, "cusum_ucb": CusumUCB}
 
-    def __init__(self, *args: Any, algorithm: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.algorithm = (SlidingWindowUCB if algorithm == "sw_ucb" else CusumUCB)(self.n_actions)
+
+class BanditAgent(RandomAgent):
+    """The bandit algorithm `config.agent` names in the agent's place: arms are actions,
+    observations are ignored."""
+
+    def __init__(
+        self,
+        config: Config,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        genome: Genome,
+        noop_action: int | None = None,
+    ) -> None:
+        super().__init__(config, observation_space, action_space, genome, noop_action)
+        self.algorithm = BANDITS[config.agent](self.n_actions)
 
     def act(self) -> int:
         return self.algorithm.choose(self.rng)
@@ -336,18 +531,24 @@ class BanditAgent(RandomAgent):
         self.algorithm.load_state_dict(state["algorithm"])
 
 
-AGENT_CLASSES: dict[str, type[Agent]] = {
-    "abm": Agent,
-    "frozen": FrozenAgent,
-    "a_only": AOnlyAgent,
-    "b_only": BOnlyAgent,
-    "a_plus_b": APlusBAgent,
-    "timer_m": TimerAgent,
-    "random_m": RandomModeAgent,
+# --- Who lives ------------------------------------------------------------------------------------
+
+Factory = Callable[[Config, gym.Space, gym.Space, Genome, int | None], Agent | RandomAgent]
+
+AGENTS: dict[str, Factory] = {
+    "abm": abm,
+    "frozen": frozen,
+    "a_only": a_only,
+    "b_only": b_only,
+    "a_plus_b": a_plus_b,
+    "timer_m": timer_m,
+    "random_m": random_m,
     "random": RandomAgent,
     "sw_ucb": BanditAgent,
     "cusum_ucb": BanditAgent,
 }
+# The agents whose lives learn a policy (B's values), which a later life can follow as a teacher.
+LEARNERS = tuple(name for name, build in AGENTS.items() if build not in (RandomAgent, BanditAgent))
 
 
 def make_agent(
@@ -356,26 +557,8 @@ def make_agent(
     action_space: gym.Space,
     genome: Genome,
     noop_action: int | None = None,
-) -> Agent:
+) -> Agent | RandomAgent:
     """The agent `config.agent` names, built for the world's spaces."""
-    name = config.agent
-    if name not in AGENT_CLASSES:
-        raise ValueError(f"agent {name!r} does not live in a Life (see sb3_life.py)")
-    mix = parse_mode_mix(config.mode_mix)
-    options: dict[str, Any] = {
-        "frozen": dict(after=config.frozen_after),
-        "timer_m": dict(mix=mix, cycle=config.timer_cycle),
-        "random_m": dict(mix=mix),
-        "sw_ucb": dict(algorithm="sw_ucb"),
-        "cusum_ucb": dict(algorithm="cusum_ucb"),
-    }.get(name, {})
-    return AGENT_CLASSES[name](
-        observation_space,
-        action_space,
-        genome,
-        seed=config.seed,
-        device=config.device,
-        noop_action=noop_action,
-        ablate=frozenset(config.ablate.split(",")) if config.ablate else frozenset(),
-        **options,
-    )
+    if config.agent not in AGENTS:
+        raise ValueError(f"agent {config.agent!r} does not live in a Life (see sb3_life.py)")
+    return AGENTS[config.agent](config, observation_space, action_space, genome, noop_action)

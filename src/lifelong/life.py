@@ -17,6 +17,7 @@ continued life writes them again exactly once.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -29,8 +30,7 @@ from typing import Any
 
 import torch
 
-from lifelong.agent import Agent
-from lifelong.baselines import make_agent
+from lifelong.baselines import LEARNERS, make_agent
 from lifelong.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
 from lifelong.config import Config
 from lifelong.errors import UserError
@@ -420,16 +420,29 @@ class _Interval:
 def load_policy(directory: str | Path) -> Callable[[Any], int]:
     """The greedy policy of the agent saved in a run directory, as a function obs -> action.
 
-    For demonstrators: a teacher can be any agent that has lived before. The world is built only
-    to learn its spaces; the agent acts on its own observations without learning.
+    For demonstrators: a teacher can be any agent that has lived before and learned a policy
+    (`baselines.LEARNERS`). It is built as its life built it (`make_agent`, so a baseline or an
+    ablation is itself again), on the CPU; the world is built only to learn its spaces. The agent
+    acts on its own observations without learning.
     """
     directory = Path(directory)
     if not (directory / "config.yaml").exists():
         raise UserError(f"no life in {directory} (config.yaml missing) to take a policy from")
     config = Config.load(directory / "config.yaml")
+    if config.agent not in LEARNERS:
+        raise UserError(
+            f"{directory} holds a life of agent {config.agent!r}, which learns no policy to take;"
+            f" a policy comes from a life of {', '.join(LEARNERS)}"
+        )
     genome = Genome.load(directory / "genome.yaml")
     world = make_world(config.world)
-    agent = Agent(world.observation_space, world.action_space, genome, seed=config.seed)
+    agent = make_agent(
+        dataclasses.replace(config, device="cpu"),
+        world.observation_space,
+        world.action_space,
+        genome,
+        noop_action=noop_action(world),
+    )
     world.close()
     try:
         found = load_latest_checkpoint(directory / "checkpoints")

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, fields
 
 from lifelong.detectors import ChangeDetector
+from lifelong.genome import Genome
 
 
 class EMA:
@@ -194,6 +195,27 @@ class Telemetry:
         self.has_body = False
         self.teacher_present = 0.0
         self.teacher_source: str | None = None
+
+    @classmethod
+    def from_genome(cls, genome: Genome) -> Telemetry:
+        """The telemetry of an agent with this genome. Agents with networks and those without
+        (baselines.py) build it here, so their records read the same signals the same way."""
+        return cls(
+            genome.fast_rate,
+            genome.slow_rate,
+            genome.sleep_rise,
+            genome.sleep_fall,
+            genome.teacher_trust,
+            trust_gain=genome.trust_gain,
+            detector=ChangeDetector(
+                threshold=genome.detector_threshold,
+                error_drift=genome.detector_error_drift,
+                reward_drift=genome.detector_reward_drift,
+                refractory=genome.detector_refractory,
+                error_block=genome.detector_error_block,
+                agree_window=genome.detector_agree_window,
+            ),
+        )
 
     def on_world_step(
         self,
