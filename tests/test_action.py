@@ -1,9 +1,8 @@
-import numpy as np
 import pytest
 import torch
 
 from lifelong.genome import Genome
-from lifelong.systems.action import SystemB, n_step_returns, softmax_policy, trust_weights
+from lifelong.systems.action import SystemB, n_step_returns, softmax_policy
 
 
 def n_step_targets(reward, first, terminal, bootstrap, gamma):
@@ -156,11 +155,3 @@ def test_values_on_predicted_latents_learn_what_the_real_ones_are_worth():
     far = real.clone()
     far[:, 1] += 100.0
     torch.testing.assert_close(system.predicted_value_loss(predicted, far, mask)[0], half)
-
-
-def test_trust_weights_look_trust_up_per_source():
-    source = np.array([-1, 0, 1, 0])
-    weights = trust_weights(source, [0.2, 0.9])
-    torch.testing.assert_close(weights, torch.tensor([1.0, 0.2, 0.9, 0.2]))
-    assert trust_weights(np.array([-1, -1]), [0.5]) is None
-    assert trust_weights(source, []) is None

@@ -25,7 +25,7 @@ from lifelong.memory import Memory
 from lifelong.modes import ROUTES, Mode, Route
 from lifelong.plasticity import LearningRateBoost, UnitUtility, reinitialize_units
 from lifelong.signals import Telemetry
-from lifelong.systems.action import SystemB, n_step_returns, trust_weights
+from lifelong.systems.action import SystemB, n_step_returns
 from lifelong.systems.control import MetaAction, MetaController
 from lifelong.systems.observation import SystemA, world_model_loss
 from lifelong.systems.planning import imagine, plan
@@ -357,8 +357,6 @@ class Agent:
             else:  # only the frame each return bootstraps from
                 z_last = target_encoder(obs[rows, last])
         z0 = encoder(obs[:, 0])
-        trust = [self.telemetry.trust_in(name) for name in self.sources]
-        weight = trust_weights(batch["source"][:, 1], trust)
         loss, info = self.b.extrinsic_loss(
             z0,
             z_last,
@@ -366,7 +364,6 @@ class Agent:
             self.extrinsic_weight * rewards[:, :n],
             first[:, :n],
             terminal[:, :n],
-            None if weight is None else weight.to(self.device),
         )
         if a_learns:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)

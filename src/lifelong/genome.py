@@ -52,7 +52,7 @@ class Genome:
     infer_confidence: float = _gene(0.5, 0.0, 1.0, "confidence to copy an inferred action")
     plan_reliability: float = _gene(0.5, 0.0, 1.0, "model reliability needed to plan or imagine")
     plan_margin: float = _gene(
-        0.0, -10.0, 10.0, "PLAN's measured advantage over EXPLOIT (in reward scales), to plan"
+        -1.0, -10.0, 10.0, "PLAN's measured advantage over EXPLOIT (in reward scales), to plan"
     )
     plan_retry: int = _gene(2000, 1, 1_000_000, "ticks without planning before a trial spell")
     imagine_every: int = _gene(2000, 1, 1_000_000, "ticks between spells of imagining")

@@ -11,8 +11,9 @@ B keeps two kinds of value, so that curiosity never biases what the agent believ
 - intrinsic: one head learns A's ensemble disagreement (curiosity), scaled by a running estimate
   of the spread of its returns; EXPLORE acts on Q_ext + beta * Q_int, M setting beta.
 
-Its reward shaping lives here too: which rewards each head learns from, and how much a
-teacher's lead is believed (`trust_weights`).
+Its reward shaping lives here too: which rewards each head learns from. Who chose an action
+does not change what happened, so a transition that followed a teacher is learned from like any
+other; trust decides whom M follows (OBSERVE), not what B may learn.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import copy
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -69,25 +69,11 @@ def softmax_policy(q: list[float], temperature: float) -> list[float]:
     return [w / total for w in weights]
 
 
-def trust_weights(source: np.ndarray, trust: list[float]) -> Tensor | None:
-    """Per sequence: 1 for the agent's own action, the current trust for a teacher's lead.
-
-    `source` (B,) holds the index of the teacher whose lead the first action followed (-1: the
-    agent's own); `trust` the trust in each teacher now. Looked up when replayed, not when
-    stored, so a teacher who turns out unreliable loses the weight of what was learned from it.
-    None when every action was the agent's own.
-    """
-    if not trust or (source < 0).all():
-        return None
-    table = np.array([*trust, 1.0])
-    return torch.as_tensor(table[source], dtype=torch.float32)
-
-
-def td_loss(q_taken: Tensor, targets: Tensor, valid: Tensor, weight: Tensor | None) -> Tensor:
-    """Huber loss of Q (B, ...) against its targets, over valid sequences (B,), each weighted."""
+def td_loss(q_taken: Tensor, targets: Tensor, valid: Tensor) -> Tensor:
+    """Huber loss of Q (B, ...) against its targets, over valid sequences (B,)."""
     error = F.smooth_l1_loss(q_taken, targets.expand_as(q_taken), reduction="none")
     error = error.view(error.shape[0], -1).mean(dim=1)
-    mask = valid.float() if weight is None else valid.float() * weight
+    mask = valid.float()
     return (error * mask).sum() / valid.float().sum().clamp(min=1.0)
 
 
@@ -171,19 +157,17 @@ class SystemB(nn.Module):
         reward: Tensor,
         first: Tensor,
         terminal: Tensor,
-        weight: Tensor | None = None,
     ) -> tuple[Tensor, dict[str, float]]:
         """n-step double-Q loss of both twins at frame 0.
 
         z0 (B, D) latents of frame 0 (with gradient when B trains the encoder); z_last (B, D)
         target latents of the frame each return bootstraps from (`n_step_returns`' `last`);
-        action (B,) taken at frame 0; reward, first, terminal (B, n+1) frame fields; `weight`
-        (B,) from `trust_weights`.
+        action (B,) taken at frame 0; reward, first, terminal (B, n+1) frame fields.
         """
         targets, valid = self.targets(z_last, reward, first, terminal)
         twins = self.twins(z0)
         taken = twins.gather(2, action.view(-1, 1, 1).expand(-1, 2, 1)).squeeze(2)  # (B, 2)
-        loss = td_loss(taken, targets.unsqueeze(1), valid, weight)
+        loss = td_loss(taken, targets.unsqueeze(1), valid)
         q_taken = taken.mean(dim=1)
         return loss, {
             "b_td_loss": loss.item(),
@@ -219,7 +203,7 @@ class SystemB(nn.Module):
             bootstrap = self.q_int_target(z_last).gather(1, greedy).squeeze(1)
             targets = raw / scale + discount * bootstrap
         q_taken = self.q_int(z0.detach()).gather(1, action.unsqueeze(1)).squeeze(1)
-        loss = td_loss(q_taken, targets, valid, None)
+        loss = td_loss(q_taken, targets, valid)
         return loss, {
             "b_intrinsic_loss": loss.item(),
             "b_intrinsic_value": q_taken.mean().item(),
