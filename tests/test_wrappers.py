@@ -16,6 +16,7 @@ from gymnasium import spaces
 
 from lifelong.checkpoint import load_latest_checkpoint, save_checkpoint
 from lifelong.errors import UserError
+from lifelong.worlds import make_world
 from lifelong.worlds.wrappers import WRAPPERS, NoisyTV, Schedule, TaskSequence, Teacher, shift
 
 
@@ -410,3 +411,18 @@ def test_every_mistake_is_one_line_naming_what_is_allowed(make, expected):
     assert "\n" not in message and expected in message
     assert message.split(":")[0] in ("shift", "noisy_tv", "teacher", "sequence")
     assert "allowed" in message or "supports" in message
+
+
+def test_failure_pays_only_for_falling():
+    env = make_world("gym:CartPole-v1+failure(penalty=2)")
+    env.reset(seed=0)
+    rewards, ends = [], 0
+    for _ in range(300):
+        _, reward, terminated, truncated, _ = env.step(0)  # always push left: it falls fast
+        rewards.append(reward)
+        if terminated or truncated:
+            ends += terminated
+            env.reset()
+    assert ends > 5 and sorted(set(rewards)) == [-2.0, 0.0] and sum(rewards) == -2.0 * ends
+    with pytest.raises(UserError, match="failure: penalty"):
+        make_world("gym:CartPole-v1+failure(penalty=0)")

@@ -91,13 +91,13 @@ SUITES: dict[str, Suite] = {
     ),
     "control-shifts": Suite(
         worlds=(
-            "gym:CartPole-v1+shift(kind=masspole, every=10000, scale=5)",
+            "gym:CartPole-v1+failure(penalty=1)+shift(kind=masspole, every=10000, scale=5)",
             "gym:Acrobot-v1+shift(kind=length, every=10000, scale=1.5)",
         ),
         steps=50_000,
         quick_steps=2_000,
         agents=NURSERY_AGENTS,
-        about="CartPole and Acrobot whose physics jump without warning",
+        about="CartPole (paying -1 per fall) and Acrobot whose physics jump without warning",
     ),
     "bandits": Suite(
         worlds=("bandit(arms=5, every=2000)",),

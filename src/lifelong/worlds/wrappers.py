@@ -713,6 +713,28 @@ def _pad(array: np.ndarray, channels: int) -> np.ndarray:
 # noisy_tv
 
 
+class Failure(gym.Wrapper):
+    """The world pays only for failing: reward -``penalty`` on a step that ends an episode by
+    termination (the pole fell), 0 on every other step.
+
+    CartPole pays +1 for every step the pole is up, the step that drops it included; in a life
+    that never ends (the loop resets and goes on) every agent then earns exactly 1 per step and
+    no reward curve can tell a balancer from a random policy. Paying for the fall instead makes
+    the reward rate minus the rate of falls, which is what a continuing life should maximise.
+    Truncation (a time limit) is not a failure and pays 0.
+    """
+
+    def __init__(self, env: gym.Env, penalty: float = 1.0) -> None:
+        super().__init__(env)
+        if not (isinstance(penalty, int | float) and math.isfinite(penalty) and penalty > 0):
+            raise UserError(f"failure: penalty={penalty!r} is invalid; allowed: a number > 0")
+        self.penalty = float(penalty)
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, _, terminated, truncated, info = self.env.step(action)
+        return obs, -self.penalty if terminated else 0.0, terminated, truncated, info
+
+
 class NoisyTV(gym.Wrapper):
     """An unlearnable, attention-grabbing TV: the trap for prediction-error curiosity.
 
@@ -1107,5 +1129,6 @@ def _checked(name: str, factory: Callable[..., gym.Env]) -> Callable[..., gym.En
 WRAPPERS: dict[str, Callable[..., gym.Env]] = {
     "shift": _checked("shift", shift),
     "noisy_tv": _checked("noisy_tv", NoisyTV),
+    "failure": _checked("failure", Failure),
     "teacher": _checked("teacher", Teacher),
 }
