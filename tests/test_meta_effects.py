@@ -177,18 +177,3 @@ def test_the_agent_copies_an_inferred_action_only_when_a_is_confident(monkeypatc
     monkeypatch.setattr(agent.a, "infer_action", lambda o, n: unsure)
     agent._perceive(obs, {"teacher": {"source": "t", "next_obs": obs}})
     assert agent.teacher_action is None and agent.teacher_source == "t"
-
-
-def test_realised_returns_are_counted_per_mode_of_the_step_that_earned_them():
-    """n_step 2, gamma 0.5: each step's return is r_{t+1} + 0.5 r_{t+2}, filed under its mode;
-    a new stream drops the returns still open."""
-    agent, _ = newborn(n_step=2, gamma=0.5)
-    steps = [(Mode.PLAN, 1.0), (Mode.EXPLOIT, 2.0), (Mode.PLAN, 4.0), (Mode.EXPLOIT, 8.0)]
-    for mode, reward in steps:
-        agent.meta = agent.controller.action_for(mode, "test")
-        agent._count_return(reward)
-    # Closed: PLAN 1 + 0.5 * 2 and 4 + 0.5 * 8 (mean 5); EXPLOIT 2 + 0.5 * 4. The last is open.
-    assert agent.realised_returns() == {"return_after_plan": 5.0, "return_after_exploit": 4.0}
-    agent.begin(agent.obs, {})
-    agent._count_return(100.0)
-    assert agent.realised_returns()["return_after_exploit"] == 4.0

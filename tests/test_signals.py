@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from lifelong.signals import EMA, MetaState, RunningMoments, Telemetry
+from lifelong.signals import EMA, MetaState, ModeReturns, RunningMoments, Telemetry
 
 
 def make_telemetry(**kwargs):
@@ -190,3 +190,28 @@ def test_plan_advantage_compares_realised_returns_after_plan_and_exploit_steps()
     restored = make_telemetry()
     restored.load_state_dict(telemetry.state_dict())
     assert restored.meta_state().plan_advantage == pytest.approx(0.6)
+
+
+def test_realised_returns_are_counted_per_mode_of_the_step_that_earned_them():
+    """n 2, gamma 0.5: each step's return is r_{t+1} + 0.5 r_{t+2}, filed under its mode; a new
+    stream drops the returns still open."""
+    returns = ModeReturns(gamma=0.5, n=2)
+    done = []
+    for mode, reward in [("plan", 1.0), ("exploit", 2.0), ("plan", 4.0), ("exploit", 8.0)]:
+        done += returns.add(mode, reward)
+    # Closed: PLAN 1 + 0.5 * 2 and 4 + 0.5 * 8 (mean 5); EXPLOIT 2 + 0.5 * 4. The last is open.
+    assert done == [("plan", 2.0), ("exploit", 4.0), ("plan", 8.0)]
+    assert returns.means() == {"return_after_plan": 5.0, "return_after_exploit": 4.0}
+    restored = ModeReturns(gamma=0.5, n=2)
+    restored.load_state_dict(returns.state_dict())
+    for fresh in (returns, restored):
+        fresh.clear()
+        fresh.add("exploit", 100.0)
+    assert (
+        returns.means()
+        == restored.means()
+        == {
+            "return_after_plan": 5.0,
+            "return_after_exploit": 4.0,
+        }
+    )

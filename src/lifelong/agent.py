@@ -12,7 +12,6 @@ B's TD loss plus A's world-model loss; see docs/architecture.md for its data flo
 from __future__ import annotations
 
 import math
-from collections import deque
 from typing import Any
 
 import gymnasium as gym
@@ -24,7 +23,7 @@ from lifelong.genome import Genome
 from lifelong.memory import Memory
 from lifelong.modes import ROUTES, Mode, Route
 from lifelong.plasticity import LearningRateBoost, UnitUtility, reinitialize_units
-from lifelong.signals import Telemetry
+from lifelong.signals import ModeReturns, Telemetry
 from lifelong.systems.action import SystemB, n_step_returns
 from lifelong.systems.control import MetaAction, MetaController
 from lifelong.systems.observation import SystemA, world_model_loss
@@ -114,8 +113,7 @@ class Agent:
         self.meta: MetaAction = self.controller.action_for(self.controller.mode, "birth")
         # What acting in each mode earned: the discounted n-step return after each world step,
         # per mode of the step (PLAN must beat EXPLOIT where it runs). [mode, return, steps]
-        self.pending: deque[list] = deque()
-        self.realised: dict[str, list[float]] = {}  # mode -> [sum of returns, count]
+        self.returns = ModeReturns(genome.gamma, genome.n_step)
         self.alarm = False  # a change detector fired this tick (see `events.jsonl`)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.losses: dict[str, float] = {}
@@ -149,7 +147,7 @@ class Agent:
         """A new stream starts (birth, or the world was reset): remember its first frame."""
         obs = self._sanitized(obs)
         self.memory.add(obs, 0, 0.0, first=True)
-        self.pending.clear()  # returns are counted within one stream
+        self.returns.clear()  # returns are counted within one stream
         self._perceive(obs, info)
 
     def decide(self) -> MetaAction:
@@ -198,7 +196,8 @@ class Agent:
                 self.sources.append(self.followed)
             source = self.sources.index(self.followed)
         self.memory.add(obs, action, reward, first=False, terminal=terminated, source=source)
-        self._count_return(reward)
+        for mode, value in self.returns.add(self.meta.mode.value, reward):
+            self.telemetry.on_return(mode, value)
         self._perceive(obs, info)
         self.telemetry.on_world_step(reward, info.get("body"), self.teacher_source, self.followed)
         self.counters["env_steps"] += 1
@@ -259,11 +258,7 @@ class Agent:
 
     def realised_returns(self) -> dict[str, float]:
         """Mean realised n-step return after world steps taken in each mode, over the life."""
-        return {
-            f"return_after_{mode}": total / count
-            for mode, (total, count) in self.realised.items()
-            if count
-        }
+        return self.returns.means()
 
     # --- Inside -------------------------------------------------------------------------------
     def _sanitized(self, obs: np.ndarray) -> np.ndarray:
@@ -407,20 +402,6 @@ class Agent:
         self._record_update("updates_b", info)
         self.telemetry.on_value(info["b_value_error"], info["b_value"])
 
-    def _count_return(self, reward: float) -> None:
-        """Add a world step's reward to the returns of the steps before it, per acting mode."""
-        g = self.genome
-        self.pending.append([self.meta.mode.value, 0.0, 0])
-        for entry in self.pending:
-            entry[1] += g.gamma ** entry[2] * reward
-            entry[2] += 1
-        while self.pending and self.pending[0][2] >= g.n_step:
-            mode, value, _ = self.pending.popleft()
-            self.telemetry.on_return(mode, value)
-            total = self.realised.setdefault(mode, [0.0, 0])
-            total[0] += value
-            total[1] += 1
-
     def _intervene(self) -> None:
         """M's plasticity command: reset the least useful units, boost the learning rates."""
         self.counters["interventions"] += 1
@@ -464,8 +445,7 @@ class Agent:
             "utilities": [utility.state_dict() for utility, _ in self.utilities],
             "boosts": {name: boost.state_dict() for name, boost in self.boosts.items()},
             "sources": list(self.sources),
-            "pending": [list(entry) for entry in self.pending],
-            "realised": {mode: list(total) for mode, total in self.realised.items()},
+            **self.returns.state_dict(),  # "pending" and "realised"
             "counters": dict(self.counters),
             "losses": dict(self.losses),
             "obs": self.obs,
@@ -491,8 +471,7 @@ class Agent:
         for name, boost in self.boosts.items():
             boost.load_state_dict(state["boosts"][name])
         self.sources = [str(name) for name in state["sources"]]
-        self.pending = deque([str(m), float(v), int(k)] for m, v, k in state["pending"])
-        self.realised = {str(m): [float(t), int(c)] for m, (t, c) in state["realised"].items()}
+        self.returns.load_state_dict(state)
         self.counters = {name: int(state["counters"][name]) for name in COUNTERS}
         self.losses = {name: float(value) for name, value in state["losses"].items()}
         self.obs = state["obs"]

@@ -39,7 +39,7 @@ from lifelong.agent import COUNTERS, Agent
 from lifelong.config import Config, parse_mode_mix
 from lifelong.genome import Genome
 from lifelong.modes import Mode
-from lifelong.signals import MetaState, Telemetry
+from lifelong.signals import MetaState, ModeReturns, Telemetry
 from lifelong.systems.control import MetaAction, MetaController
 
 # --- Controllers that replace System M -----------------------------------------------------------
@@ -148,145 +148,39 @@ class RandomController(MetaController):
 
 
 # --- Agents built from the A-B-M agent -----------------------------------------------------------
-# Factories with `make_agent`'s signature: each builds the `Agent` with its own controller and
-# settings.
+# Each is the `Agent` with its own controller (who picks the mode) and settings; `learner` turns
+# the two into a factory with `make_agent`'s signature.
+ControllerFor = Callable[[Config, Genome], MetaController]
 
 
-def abm(
-    config: Config,
-    observation_space: gym.Space,
-    action_space: gym.Space,
-    genome: Genome,
-    noop_action: int | None = None,
-) -> Agent:
-    """Systems A, B and M; `config.ablate` switches families of M's rules off (an ablation)."""
-    disabled = frozenset(filter(None, config.ablate.split(",")))
-    return Agent(
-        observation_space,
-        action_space,
-        genome,
-        seed=config.seed,
-        device=config.device,
-        noop_action=noop_action,
-        controller=MetaController(genome, disabled=disabled),
-    )
+def learner(controller_for: ControllerFor, **settings: Any) -> Factory:
+    """A factory of `Agent`s whose controller is `controller_for(config, genome)`; `settings`
+    are the Agent's own (world_model, curious, extrinsic_weight)."""
+
+    def build(
+        config: Config,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        genome: Genome,
+        noop_action: int | None = None,
+    ) -> Agent:
+        return Agent(
+            observation_space,
+            action_space,
+            genome,
+            seed=config.seed,
+            device=config.device,
+            noop_action=noop_action,
+            controller=controller_for(config, genome),
+            **settings,
+        )
+
+    return build
 
 
-def frozen(
-    config: Config,
-    observation_space: gym.Space,
-    action_space: gym.Space,
-    genome: Genome,
-    noop_action: int | None = None,
-) -> Agent:
-    """M replaced by a human schedule for `config.frozen_after` steps, then every weight frozen."""
-    return Agent(
-        observation_space,
-        action_space,
-        genome,
-        seed=config.seed,
-        device=config.device,
-        noop_action=noop_action,
-        controller=FrozenSchedule(genome, config.frozen_after),
-    )
-
-
-def a_only(
-    config: Config,
-    observation_space: gym.Space,
-    action_space: gym.Space,
-    genome: Genome,
-    noop_action: int | None = None,
-) -> Agent:
-    """Always EXPLORE, and B's only reward is A's disagreement (curiosity), never the world's."""
-    return Agent(
-        observation_space,
-        action_space,
-        genome,
-        seed=config.seed,
-        device=config.device,
-        noop_action=noop_action,
-        controller=FixedController(genome, Mode.EXPLORE, "curiosity only"),
-        extrinsic_weight=0.0,
-    )
-
-
-def b_only(
-    config: Config,
-    observation_space: gym.Space,
-    action_space: gym.Space,
-    genome: Genome,
-    noop_action: int | None = None,
-) -> Agent:
-    """No System A and no M: B on raw frames through an encoder of its own, always EXPLOIT."""
-    return Agent(
-        observation_space,
-        action_space,
-        genome,
-        seed=config.seed,
-        device=config.device,
-        noop_action=noop_action,
-        controller=FixedController(genome, Mode.EXPLOIT, "model-free"),
-        world_model=False,
-    )
-
-
-def a_plus_b(
-    config: Config,
-    observation_space: gym.Space,
-    action_space: gym.Space,
-    genome: Genome,
-    noop_action: int | None = None,
-) -> Agent:
-    """A and B sharing one encoder, no M: always EXPLOIT, no curiosity."""
-    return Agent(
-        observation_space,
-        action_space,
-        genome,
-        seed=config.seed,
-        device=config.device,
-        noop_action=noop_action,
-        controller=FixedController(genome, Mode.EXPLOIT, "A and B, no M"),
-        curious=False,
-    )
-
-
-def timer_m(
-    config: Config,
-    observation_space: gym.Space,
-    action_space: gym.Space,
-    genome: Genome,
-    noop_action: int | None = None,
-) -> Agent:
-    """A and B unchanged, modes from a fixed timer in the `mode_mix` proportions."""
-    return Agent(
-        observation_space,
-        action_space,
-        genome,
-        seed=config.seed,
-        device=config.device,
-        noop_action=noop_action,
-        controller=TimerController(genome, parse_mode_mix(config.mode_mix), config.timer_cycle),
-    )
-
-
-def random_m(
-    config: Config,
-    observation_space: gym.Space,
-    action_space: gym.Space,
-    genome: Genome,
-    noop_action: int | None = None,
-) -> Agent:
-    """A and B unchanged, modes drawn at random with the `mode_mix` frequencies."""
-    return Agent(
-        observation_space,
-        action_space,
-        genome,
-        seed=config.seed,
-        device=config.device,
-        noop_action=noop_action,
-        controller=RandomController(genome, parse_mode_mix(config.mode_mix), config.seed),
-    )
+def system_m(config: Config, genome: Genome) -> MetaController:
+    """System M, with the rule families `config.ablate` names switched off (an ablation)."""
+    return MetaController(genome, disabled=frozenset(filter(None, config.ablate.split(","))))
 
 
 # --- Agents without networks ----------------------------------------------------------------------
@@ -319,12 +213,11 @@ class RandomAgent:
         self.alarm = False  # a change detector fired this tick (the bandits' own)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.losses: dict[str, float] = {}  # it never learns
-        self.pending: deque[list] = deque()  # as in `Agent`: [mode, return, steps]
-        self.realised: dict[str, list[float]] = {}  # mode -> [sum of returns, count]
+        self.returns = ModeReturns(genome.gamma, genome.n_step)
 
     def begin(self, obs: np.ndarray, info: dict[str, Any]) -> None:
         self._count_faults(obs, 0.0)
-        self.pending.clear()  # returns are counted within one stream
+        self.returns.clear()  # returns are counted within one stream
 
     def decide(self) -> MetaAction:
         self.telemetry.change_pending = False  # heard, as M would have
@@ -339,7 +232,7 @@ class RandomAgent:
     ) -> None:
         self._count_faults(obs, reward)
         reward = reward if math.isfinite(reward) else 0.0
-        self._count_return(reward)
+        self.returns.add(self.meta.mode.value, reward)
         teacher = info.get("teacher")
         in_view = None if teacher is None else str(teacher.get("source", "teacher"))
         self.telemetry.on_world_step(reward, info.get("body"), in_view)
@@ -347,46 +240,26 @@ class RandomAgent:
         self.counters["faints"] += int(bool(info.get("fainted", False)))
 
     def realised_returns(self) -> dict[str, float]:
-        """Mean realised n-step return after world steps taken in each mode, over the life."""
-        return {
-            f"return_after_{mode}": total / count
-            for mode, (total, count) in self.realised.items()
-            if count
-        }
+        return self.returns.means()
 
     def _count_faults(self, obs: np.ndarray, reward: float) -> None:
         """Non-finite observations and rewards are counted as `Agent` counts those it cleans."""
         self.counters["sanitized"] += int(not math.isfinite(float(obs.sum())))
         self.counters["sanitized"] += int(not math.isfinite(reward))
 
-    def _count_return(self, reward: float) -> None:
-        """`Agent._count_return`: the reward joins the returns of the steps before it."""
-        g = self.genome
-        self.pending.append([self.meta.mode.value, 0.0, 0])
-        for entry in self.pending:
-            entry[1] += g.gamma ** entry[2] * reward
-            entry[2] += 1
-        while self.pending and self.pending[0][2] >= g.n_step:
-            mode, value, _ = self.pending.popleft()
-            total = self.realised.setdefault(mode, [0.0, 0])
-            total[0] += value
-            total[1] += 1
-
     # Checkpoints hold the keys of `Agent.state_dict` this agent keeps.
     def state_dict(self) -> dict[str, Any]:
         return {
             "rng": self.rng.bit_generator.state,
             "telemetry": self.telemetry.state_dict(),
-            "pending": [list(entry) for entry in self.pending],
-            "realised": {mode: list(total) for mode, total in self.realised.items()},
+            **self.returns.state_dict(),
             "counters": dict(self.counters),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
         self.telemetry.load_state_dict(state["telemetry"])
-        self.pending = deque([str(m), float(v), int(k)] for m, v, k in state["pending"])
-        self.realised = {str(m): [float(t), int(c)] for m, (t, c) in state["realised"].items()}
+        self.returns.load_state_dict(state)
         self.counters = {name: int(state["counters"][name]) for name in COUNTERS}
 
 
@@ -536,13 +409,30 @@ class BanditAgent(RandomAgent):
 Factory = Callable[[Config, gym.Space, gym.Space, Genome, int | None], Agent | RandomAgent]
 
 AGENTS: dict[str, Factory] = {
-    "abm": abm,
-    "frozen": frozen,
-    "a_only": a_only,
-    "b_only": b_only,
-    "a_plus_b": a_plus_b,
-    "timer_m": timer_m,
-    "random_m": random_m,
+    "abm": learner(system_m),
+    "frozen": learner(lambda config, genome: FrozenSchedule(genome, config.frozen_after)),
+    "a_only": learner(
+        lambda config, genome: FixedController(genome, Mode.EXPLORE, "curiosity only"),
+        extrinsic_weight=0.0,
+    ),
+    "b_only": learner(
+        lambda config, genome: FixedController(genome, Mode.EXPLOIT, "model-free"),
+        world_model=False,
+    ),
+    "a_plus_b": learner(
+        lambda config, genome: FixedController(genome, Mode.EXPLOIT, "A and B, no M"),
+        curious=False,
+    ),
+    "timer_m": learner(
+        lambda config, genome: TimerController(
+            genome, parse_mode_mix(config.mode_mix), config.timer_cycle
+        )
+    ),
+    "random_m": learner(
+        lambda config, genome: RandomController(
+            genome, parse_mode_mix(config.mode_mix), config.seed
+        )
+    ),
     "random": RandomAgent,
     "sw_ucb": BanditAgent,
     "cusum_ucb": BanditAgent,

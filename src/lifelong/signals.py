@@ -8,6 +8,7 @@ lists them together.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, fields
 
 from lifelong.detectors import ChangeDetector
@@ -76,6 +77,53 @@ class RunningMoments:
             float(state["var"]),
             int(state["count"]),
         )
+
+
+class ModeReturns:
+    """The discounted n-step return realised after each world step, summed per mode of that step.
+
+    What acting in each mode earned, measured, not predicted: PLAN must beat EXPLOIT where it
+    runs (M reads the difference, `Telemetry.on_return`) and the records report every mode's
+    mean. A step's return is complete `n` steps later; `clear` drops the incomplete ones when a
+    stream ends, since returns are counted within one stream.
+    """
+
+    def __init__(self, gamma: float, n: int) -> None:
+        self.gamma, self.n = gamma, n
+        self.pending: deque[list] = deque()  # [mode, return so far, steps counted]
+        self.totals: dict[str, list[float]] = {}  # mode -> [sum of returns, count]
+
+    def add(self, mode: str, reward: float) -> list[tuple[str, float]]:
+        """A world step taken in `mode` paid `reward`; returns the (mode, return) completed."""
+        self.pending.append([mode, 0.0, 0])
+        for entry in self.pending:
+            entry[1] += self.gamma ** entry[2] * reward
+            entry[2] += 1
+        done = []
+        while self.pending and self.pending[0][2] >= self.n:
+            mode_of, value, _ = self.pending.popleft()
+            total = self.totals.setdefault(mode_of, [0.0, 0])
+            total[0] += value
+            total[1] += 1
+            done.append((mode_of, value))
+        return done
+
+    def clear(self) -> None:
+        self.pending.clear()
+
+    def means(self) -> dict[str, float]:
+        """Mean realised return after world steps taken in each mode, over the life."""
+        return {f"return_after_{m}": t / c for m, (t, c) in self.totals.items() if c}
+
+    def state_dict(self) -> dict:
+        return {
+            "pending": [list(entry) for entry in self.pending],
+            "realised": {mode: list(total) for mode, total in self.totals.items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.pending = deque([str(m), float(v), int(k)] for m, v, k in state["pending"])
+        self.totals = {str(m): [float(t), int(c)] for m, (t, c) in state["realised"].items()}
 
 
 @dataclass(frozen=True)
