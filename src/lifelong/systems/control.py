@@ -156,7 +156,6 @@ class MetaController:
         the learning rates now (a change both detector streams agree on)."""
         g = self.genome
         offline = not ROUTES[mode].steps_world
-        change = intervene
         return MetaAction(
             mode=mode,
             rule=rule,
@@ -165,8 +164,8 @@ class MetaController:
             recent_fraction=self._recent_fraction(mode),
             half_life=self._half_life(),
             updates=g.sleep_updates if offline else 0,
-            plasticity=change and g.reinit_fraction > 0,
-            lr_boost=g.lr_boost if change else 1.0,
+            plasticity=intervene and g.reinit_fraction > 0,
+            lr_boost=g.lr_boost if intervene else 1.0,
         )
 
     def _recent_fraction(self, mode: Mode) -> float:
