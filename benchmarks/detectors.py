@@ -38,7 +38,9 @@ from collections.abc import Callable
 import numpy as np
 
 from lifelong.detectors import ChangeDetector, Cusum, PageHinkley
+from lifelong.genome import Genome
 from lifelong.metrics import detection_stats
+from lifelong.signals import Telemetry
 
 Stream = tuple[np.ndarray, list[int]]
 
@@ -144,6 +146,11 @@ def alarms_of(update: Callable[[float], bool], values: np.ndarray) -> list[int]:
     return [t for t, x in enumerate(values.tolist()) if update(x)]
 
 
+def agents_detector() -> ChangeDetector:
+    """M's detector as an agent with the default genome builds it."""
+    return Telemetry.from_genome(Genome()).detector
+
+
 def detectors_for(channel: str) -> dict[str, Callable[[float], bool]]:
     """Fresh detectors for one stream, by name; ChangeDetector only on its own kind of stream."""
     out: dict[str, Callable[[float], bool]] = {
@@ -151,9 +158,9 @@ def detectors_for(channel: str) -> dict[str, Callable[[float], bool]]:
         "cusum": Cusum(drift=0.5, threshold=10.0, rate=1e-3).update,
     }
     if channel == "reward":
-        out["change-detector"] = ChangeDetector().update_reward
+        out["change-detector"] = agents_detector().update_reward
     elif channel == "error":
-        detector = ChangeDetector()
+        detector = agents_detector()
 
         def error_step(x: float, detector: ChangeDetector = detector) -> bool:
             detector.update_reward(0.0)  # the clock: one world step per error
