@@ -21,7 +21,7 @@ from lifelong.baselines import (
     RandomController,
     SlidingWindowUCB,
     TimerController,
-    make_agent,
+    build_agent,
 )
 from lifelong.config import AGENTS, Config, parse_mode_mix
 from lifelong.errors import UserError
@@ -191,14 +191,14 @@ def test_the_agent_decides_with_the_controller_it_is_given():
     ] * 2
     default = Agent(*spaces, genome)
     assert type(default.controller) is MetaController and not default.controller.disabled
-    ablated = make_agent(Config(agent="abm", ablate="pain,plan"), *spaces, genome)
+    ablated = build_agent(Config(agent="abm", ablate="pain,plan"), *spaces, genome)
     assert ablated.controller.disabled == {"pain", "plan"}
 
 
 @pytest.mark.parametrize("agent", ["random", "sw_ucb", "cusum_ucb"])
 def test_agents_without_a_policy_hold_no_networks(agent):
     world = make_world("nursery-small")
-    built = make_agent(
+    built = build_agent(
         Config(agent=agent), world.observation_space, world.action_space, Genome(**TINY)
     )
     assert not isinstance(built, Agent) and agent not in LEARNERS
@@ -211,7 +211,7 @@ def test_agents_without_a_policy_hold_no_networks(agent):
 def test_every_learner_is_the_agent():
     world = make_world("nursery-small")
     for name in LEARNERS:
-        built = make_agent(
+        built = build_agent(
             Config(agent=name), world.observation_space, world.action_space, Genome(**TINY)
         )
         assert isinstance(built, Agent), name
@@ -312,7 +312,7 @@ def test_cusum_detects_a_jump_soon_and_stays_quiet_without_one():
     assert delay < 100
 
 
-def test_make_agent_refuses_sb3_names():
+def test_build_agent_refuses_sb3_names():
     world = make_world("nursery-small")
     with pytest.raises(ValueError, match="sb3_life"):
-        make_agent(Config(agent="sb3_dqn"), world.observation_space, world.action_space, Genome())
+        build_agent(Config(agent="sb3_dqn"), world.observation_space, world.action_space, Genome())

@@ -149,7 +149,7 @@ class RandomController(MetaController):
 
 # --- Agents built from the A-B-M agent -----------------------------------------------------------
 # Each is the `Agent` with its own controller (who picks the mode) and settings; `learner` turns
-# the two into a factory with `make_agent`'s signature.
+# the two into a factory with `build_agent`'s signature.
 ControllerFor = Callable[[Config, Genome], MetaController]
 
 
@@ -441,7 +441,7 @@ AGENTS: dict[str, Factory] = {
 LEARNERS = tuple(name for name, build in AGENTS.items() if build not in (RandomAgent, BanditAgent))
 
 
-def make_agent(
+def build_agent(
     config: Config,
     observation_space: gym.Space,
     action_space: gym.Space,

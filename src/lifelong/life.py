@@ -28,24 +28,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import torch
 
-from lifelong.baselines import LEARNERS, make_agent
+from lifelong.baselines import LEARNERS, build_agent
 from lifelong.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
 from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.modes import Mode
 from lifelong.records import RewardBins, read_jsonl
-from lifelong.worlds import make_world, noop_action
+from lifelong.worlds import adopt_world, make_world, noop_action
 
 Record = dict[str, Any]
+# A world: a spec string (`lifelong.worlds`), a Gymnasium env, or a callable returning one.
+World = str | gym.Env | Callable[[], gym.Env]
+CUSTOM = "custom:"  # the config's world for a world given from Python: "custom:<its name>"
 _NOT_SCALARS = ("step", "wall_time", "reward_bin_width")  # numbers in a record but no curve
 
 
 def open_life(
     directory: str | Path,
-    world: str | None = None,
+    world: World | None = None,
     seed: int | None = None,
     genome_file: str | Path | None = None,
     config_changes: dict[str, Any] | None = None,
@@ -53,10 +57,19 @@ def open_life(
 ) -> Life:
     """Start a new life in `directory`, or continue the one already there.
 
+    `world` is a spec string (saved in config.yaml, so the life can continue from the directory
+    alone), a Gymnasium env, or a callable that returns a new one. A world from Python is saved
+    as "custom:<its name>" and must be given again to continue the life; a callable can also be
+    rebuilt if the world breaks. Whether the world itself continues where it was depends on it
+    (a world without `state_dict` starts a new episode, and the life says so).
+
     Everything is validated before anything is written, so a mistake leaves the directory as it
     was. A life's world, seed and genome are fixed once it has begun.
     """
     directory = Path(directory)
+    build_world = None
+    if world is not None and not isinstance(world, str):
+        build_world, world = _world_builder(world)
     config_changes = dict(config_changes or {})
     genome_changes = dict(genome_changes or {})
     if str(config_changes.get("agent", "")).startswith("sb3_"):
@@ -85,12 +98,19 @@ def open_life(
                 " only apply to a new life (use another --dir)"
             )
         config = Config(**{**config.to_dict(), **config_changes})
-        make_world(config.world)  # fail early if this version no longer knows the world
-        return Life(directory, config, genome)
+        if build_world is None and config.world.startswith(CUSTOM):
+            raise UserError(
+                f"{directory} holds a life in a world given from Python ({config.world}); pass"
+                " the same world to open_life(..., world=...) to continue it"
+            )
+        if build_world is None:
+            make_world(config.world).close()  # fail early if this version no longer knows it
+        return Life(directory, config, genome, build_world)
     genome = Genome.load(genome_file) if genome_file is not None else Genome()
     genome = genome.replace(**genome_changes) if genome_changes else genome
     config = Config(**{**Config().to_dict(), **config_changes})
-    make_world(config.world).close()
+    if build_world is None:
+        make_world(config.world).close()
     try:
         (directory / "checkpoints").mkdir(parents=True, exist_ok=True)
         probe = directory / ".write-test"
@@ -100,15 +120,56 @@ def open_life(
         raise UserError(f"cannot write to run directory {directory}: {error.strerror}") from None
     genome.save(directory / "genome.yaml")
     config.save(directory / "config.yaml")
-    return Life(directory, config, genome)
+    return Life(directory, config, genome, build_world)
+
+
+def _world_builder(world: gym.Env | Callable[[], gym.Env]) -> tuple[Callable[[], gym.Env], str]:
+    """A function that builds the world given from Python, and its name for config.yaml."""
+    if isinstance(world, gym.Env):
+        given: list[gym.Env] = [world]
+
+        def build() -> gym.Env:
+            if not given:
+                raise RuntimeError(
+                    "a world given as an instance cannot be rebuilt (give a callable)"
+                )
+            return adopt_world(given.pop())
+
+        first = world
+    elif callable(world):
+
+        def build() -> gym.Env:
+            return adopt_world(world())
+
+        first = world()
+        if not isinstance(first, gym.Env):
+            raise UserError(f"world callable returned {type(first).__name__}, not a gymnasium.Env")
+    else:
+        raise UserError(
+            f"world must be a spec string, a gymnasium.Env or a callable returning one; got"
+            f" {type(world).__name__}"
+        )
+    name = first.spec.id if first.spec is not None else type(first.unwrapped).__name__
+    if first is not world:
+        first.close()
+    return build, f"{CUSTOM}{name}"
 
 
 class Life:
-    def __init__(self, directory: Path, config: Config, genome: Genome) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        config: Config,
+        genome: Genome,
+        build_world: Callable[[], gym.Env] | None = None,
+    ) -> None:
+        """`build_world` builds a world given from Python (see `open_life`); None builds the
+        world `config.world` names."""
         self.directory, self.config, self.genome = directory, config, genome
         torch.set_num_threads(config.threads)
-        self.world = make_world(config.world)
-        self.agent = make_agent(
+        self._build_world = build_world or (lambda: make_world(config.world))
+        self.world = self._build_world()
+        self.agent = build_agent(
             config,
             self.world.observation_space,
             self.world.action_space,
@@ -197,7 +258,7 @@ class Life:
             self.world.close()
         for attempt in range(attempts):
             try:
-                self.world = make_world(self.config.world)
+                self.world = self._build_world()
                 seed = self.config.seed + counters["env_steps"] + counters["world_errors"] + attempt
                 obs, info = self.world.reset(seed=seed)
             except Exception as again:
@@ -350,6 +411,12 @@ class Life:
         else:
             # A world that cannot be saved (or wrappers around one) starts a new stream where
             # the life left off; the wrappers' own state (schedules, regimes) is kept.
+            print(
+                f"lifelong: note: {self.config.world} cannot be saved; it resumes as a new episode"
+                f" at step {step}",
+                file=sys.stderr,
+                flush=True,
+            )
             obs, info = self.world.reset(seed=self.config.seed + step)
             if state["world"] is not None:
                 self.world.load_state_dict(state["world"])
@@ -421,7 +488,7 @@ def load_policy(directory: str | Path) -> Callable[[Any], int]:
     """The greedy policy of the agent saved in a run directory, as a function obs -> action.
 
     For demonstrators: a teacher can be any agent that has lived before and learned a policy
-    (`baselines.LEARNERS`). It is built as its life built it (`make_agent`, so a baseline or an
+    (`baselines.LEARNERS`). It is built as its life built it (`build_agent`, so a baseline or an
     ablation is itself again), on the CPU; the world is built only to learn its spaces. The agent
     acts on its own observations without learning.
     """
@@ -436,7 +503,7 @@ def load_policy(directory: str | Path) -> Callable[[Any], int]:
         )
     genome = Genome.load(directory / "genome.yaml")
     world = make_world(config.world)
-    agent = make_agent(
+    agent = build_agent(
         dataclasses.replace(config, device="cpu"),
         world.observation_space,
         world.action_space,

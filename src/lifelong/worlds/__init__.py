@@ -39,6 +39,7 @@ from lifelong.worlds.spec import SPEC_FILE_SUFFIXES, Part, WorldSpec, load_spec_
 __all__ = [
     "WORLDS",
     "WorldSpec",
+    "adopt_world",
     "make_world",
     "noop_action",
     "parse_spec",
@@ -216,6 +217,11 @@ def _adapt(env: gym.Env) -> gym.Env:
     except BaseException:
         env.close()
         raise
+
+
+def adopt_world(env: gym.Env) -> gym.Env:
+    """A Gymnasium env given from Python, seen as every world is (ArrayWorld: float32 arrays)."""
+    return ArrayWorld(env)
 
 
 def noop_action(world: gym.Env) -> int | None:
