@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
 
+from lifelong.checkpoint import load_latest_checkpoint, save_checkpoint
 from lifelong.errors import UserError
 from lifelong.life import open_life
 from lifelong.worlds import make_world, noop_action
@@ -190,3 +192,89 @@ def test_a_life_runs_in_an_episodic_world(tmp_path: Path, world: str) -> None:
     life.run(400)
     assert life.agent.counters["env_steps"] == 400
     life.close()
+
+
+# --- Saving ---------------------------------------------------------------------------------
+
+
+def _play(world: gym.Env, actions: np.ndarray) -> list[tuple[np.ndarray, float, bool, bool]]:
+    """Step through `actions`, resetting (without a seed) whenever an episode ends."""
+    stream = []
+    for action in actions:
+        obs, reward, terminated, truncated, _ = world.step(int(action))
+        stream.append((obs, float(reward), terminated, truncated))
+        if terminated or truncated:
+            stream.append((world.reset()[0], 0.0, False, False))
+    return stream
+
+
+# (spec, steps before saving, steps after): each continuation crosses an episode end; the time
+# limits (MountainCar 200, Acrobot 500, Freeway 2500) fall after the save.
+SAVEABLE = [
+    ("gym:CartPole-v1", 137, 300),
+    ("gym:CartPole-v1+shift(kind=gravity,every=100,scale=2.0)", 137, 300),
+    ("gym:Acrobot-v1", 450, 100),
+    ("gym:Acrobot-v1", 0, 520),  # saved just after a reset
+    ("gym:MountainCar-v0", 150, 100),
+    *((f"minatar:{game}", 150, 300) for game in MINATAR_GAMES if game != "freeway"),
+    ("minatar:freeway", 2400, 300),  # an episode lasts 2500 steps
+    ("sequence(tasks=minatar:breakout|minatar:asterix,every=200)", 150, 300),
+]
+
+
+@pytest.mark.parametrize("spec, before, after", SAVEABLE)
+def test_a_restored_world_continues_bit_identically(
+    tmp_path: Path, spec: str, before: int, after: int
+) -> None:
+    actions = np.random.default_rng(5).integers(
+        make_world(spec).action_space.n, size=before + after
+    )
+    world = make_world(spec)
+    world.reset(seed=2)
+    _play(world, actions[:before])
+    state = world.state_dict()
+    json.dumps(state)  # plain data: no pickle needed
+    save_checkpoint(tmp_path, before, {"world": state})
+    expected = _play(world, actions[before:])
+    assert any(end[2] or end[3] for end in expected)  # the continuation crosses an episode end
+
+    _, saved, _ = load_latest_checkpoint(tmp_path)
+    resumed = make_world(spec)  # never reset: everything must come from the state
+    resumed.load_state_dict(saved["world"])
+    assert resumed.state_dict() == state  # nothing saved was left out when loading
+    continued = _play(resumed, actions[before:])
+    assert len(continued) == len(expected)
+    for (obs, *rest), (obs_again, *rest_again) in zip(expected, continued, strict=True):
+        assert np.array_equal(obs, obs_again) and rest == rest_again
+
+
+def test_a_restored_cartpole_goes_on_from_the_saved_step_not_a_new_episode() -> None:
+    world = make_world("gym:CartPole-v1")
+    world.reset(seed=0)
+    obs = world.step(0)[0]
+    resumed = make_world("gym:CartPole-v1")
+    resumed.load_state_dict(world.state_dict())
+    assert np.array_equal(resumed.step(1)[0], world.step(1)[0])
+    assert not np.array_equal(resumed.step(1)[0], obs)
+
+
+@pytest.mark.parametrize("spec", ["minigrid:MiniGrid-DoorKey-5x5-v0", "gym:FrozenLake-v1"])
+def test_worlds_that_cannot_be_saved_exactly_have_no_state(spec: str) -> None:
+    world = make_world(spec)
+    world.reset(seed=0)
+    assert world.state_dict() is None
+    assert make_world(f"{spec}+noisy_tv").state_dict()["inner"] is None
+
+
+def test_only_the_wrappers_gymnasium_make_adds_are_known() -> None:
+    # CartPole under a wrapper of the caller's: that wrapper's state is not ours to know.
+    counted = gym.wrappers.RecordEpisodeStatistics(gym.make("CartPole-v1"))
+    assert ArrayWorld(counted).state_dict() is None
+    assert ArrayWorld(gym.make("CartPole-v1")).state_dict() is not None
+
+
+def test_a_state_is_refused_by_another_kind_of_world() -> None:
+    with pytest.raises(ValueError, match="cannot be loaded into AcrobotEnv"):
+        make_world("gym:Acrobot-v1").load_state_dict(make_world("gym:CartPole-v1").state_dict())
+    with pytest.raises(ValueError, match="does not match"):
+        make_world("minatar:asterix").load_state_dict(make_world("minatar:breakout").state_dict())

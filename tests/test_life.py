@@ -205,18 +205,34 @@ def test_without_a_teacher_the_agent_learns_from_its_own_actions(tmp_path):
     assert agent > chance + 0.01
 
 
-def test_a_wrapped_world_that_cannot_be_saved_resumes_as_a_new_stream(tmp_path):
-    """CartPole cannot be saved; its shift wrapper can. The life goes on and the wrapper's
+def test_a_wrapped_world_that_cannot_be_saved_resumes_as_a_new_stream(tmp_path, capsys):
+    """FrozenLake cannot be saved; its shift wrapper can. The life goes on and the wrapper's
     schedule keeps counting from where it was."""
-    spec = "gym:CartPole-v1+shift(kind=gravity,every=150,scale=2.0)"
+    spec = "gym:FrozenLake-v1+shift(kind=actions,every=150)"
     life = open_life(tmp_path / "life", world=spec, config_changes=QUICK, genome_changes=TINY)
     life.run(200)
     saved = life.world.state_dict()
     resumed = open_life(tmp_path / "life")
+    assert "resumes as a new episode at step 200" in capsys.readouterr().err
     assert resumed.world.state_dict()["regime"] == saved["regime"] == 1
     resumed.run(400)
     assert resumed.agent.counters["env_steps"] == 400
     assert resumed.world.state_dict()["regime"] == 2
+
+
+def test_a_resumed_life_in_a_saved_classic_control_world_equals_an_uninterrupted_one(tmp_path):
+    """CartPole is saved with its wrapper: the resumed life lives the very same steps."""
+    spec = "gym:CartPole-v1+shift(kind=gravity,every=150,scale=2.0)"
+    whole = open_life(tmp_path / "whole", world=spec, config_changes=QUICK, genome_changes=TINY)
+    whole.run(400)
+    first = open_life(tmp_path / "split", world=spec, config_changes=QUICK, genome_changes=TINY)
+    first.run(200)
+    second = open_life(tmp_path / "split")
+    second.run(400)
+    assert_same_state(whole.world.state_dict(), second.world.state_dict())
+    assert comparable(read_metrics(tmp_path / "whole")) == comparable(
+        read_metrics(tmp_path / "split")
+    )
 
 
 def test_a_saved_agent_can_be_loaded_as_a_policy(tmp_path):

@@ -162,8 +162,10 @@ def test_a_teacher_can_show_the_outcome_and_leave_the_world_as_it_was():
 def test_shows_outcome_needs_a_world_that_can_be_saved():
     from lifelong.errors import UserError
 
-    with pytest.raises(UserError, match="needs a world that can be saved"):
-        make_world("gym:CartPole-v1+teacher(shows=outcome)")
+    for spec in ("gym:FrozenLake-v1", "gym:FrozenLake-v1+shift(kind=actions,every=10)"):
+        with pytest.raises(UserError, match="needs a world that can be saved"):
+            make_world(f"{spec}+teacher(shows=outcome)")
+    make_world("gym:CartPole-v1+shift(kind=gravity,every=10)+teacher(shows=outcome)")
 
 
 def test_the_agent_copies_an_inferred_action_only_when_a_is_confident(monkeypatch):

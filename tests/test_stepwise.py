@@ -107,7 +107,7 @@ def test_a_life_in_a_world_from_python(tmp_path, capsys):
         lifelong.open_life(directory, world=lambda: gym.make("Acrobot-v1"))
 
     life = lifelong.open_life(directory, world=gym.make("CartPole-v1"))
-    assert "resumes as a new episode at step 300" in capsys.readouterr().err
+    assert "new episode" not in capsys.readouterr().err  # CartPole is saved: it goes on exactly
     life.run(600)
     assert [r["step"] for r in lifelong.read_metrics(directory)] == list(range(100, 700, 100))
 

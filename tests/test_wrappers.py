@@ -7,6 +7,7 @@ it received, so what a wrapper did to an action or an observation can be read of
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -327,6 +328,21 @@ def test_cartpole_teacher_balances_the_pole_even_beside_a_noisy_tv():
         assert not (terminated or truncated), f"fell at step {t}"
 
 
+def test_an_outcome_teacher_never_steps_a_world_past_its_episodes_end():
+    world = make_world("gym:CartPole-v1+teacher(shows=outcome)")
+    _, info = world.reset(seed=0)
+    ends = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(200):
+            _, _, terminated, truncated, info = world.step(0)  # always left: falls in ~10 steps
+            assert ("teacher" in info) != terminated  # shown on every step but the last
+            if terminated or truncated:
+                ends += 1
+                _, info = world.reset()
+    assert ends > 5 and not caught
+
+
 # --- determinism and state ------------------------------------------------------------------
 
 
@@ -358,6 +374,42 @@ def test_state_dict_round_trip_continues_identically(tmp_path):
     resumed = _stack()  # a fresh, unseeded stack: everything must come from the state
     resumed.load_state_dict(copy.deepcopy(state["world"]))
     assert same(run(resumed, ACTIONS[137:]), expected)
+
+
+# --- recorded constructor arguments ---------------------------------------------------------
+
+# Parameters away from their defaults, so a wrapper rebuilt without them would behave otherwise.
+RECREATED = [
+    "shift(kind=actions,every=30)",
+    "shift(kind=observations,pareto=40)",
+    "shift(kind=reward_flip,at=[10;60])",
+    "shift(kind=reward_scale,scale=3,every=25)",
+    "shift(kind=gravity,every=50,scale=4.0)",
+    "noisy_tv(size=2)",
+    "failure(penalty=2)",
+    "teacher(policy=cartpole,reliability=0.5,visible=0.7,name=coach)",
+    "shift(kind=masspole,every=40,scale=3.0)+noisy_tv(size=1)+teacher(reliability=0.2)",
+]
+
+
+@pytest.mark.parametrize("wrappers", RECREATED)
+def test_a_wrappers_spec_recreates_it(wrappers):
+    """Gymnasium rebuilds a world from ``env.spec`` (its env checker does): every wrapper records
+    its constructor arguments, so the rebuilt world lives the same life under the same seed."""
+    world = make_world(f"gym:CartPole-v1+{wrappers}")
+    rebuilt = world.spec.make()
+    layers, rebuilt_layers = [], []
+    for env, found in ((world, layers), (rebuilt, rebuilt_layers)):
+        while isinstance(env, gym.Wrapper):
+            found.append(env)
+            env = env.env
+    assert [type(layer) for layer in rebuilt_layers] == [type(layer) for layer in layers]
+    schedules = [getattr(layer, "schedule", None) for layer in (world, rebuilt)]
+    assert schedules[0] is not schedules[1] or schedules[0] is None  # a copy, not shared
+    actions = [int(a) for a in np.random.default_rng(3).integers(world.action_space.n, size=200)]
+    world.reset(seed=11)
+    rebuilt.reset(seed=11)
+    assert same(run(world, actions), run(rebuilt, actions))
 
 
 # --- errors ---------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from lifelong.genome import Genome
 from lifelong.modes import Mode
 from lifelong.records import RewardBins, read_jsonl
 from lifelong.worlds import adopt_world, make_world, noop_action
+from lifelong.worlds.wrappers import saved_completely
 
 Record = dict[str, Any]
 # A world: a spec string (`lifelong.worlds`), a Gymnasium env, or a callable returning one.
@@ -406,7 +407,7 @@ class Life:
         self._interval.load_state_dict(state["interval"])
         if "bins" in state:  # absent from checkpoints written before the bins existed
             self._bins.load_state_dict(state["bins"])
-        if _complete(state["world"]):
+        if saved_completely(state["world"]):
             self.world.load_state_dict(state["world"])
         else:
             # A world that cannot be saved (or wrappers around one) starts a new stream where
@@ -448,13 +449,6 @@ def _drop_lines_after(path: Path, step: int) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text("".join(line + "\n" for line in kept))
     os.replace(temporary, path)
-
-
-def _complete(world_state: dict | None) -> bool:
-    """Whether a saved world state reaches all the way down (wrappers keep theirs in "inner")."""
-    while isinstance(world_state, dict) and "inner" in world_state:
-        world_state = world_state["inner"]
-    return world_state is not None
 
 
 class _Interval:

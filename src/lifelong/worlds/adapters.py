@@ -9,17 +9,26 @@ with a one-line `UserError` instead of being guessed at.
 
 `MinAtarWorld` puts MinAtar's five games behind the Gymnasium API; MinAtar ships its own
 `Environment` class rather than a Gymnasium env that keeps our contract.
+
+Both save their world exactly where they know its whole state (`state_dict`, plain data: lists,
+numbers, strings, the generators' states as dicts), so a resumed life continues the very same
+stream: MinAtar's games, and Gymnasium's classic-control tasks with discrete actions (CartPole,
+Acrobot, MountainCar). For any other env `ArrayWorld.state_dict()` is None and a resumed life
+starts it on a new episode.
 """
 
 from __future__ import annotations
 
 import colorsys
+import copy
 import sys
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.envs.classic_control import AcrobotEnv, CartPoleEnv, MountainCarEnv
+from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
 from lifelong.errors import UserError
 
@@ -42,6 +51,10 @@ class ArrayWorld(gym.Wrapper, gym.utils.RecordConstructorArgs):
     Episode ends, rewards and info pass through unchanged: the life chains episodes itself.
     Recording its (empty) constructor arguments lets Gymnasium rebuild it from `env.spec`, which
     its environment checker does.
+
+    `state_dict()` saves the env beneath when its whole state is known (classic control, see
+    `classic_state`) and is None otherwise: the caller then knows that a resumed life cannot
+    continue this env's stream and must start a new episode.
     """
 
     def __init__(self, env: gym.Env) -> None:
@@ -126,6 +139,98 @@ class ArrayWorld(gym.Wrapper, gym.utils.RecordConstructorArgs):
         obs, reward, terminated, truncated, info = self.env.step(int(action) + self._action_start)
         return self.observation(obs), reward, terminated, truncated, info
 
+    def state_dict(self) -> dict[str, Any] | None:
+        """The env's state as plain data if it can be saved exactly, else None.
+
+        The conversion itself holds no state: it is decided once from the spaces.
+        """
+        return classic_state(self.env)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a `state_dict` (ValueError for an env that cannot be saved)."""
+        load_classic_state(self.env, state)
+
+
+# ----------------------------------------------------------------------------------------------
+# Saving classic control
+
+# The tasks whose whole state is `state`, the generator and, for CartPole,
+# `steps_beyond_terminated`. Exact types only: a subclass may keep state of its own.
+SAVEABLE_CLASSIC = (CartPoleEnv, AcrobotEnv, MountainCarEnv)
+# The wrappers `gymnasium.make` puts around them, and the attribute that is each one's state.
+# PassiveEnvChecker's state only records which of its one-off checks (warnings) have run: a
+# restored one is told they all have, as they had in the life that saved it.
+_MAKE_WRAPPERS: dict[type, str | None] = {
+    TimeLimit: "_elapsed_steps",
+    OrderEnforcing: "_has_reset",
+    PassiveEnvChecker: None,
+}
+
+
+def _classic_layers(env: gym.Env) -> tuple[list[gym.Wrapper], gym.Env] | None:
+    """`gymnasium.make`'s wrappers and the classic-control task beneath, or None if `env` is
+    anything else (another task, or a wrapper whose state we do not know)."""
+    layers = []
+    while isinstance(env, gym.Wrapper):
+        if type(env) not in _MAKE_WRAPPERS:
+            return None
+        layers.append(env)
+        env = env.env
+    return (layers, env) if type(env) in SAVEABLE_CLASSIC else None
+
+
+def classic_state(env: gym.Env) -> dict[str, Any] | None:
+    """A classic-control task's whole state as plain data, or None for any other env.
+
+    `state` is saved as values and dtype, so it comes back exactly as it was (Acrobot starts an
+    episode in float32 and goes on in float64).
+    """
+    found = _classic_layers(env)
+    if found is None:
+        return None
+    layers, task = found
+    values = None if task.state is None else np.asarray(task.state)
+    return {
+        "task": type(task).__name__,
+        "state": None if values is None else {"values": values.tolist(), "dtype": values.dtype.str},
+        "steps_beyond_terminated": getattr(task, "steps_beyond_terminated", None),
+        "rng": copy.deepcopy(task.np_random.bit_generator.state),
+        "wrappers": {
+            type(layer).__name__: getattr(layer, attribute)
+            for layer in layers
+            if (attribute := _MAKE_WRAPPERS[type(layer)]) is not None
+        },
+    }
+
+
+def load_classic_state(env: gym.Env, state: dict[str, Any]) -> None:
+    """Restore what `classic_state` saved, into a task of the same kind."""
+    found = _classic_layers(env)
+    if found is None or state.get("task") != type(found[1]).__name__:
+        what = "nothing that can be saved" if found is None else type(found[1]).__name__
+        raise ValueError(f"a saved {state.get('task')!r} cannot be loaded into {what}")
+    layers, task = found
+    saved = state["state"]
+    task.state = None if saved is None else np.array(saved["values"], dtype=saved["dtype"])
+    if hasattr(task, "steps_beyond_terminated"):
+        task.steps_beyond_terminated = state["steps_beyond_terminated"]
+    restore_generator(task, state["rng"])
+    for layer in layers:
+        attribute = _MAKE_WRAPPERS[type(layer)]
+        if attribute is not None:
+            setattr(layer, attribute, state["wrappers"][type(layer).__name__])
+        if isinstance(layer, PassiveEnvChecker):
+            layer.checked_reset = layer.checked_step = layer.checked_data_reuse = True
+
+
+def restore_generator(env: gym.Env, rng_state: dict[str, Any]) -> None:
+    """Give `env.np_random` the saved state (a generator of the saved kind if it differs)."""
+    rng_state = copy.deepcopy(rng_state)
+    bit_generator = getattr(np.random, rng_state["bit_generator"])
+    if type(env.np_random.bit_generator) is not bit_generator:
+        env.np_random = np.random.Generator(bit_generator())
+    env.np_random.bit_generator.state = rng_state
+
 
 def _discrete_actions(space: spaces.Space) -> tuple[spaces.Discrete, int]:
     if isinstance(space, spaces.Discrete):
@@ -190,7 +295,7 @@ class MinAtarWorld(gym.Env):
     Actions index the game's minimal action set (3 to 6 actions) rather than MinAtar's full six,
     so the agent does not waste exploration on duplicates. `reset(seed=s)` reseeds the game's own
     random state (spawns and sticky actions) from `s`, so the same seed and actions give the same
-    stream.
+    stream, and `state_dict` saves the game exactly.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 15}
@@ -212,6 +317,11 @@ class MinAtarWorld(gym.Env):
 
         self.game = game
         self.render_mode = render_mode
+        self._settings = {
+            "game": game,
+            "sticky_action_prob": float(sticky_action_prob),
+            "difficulty_ramping": bool(difficulty_ramping),
+        }
         self._env = minatar.Environment(
             game,
             sticky_action_prob=float(sticky_action_prob),
@@ -246,6 +356,43 @@ class MinAtarWorld(gym.Env):
     def _observation(self) -> np.ndarray:
         return self._env.state().astype(np.float32)
 
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly, as plain data.
+
+        A MinAtar game keeps its state in its attributes (positions, timers, lists of entities,
+        10x10 maps) and draws from a numpy RandomState; the `Environment` around it keeps the last
+        action (for sticky actions) and its own RandomState, which seeding makes the game's too.
+        """
+        game = self._env.env
+        return {
+            "settings": dict(self._settings),
+            "seeded": self._seeded,
+            "rng": copy.deepcopy(self.np_random.bit_generator.state),
+            "sticky_rng": _random_state(self._env.random),
+            "game_rng": _random_state(game.random),
+            "last_action": int(self._env.last_action),
+            "game": {
+                name: _to_plain(value)
+                for name, value in vars(game).items()
+                if name not in _MINATAR_SETUP
+            },
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a `state_dict`; a state from another game or settings is refused."""
+        if state["settings"] != self._settings:
+            raise ValueError(f"state of {state['settings']} does not match {self._settings}")
+        game = self._env.env
+        if state["seeded"]:
+            self._env.seed(0)  # one RandomState shared by the Environment and the game
+        self._seeded = bool(state["seeded"])
+        restore_generator(self, state["rng"])
+        self._env.random.set_state(state["sticky_rng"])
+        game.random.set_state(state["game_rng"])
+        self._env.last_action = int(state["last_action"])
+        for name, value in state["game"].items():
+            setattr(game, name, _from_plain(value))
+
     def render(self) -> np.ndarray | None:
         """An RGB picture: one colour per channel, later channels drawn over earlier ones."""
         if self.render_mode != "rgb_array":
@@ -256,6 +403,41 @@ class MinAtarWorld(gym.Env):
             picture[state[..., channel]] = self._palette[channel]
         picture = picture.repeat(_CELL_PX, axis=0).repeat(_CELL_PX, axis=1)
         return picture.astype(np.uint8)
+
+
+# A game's attributes that are its setup rather than its state (fixed when it is built).
+_MINATAR_SETUP = ("channels", "action_map", "ramping", "random")
+
+
+def _random_state(random: np.random.RandomState) -> dict[str, Any]:
+    """A RandomState's state as plain data (its key array as a list)."""
+    state = random.get_state(legacy=False)
+    inner = state["state"]
+    return {**state, "state": {"key": inner["key"].tolist(), "pos": int(inner["pos"])}}
+
+
+def _to_plain(value: Any) -> Any:
+    """A game attribute as plain data; numpy values keep their dtype, to come back the same."""
+    if isinstance(value, np.ndarray):
+        return {"array": value.tolist(), "dtype": value.dtype.str}
+    if isinstance(value, np.generic):
+        return {"scalar": value.item(), "dtype": value.dtype.str}
+    if isinstance(value, list):
+        return [_to_plain(item) for item in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"cannot save a MinAtar game attribute of type {type(value).__name__}")
+
+
+def _from_plain(value: Any) -> Any:
+    """The inverse of `_to_plain`."""
+    if isinstance(value, dict) and "array" in value:
+        return np.array(value["array"], dtype=value["dtype"])
+    if isinstance(value, dict) and "scalar" in value:
+        return np.dtype(value["dtype"]).type(value["scalar"])
+    if isinstance(value, list):
+        return [_from_plain(item) for item in value]
+    return value
 
 
 def needs(package: str, world: str) -> None:

@@ -48,6 +48,7 @@ __all__ = [
     "Schedule",
     "TaskSequence",
     "Teacher",
+    "saved_completely",
     "shift",
 ]
 
@@ -106,6 +107,17 @@ def _inner_state(env: gym.Env) -> Any:
 def _load_inner_state(env: gym.Env, state: Any) -> None:
     if state is not None:
         env.get_wrapper_attr("load_state_dict")(state)
+
+
+def saved_completely(state: Any) -> bool:
+    """Whether a world's saved state reaches all the way down, so that loading it continues the
+    very same stream: each wrapper keeps the state of the world beneath in ``"inner"`` (a list,
+    one per task, for a task sequence), None where that world cannot be saved."""
+    if isinstance(state, dict) and "inner" in state:
+        return saved_completely(state["inner"])
+    if isinstance(state, list):
+        return all(saved_completely(item) for item in state)
+    return state is not None
 
 
 def _noop_of(env: gym.Env) -> int | None:
@@ -238,18 +250,22 @@ class Schedule:
 # shift: one name, several kinds of change
 
 
-class _Scheduled(gym.Wrapper):
+class _Scheduled(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Shared machinery: own generator, schedule, regime counter, ``info["shift"]``, state.
 
     The step is the hot path, so everything a regime decides (the ``info["shift"]`` tag, the
     action table, the observation permutation, the reward factor) is worked out once when the
     regime changes (`_refresh`) and the step only reads it.
+
+    Each kind records its constructor arguments first thing (Gymnasium keeps the first record),
+    so ``env.spec`` can rebuild it: Gymnasium's environment checker does. The schedule is
+    recorded as a copy taken before it runs, so a rebuilt wrapper starts from step 0.
     """
 
     kind = "shift"
 
     def __init__(self, env: gym.Env, schedule: Schedule) -> None:
-        super().__init__(env)
+        gym.Wrapper.__init__(self, env)
         self.schedule = schedule
         self.regime = 0
         self._rng = _salted_rng(None, f"shift:{self.kind}")
@@ -363,6 +379,7 @@ class ActionShift(_Scheduled):
     kind = "actions"
 
     def __init__(self, env: gym.Env, schedule: Schedule) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, schedule=schedule)
         space = _discrete("shift", env.action_space, "kind='actions'")
         if space.n < 2:
             raise UserError("shift: kind='actions' got 1 action; allowed: at least 2 actions")
@@ -397,6 +414,7 @@ class ObservationShift(_Scheduled):
     kind = "observations"
 
     def __init__(self, env: gym.Env, schedule: Schedule) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, schedule=schedule)
         space = env.observation_space
         if not isinstance(space, spaces.Box) or len(space.shape) == 0 or space.shape[-1] < 2:
             raise UserError(
@@ -430,6 +448,7 @@ class RewardShift(_Scheduled):
     ``reward_scale``. What was good becomes bad, then good again."""
 
     def __init__(self, env: gym.Env, schedule: Schedule, kind: str, factor: float) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, schedule=schedule, kind=kind, factor=factor)
         self.kind = kind
         self.factor = factor
         super().__init__(env, schedule)
@@ -485,6 +504,7 @@ class PhysicsShift(_Scheduled):
     """
 
     def __init__(self, env: gym.Env, schedule: Schedule, kind: str, scale: float) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, schedule=schedule, kind=kind, scale=scale)
         table = _physics_table(env)
         if kind not in table:
             name = type(env.unwrapped).__name__
@@ -713,7 +733,7 @@ def _pad(array: np.ndarray, channels: int) -> np.ndarray:
 # noisy_tv
 
 
-class Failure(gym.Wrapper):
+class Failure(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """The world pays only for failing: reward -``penalty`` on a step that ends an episode by
     termination (the pole fell), 0 on every other step.
 
@@ -725,7 +745,8 @@ class Failure(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, penalty: float = 1.0) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, penalty=penalty)
+        gym.Wrapper.__init__(self, env)
         if not (isinstance(penalty, int | float) and math.isfinite(penalty) and penalty > 0):
             raise UserError(f"failure: penalty={penalty!r} is invalid; allowed: a number > 0")
         self.penalty = float(penalty)
@@ -735,7 +756,7 @@ class Failure(gym.Wrapper):
         return obs, -self.penalty if terminated else 0.0, terminated, truncated, info
 
 
-class NoisyTV(gym.Wrapper):
+class NoisyTV(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """An unlearnable, attention-grabbing TV: the trap for prediction-error curiosity.
 
     Images show a ``size`` x ``size`` patch in the top-left corner whose every pixel in every
@@ -752,7 +773,8 @@ class NoisyTV(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, size: int = 3) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, size=size)
+        gym.Wrapper.__init__(self, env)
         self.size = _positive_int("noisy_tv", "size", size)
         inner = _discrete("noisy_tv", env.action_space, "the extra 'change channel' action")
         self.action_space = spaces.Discrete(int(inner.n) + 1, start=int(inner.start))
@@ -951,7 +973,7 @@ def _cartpole_policy(obs: Any) -> int:
 TEACHER_POLICIES = ("random", "cartpole", "noop")
 
 
-class Teacher(gym.Wrapper):
+class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """A demonstrator in view some of the time, right some of the time.
 
     At each step the teacher shows what it would do in the learner's *current* observation (the
@@ -964,7 +986,9 @@ class Teacher(gym.Wrapper):
     ``shows="outcome"`` demonstrates without saying the action: the demo carries ``next_obs``,
     the observation the teacher's action leads to (the world is stepped and restored through its
     ``state_dict``, so only worlds that can be saved allow it), and the learner must infer the
-    action itself (System A's inverse dynamics: latent actions).
+    action itself (System A's inverse dynamics: latent actions). On the step that ends an
+    episode it shows nothing: no action leads anywhere from there, and the world must not be
+    stepped past its episode's end.
 
     The coins and random actions are drawn a block of steps at a time; the block is part of
     ``state_dict``, so a restored teacher goes on identically.
@@ -979,13 +1003,24 @@ class Teacher(gym.Wrapper):
         name: str = "teacher",
         shows: str = "action",
     ) -> None:
-        super().__init__(env)
+        # Not deep-copied: a caller's policy is shared as given, not cloned with its agent.
+        gym.utils.RecordConstructorArgs.__init__(
+            self,
+            _disable_deepcopy=True,
+            policy=policy,
+            reliability=reliability,
+            visible=visible,
+            name=name,
+            shows=shows,
+        )
+        gym.Wrapper.__init__(self, env)
         if shows not in ("action", "outcome"):
             raise UserError(f"teacher: shows={shows!r} is invalid; allowed: action, outcome")
-        if shows == "outcome" and _inner_state(env) is None:
+        if shows == "outcome" and not saved_completely(_inner_state(env)):
             raise UserError(
                 f"teacher: shows='outcome' needs a world that can be saved and restored"
-                f" (nursery, bandit); {type(env.unwrapped).__name__} cannot"
+                f" (nursery, bandit, classic control, MinAtar); {type(env.unwrapped).__name__}"
+                " cannot"
             )
         self.shows = shows
         self.space = _discrete("teacher", env.action_space, "a teacher")
@@ -1057,7 +1092,7 @@ class Teacher(gym.Wrapper):
         self._actions = (rng.integers(self.space.n, size=size) + int(self.space.start)).tolist()
         self._pos = 0
 
-    def _demonstrate(self, obs: Any, info: dict[str, Any]) -> dict[str, Any]:
+    def _demonstrate(self, obs: Any, info: dict[str, Any], ended: bool = False) -> dict[str, Any]:
         pos = self._pos
         if pos >= self._block_size:
             self._draw_block()
@@ -1072,6 +1107,8 @@ class Teacher(gym.Wrapper):
                 action = self._actions[pos]
             demo: dict[str, Any] = {"source": self.name, "action": action}
             if self.shows == "outcome":
+                if ended:
+                    return info
                 demo = {"source": self.name, "next_obs": self._outcome(action)}
             teachers = info.get("teachers")
             info["teachers"] = [demo] if teachers is None else [*teachers, demo]
@@ -1090,7 +1127,8 @@ class Teacher(gym.Wrapper):
 
     def step(self, action: Any):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        return obs, reward, terminated, truncated, self._demonstrate(obs, info)
+        ended = terminated or truncated
+        return obs, reward, terminated, truncated, self._demonstrate(obs, info, ended)
 
     def state_dict(self) -> dict[str, Any]:
         return {
