@@ -104,6 +104,7 @@ def test_a_crashing_life_is_reported_and_the_others_finish(tmp_path, tiny_suite,
         (["bench", "bandits", "--steps", "10"], "--steps must be >= 100"),
         (["bench", "bandits", "--set", "log_every=5"], "genome fields only"),
         (["bench", "bandits", "--set", "gamma=7"], "gamma"),
+        (["bench", "bandits", "--address", "auto"], "--address is for --backend ray"),
         (["report", "/nonexistent/place"], "no such directory"),
     ],
 )
@@ -112,6 +113,33 @@ def test_bench_mistakes_are_one_line_errors(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "b").exists()
+
+
+def test_ray_gives_the_same_bench_as_the_process_pool(tmp_path, tiny_suite):
+    """One runner, two backends: the same lives and the same summary (timings aside)."""
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install ray")
+    agents = ["abm", "random", "random_m"]  # random_m runs in a second wave, after abm
+
+    def run(backend, where):
+        run_bench(tiny_suite, agents, 1, 300, 2, where, progress=lambda line: None,
+                  genome=TINY, backend=backend)  # fmt: skip
+        rows = (where / "summary.csv").read_text().splitlines()
+        return [row for row in rows if "_per_s," not in row]  # timings differ, nothing else
+
+    local = run("local", tmp_path / "local")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = run("ray", tmp_path / "ray")
+        assert ray.is_initialized()  # a Ray someone else started is left running
+    finally:
+        ray.shutdown()
+    assert remote == local and len(local) > 20
+    # The lives ran in temporary directories on the workers; their records came back.
+    for agent in agents:
+        life = tmp_path / "ray" / agent / "seed0"
+        assert json.loads((life / "done.json").read_text()) == {"steps": 300}
+        assert len((life / "metrics.jsonl").read_text().splitlines()) == 100
+        assert not (life / "checkpoints").exists()
 
 
 def test_a_bench_directory_cannot_change_its_size(tmp_path, tiny_suite):

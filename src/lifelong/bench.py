@@ -1,13 +1,15 @@
-"""Benchmark suites: many lives (agents x worlds x seeds) on a process pool, then one summary.
+"""Benchmark suites: many lives (agents x worlds x seeds) on the runner, then one summary.
 
     lifelong bench SUITE --agents abm,b_only --seeds 3 --steps 100000 --jobs 2 --dir DIR
+    lifelong bench SUITE ... --backend ray [--address auto]       # the lives on a Ray cluster
 
 A bench directory holds one life per agent, world and seed (`DIR/<agent>/seed<k>`, or
 `DIR/<agent>/<world tag>/seed<k>` when a suite has several worlds), `bench.yaml` (what was asked),
 `summary.json` and `summary.csv` (the metrics of `metrics.py` per agent, seeds aggregated by IQM
 with bootstrap confidence intervals; summary.json also holds each agent's reward curve and its
 change-aligned curve). Rerunning the same command continues: finished lives (`done.json`) are
-not rerun, unfinished ones resume from their checkpoints.
+not rerun, unfinished ones resume from their checkpoints (on the process pool; a life on Ray
+sends back only its records, so an unfinished one starts again from birth).
 
 Two baselines depend on the full agent: `random_m` and `timer_m` use the mode frequencies the
 A-B-M agent showed in the same world and seed, so their lives run after it. The `random` agent's
@@ -17,13 +19,11 @@ reference of regret.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-import multiprocessing
-import os
 import re
 import traceback
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.records import read_jsonl
+from lifelong.runner import Backend, failure, make_backend, small_files, work_in
 from lifelong.systems.control import RULE_FAMILIES
 
 ABLATED = "abm-no_"  # an agent name "abm-no_plan+imagine" is abm without those rule families
@@ -185,32 +186,41 @@ def split_ablation(name: str) -> tuple[str, str]:
     return "abm", ",".join(name[len(ABLATED) :].split("+"))
 
 
-def live(life: LifePlan, mode_mix: str | None = None) -> str | None:
-    """Run one life to its end; None when done, else the error (a bench survives a crash)."""
+@dataclass(frozen=True)
+class BenchTask:
+    """One life of a bench, as the runner ships it (`runner.py`): picklable, no torch."""
+
+    life: LifePlan
+    mode_mix: str | None  # random_m / timer_m: the full agent's measured mode frequencies
+    directory: str | None  # where it runs: the life's directory, or None on a Ray worker
+
+
+def live(task: BenchTask) -> dict[str, Any]:
+    """Run one life to its end (continuing it if it began); a crash is a result, not raised."""
+    life = task.life
     try:
-        changes = life_config(life, mode_mix)
-        if life.agent.startswith("sb3_"):
-            from lifelong.sb3_life import run_sb3_life
+        with work_in(task.directory) as where:
+            changes = life_config(life, task.mode_mix)
+            if life.agent.startswith("sb3_"):
+                from lifelong.sb3_life import run_sb3_life
 
-            config = Config(**{**Config().to_dict(), **changes, "diagnose_every": 0})
-            run_sb3_life(life.directory, config, Genome(**dict(life.genome)), life.steps)
-        else:
-            from lifelong.life import open_life
-
-            if (life.directory / "config.yaml").exists():
-                running = open_life(life.directory)
+                config = Config(**{**Config().to_dict(), **changes, "diagnose_every": 0})
+                run_sb3_life(where, config, Genome(**dict(life.genome)), life.steps)
             else:
-                running = open_life(
-                    life.directory, config_changes=changes, genome_changes=dict(life.genome)
-                )
-            running.run(life.steps)
-        (life.directory / "done.json").write_text(json.dumps({"steps": life.steps}))
-        return None
+                from lifelong.life import open_life
+
+                if (where / "config.yaml").exists():
+                    running = open_life(where)
+                else:
+                    running = open_life(
+                        where, config_changes=changes, genome_changes=dict(life.genome)
+                    )
+                running.run(life.steps)
+            (where / "done.json").write_text(json.dumps({"steps": life.steps}))
+            files = small_files(where) if task.directory is None else {}
+        return {"error": None, "traceback": None, "files": files}
     except Exception as error:
-        detail = traceback.format_exc()
-        (life.directory).mkdir(parents=True, exist_ok=True)
-        (life.directory / "failed.txt").write_text(detail)
-        return f"{life.directory}: {type(error).__name__}: {error}"
+        return failure(error, traceback.format_exc())
 
 
 def finished(life: LifePlan) -> bool:
@@ -239,8 +249,14 @@ def run_bench(
     quick: bool = False,
     progress: Any = print,
     genome: dict[str, Any] | None = None,
+    backend: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
-    """Run (or continue) a suite; returns the summary also written to DIR/summary.json."""
+    """Run (or continue) a suite; returns the summary also written to DIR/summary.json.
+
+    Lives run `jobs` at a time on `backend` (`runner.py`: a local process pool, or Ray at
+    `address`, where `jobs` sizes a local Ray). Both write the same lives and the same summary.
+    """
     if suite_name not in SUITES:
         raise UserError(f"unknown suite {suite_name!r}; suites: {', '.join(SUITES)}")
     suite = SUITES[suite_name]
@@ -259,20 +275,23 @@ def run_bench(
     asked = {"suite": suite_name, "worlds": list(suite.worlds), "agents": agents,
              "seeds": list(range(seeds)), "steps": steps, "genome": dict(genome or {})}  # fmt: skip
     _check_same_bench(directory, asked)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "bench.yaml").write_text(yaml.safe_dump({**asked, "world": suite.worlds[0]}))
+    runner = make_backend(backend, address, jobs)  # connects to Ray before anything is written
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "bench.yaml").write_text(yaml.safe_dump({**asked, "world": suite.worlds[0]}))
+        lives = plan(suite, agents, seeds, steps, directory, genome)
+        first = [life for life in lives if life.agent not in DEPENDENT]
+        second = [life for life in lives if life.agent in DEPENDENT]
+        failures = _run_wave(first, runner, progress, mix_for=lambda life: None)
 
-    lives = plan(suite, agents, seeds, steps, directory, genome)
-    first = [life for life in lives if life.agent not in DEPENDENT]
-    second = [life for life in lives if life.agent in DEPENDENT]
-    failures = _run_wave(first, jobs, progress, mix_for=lambda life: None)
+        def mix_for(life: LifePlan) -> str | None:
+            if "abm" not in agents:
+                return None  # no full agent to copy: the config's default mix
+            return measured_mix(life_directory(directory, suite, "abm", life.world, life.seed))
 
-    def mix_for(life: LifePlan) -> str | None:
-        if "abm" not in agents:
-            return None  # no full agent to copy: the config's default mix
-        return measured_mix(life_directory(directory, suite, "abm", life.world, life.seed))
-
-    failures += _run_wave(second, jobs, progress, mix_for=mix_for)
+        failures += _run_wave(second, runner, progress, mix_for=mix_for)
+    finally:
+        runner.close()
     summary = summarize(directory, suite_name, suite, lives, steps)
     summary["failures"] = failures
     (directory / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -297,27 +316,26 @@ def _check_same_bench(directory: Path, asked: dict[str, Any]) -> None:
             )
 
 
-def _run_wave(lives: list[LifePlan], jobs: int, progress: Any, mix_for: Any) -> list[str]:
-    todo = [life for life in lives if not finished(life)]
+def _run_wave(lives: list[LifePlan], runner: Backend, progress: Any, mix_for: Any) -> list[str]:
     for life in lives:
         if finished(life):
             progress(f"done already: {life.directory}")
+    tasks = [
+        BenchTask(life, mix_for(life), str(life.directory)) for life in lives if not finished(life)
+    ]
     failures: list[str] = []
-    if not todo:
-        return failures
-    # One BLAS thread per life: lives already fill the cores, and the diagnostics' small
-    # solves run several times slower when numpy's threads fight over them.
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
-    context = multiprocessing.get_context("spawn")  # no torch state shared with the parent
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(live, life, mix_for(life)): life for life in todo}
-        for future, life in futures.items():
-            error = future.result()
-            progress(f"{'FAILED' if error else 'finished'}: {life.directory}")
-            if error:
-                failures.append(error)
-    return failures
+
+    def on_result(task: BenchTask, result: dict[str, Any]) -> None:
+        where = task.life.directory
+        progress(f"{'FAILED' if result['error'] else 'finished'}: {where}")
+        if result["error"]:
+            failures.append(f"{where}: {result['error']}")
+            with contextlib.suppress(OSError):
+                where.mkdir(parents=True, exist_ok=True)
+                (where / "failed.txt").write_text(result["traceback"] or result["error"])
+
+    runner.run(live, tasks, on_result)
+    return sorted(failures)
 
 
 # --- Summary ------------------------------------------------------------------------------------

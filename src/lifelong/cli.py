@@ -52,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--agents", help="comma-separated agents (default: the suite's)")
     bench.add_argument("--seeds", type=int, default=3, help="seeds per agent and world")
     bench.add_argument("--steps", type=int, help="world steps per life (default: the suite's)")
-    bench.add_argument("--jobs", type=int, default=1, help="lives run in parallel")
+    bench.add_argument("--jobs", type=int, default=1, help="lives at once (ray: local Ray's CPUs)")
+    bench.add_argument(
+        "--backend", choices=("local", "ray"), default="local", help="where lives run"
+    )
+    bench.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
     bench.add_argument("--dir", type=Path, help="bench directory (default: runs/bench-<suite>)")
     bench.add_argument("--quick", action="store_true", help="the suite's smoke-test size")
     bench.add_argument(
@@ -216,6 +220,7 @@ def _bench(args: argparse.Namespace) -> int:
     summary = run_bench(
         args.suite, agents, args.seeds, args.steps, args.jobs, directory, args.quick,
         progress=lambda line: console.print(line, highlight=False), genome=genome_changes,
+        backend=args.backend, address=args.address,
     )  # fmt: skip
     columns = {
         "auc": "AUC",

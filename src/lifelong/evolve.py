@@ -44,19 +44,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
-import importlib.util
 import io
 import json
 import math
-import multiprocessing
 import os
 import shutil
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +63,7 @@ from lifelong import metrics
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.records import read_jsonl
+from lifelong.runner import Backend, check_backend, failure, make_backend, small_files, work_in
 
 FORMAT = 1  # of evolve.yaml and state.json
 
@@ -440,7 +436,7 @@ def life_config(lifetime: int) -> dict[str, Any]:
 def run_life_task(task: LifeTask) -> dict[str, Any]:
     """Live one life and measure it; a crash comes back as an error, never as an exception."""
     try:
-        with _life_directory(task.directory) as where:
+        with work_in(task.directory) as where:
             from lifelong.life import open_life  # torch: only in the worker
 
             life = open_life(
@@ -455,11 +451,14 @@ def run_life_task(task: LifeTask) -> dict[str, Any]:
             shutil.rmtree(where / "checkpoints", ignore_errors=True)  # keep the disk small
             records = read_jsonl(where / "metrics.jsonl")
             events = read_jsonl(where / "events.jsonl")
-            files = _small_files(where) if task.directory is None else {}
+            files = small_files(where) if task.directory is None else {}
         auc, adaptation = life_measures(records, events)
         return {"auc": auc, "adaptation": adaptation, "error": None, "files": files}
     except Exception as error:
-        return _failure(error, traceback.format_exc())
+        return {**failure(error, traceback.format_exc()), **NO_MEASURES}
+
+
+NO_MEASURES = {"auc": None, "adaptation": None}
 
 
 class LifeTooLong(RuntimeError):
@@ -480,31 +479,6 @@ def _limit_ticks(life: Any, budget: int) -> None:
         return decide()
 
     life.agent.decide = counted
-
-
-@contextlib.contextmanager
-def _life_directory(directory: str | None) -> Iterator[Path]:
-    if directory is not None:
-        yield Path(directory)
-        return
-    with tempfile.TemporaryDirectory(prefix="lifelong-life-") as temporary:
-        yield Path(temporary) / "life"
-
-
-def _small_files(directory: Path) -> dict[str, str]:
-    """The text files of a life on a worker (records, config, genome), to write on the driver."""
-    return {path.name: path.read_text() for path in directory.iterdir() if path.is_file()}
-
-
-def _failure(error: BaseException, detail: str = "") -> dict[str, Any]:
-    message = str(error).splitlines()[0] if str(error) else ""
-    return {
-        "auc": None,
-        "adaptation": None,
-        "error": f"{type(error).__name__}: {message}".rstrip(": "),
-        "traceback": detail or f"{type(error).__name__}: {error}",
-        "files": {},
-    }
 
 
 def life_measures(records: list[dict], events: list[dict]) -> tuple[float, float]:
@@ -550,132 +524,6 @@ def life_measures(records: list[dict], events: list[dict]) -> tuple[float, float
         if length is not None
     ]
     return auc, -float(np.mean(fractions)) if fractions else 0.0
-
-
-# ---------------------------------------------------------------------------------------------
-# Backends: where the lives run.
-
-
-class LocalBackend:
-    """A process pool on this machine (spawned: no torch state shared with the driver)."""
-
-    def __init__(self, jobs: int) -> None:
-        self.jobs = jobs
-        self._pool: ProcessPoolExecutor | None = None
-
-    def run(self, tasks: list[LifeTask], on_result: Callable[[LifeTask, dict], None]) -> None:
-        if not tasks:
-            return
-        if self._pool is None:
-            # One BLAS thread per life: lives already fill the cores.
-            for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-                os.environ.setdefault(name, "1")
-            context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
-        futures: dict[Future, LifeTask] = {
-            self._pool.submit(run_life_task, task): task for task in tasks
-        }
-        try:
-            for future in as_completed(futures):
-                try:
-                    result = future.result()
-                except Exception as error:  # the worker died (killed, out of memory): a new pool
-                    result = _failure(error)
-                    self._discard_pool()
-                on_result(futures[future], result)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-
-    def _discard_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-
-
-class RayBackend:
-    """`ray.remote` tasks, one CPU each, on a local Ray or the cluster at `address`.
-
-    Lives run in a temporary directory on whichever node Ray picks and send their small files
-    back, so the driver's directory need not be shared with the cluster. Ray is left running if
-    it was running before (a test's, or a notebook's); one started here is shut down by `close`.
-    """
-
-    def __init__(self, address: str | None, jobs: int | None) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise UserError(
-                "--backend ray needs Ray: pip install 'lifelong[ray]' (or use --backend local)"
-            ) from None
-        self.ray = ray
-        self.started = False
-        if not ray.is_initialized():
-            options: dict[str, Any] = {"address": address, "log_to_driver": False}
-            if address is None and "RAY_ADDRESS" not in os.environ:  # a Ray of our own
-                options.update(include_dashboard=False, num_cpus=jobs)
-            try:
-                ray.init(**options)
-            except (ConnectionError, ValueError) as error:
-                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-                raise UserError(f"cannot connect to Ray at {address!r}: {reason}") from None
-            self.started = True
-        self._remote = ray.remote(num_cpus=1, max_retries=0)(run_life_task)
-
-    def run(self, tasks: list[LifeTask], on_result: Callable[[LifeTask, dict], None]) -> None:
-        ray = self.ray
-        remote = [dataclasses.replace(task, directory=None) for task in tasks]
-        refs = {
-            self._remote.remote(task): original
-            for task, original in zip(remote, tasks, strict=True)
-        }
-        pending = list(refs)
-        try:
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                for ref in done:
-                    try:
-                        result = ray.get(ref)
-                    except Exception as error:  # the worker died, or the node went away
-                        result = _failure(error)
-                    on_result(refs[ref], result)
-        except BaseException:
-            for ref in pending:
-                with contextlib.suppress(Exception):
-                    ray.cancel(ref)
-            raise
-
-    def close(self) -> None:
-        if self.started:
-            self.ray.shutdown()
-            self.started = False
-
-
-def check_backend(name: str, address: str | None, jobs: int | None) -> None:
-    """The backend's options, checked before anything is written or started."""
-    if name not in ("local", "ray"):
-        raise UserError(f"unknown backend {name!r}; backends: local, ray")
-    if jobs is not None and jobs < 1:
-        raise UserError(f"--jobs must be >= 1, got {jobs}")
-    if name == "local" and address is not None:
-        raise UserError("--address is for --backend ray (a Ray cluster); local needs none")
-    if name == "ray" and importlib.util.find_spec("ray") is None:
-        raise UserError(
-            "--backend ray needs Ray: pip install 'lifelong[ray]' (or use --backend local)"
-        )
-
-
-def make_backend(name: str, address: str | None, jobs: int | None) -> LocalBackend | RayBackend:
-    check_backend(name, address, jobs)
-    if name == "local":
-        return LocalBackend(jobs or os.cpu_count() or 1)
-    return RayBackend(address, jobs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -841,7 +689,7 @@ def _generation(
     settings: Settings,
     search: Search,
     generation: int,
-    runner: LocalBackend | RayBackend,
+    runner: Backend,
     directory: Path,
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
@@ -870,11 +718,12 @@ def _generation(
                 tasks.append(task)
 
     def on_result(task: LifeTask, result: dict[str, Any]) -> None:
+        result = {**NO_MEASURES, **result}  # a worker that died measured nothing
         results[task.key] = result
         _keep(task, result)
         progress(f"  {_life_line(task, result)}")
 
-    runner.run(tasks, on_result)
+    runner.run(run_life_task, tasks, on_result)
     record = _score(settings, generation, level_index, lives, solutions, candidates, results)
     search.tell(solutions, record["fitness"])
     record["mean"] = search.mean()
@@ -973,15 +822,12 @@ def _clear(directory: Path) -> None:
 def _keep(task: LifeTask, result: dict[str, Any]) -> None:
     """Write a life's outcome next to its records: done.json, or failed.txt with the traceback.
 
-    Lives that ran elsewhere (Ray) send their small files back; they are written here first.
     The directory may be unwritable (that may be why the life failed): the outcome is in
     state.json either way, so a failure to write here is not an error of the evolution.
     """
     where = Path(str(task.directory))
     with contextlib.suppress(OSError):
         where.mkdir(parents=True, exist_ok=True)
-        for name, text in result.get("files", {}).items():
-            (where / name).write_text(text)
         if result["error"]:
             (where / "failed.txt").write_text(result.get("traceback") or result["error"])
             return
@@ -1107,11 +953,12 @@ def evaluate(
                 tasks.append(task)
 
     def on_result(task: LifeTask, result: dict[str, Any]) -> None:
+        result = {**NO_MEASURES, **result}  # a worker that died measured nothing
         results[task.key] = result
         _keep(task, result)
 
     try:
-        runner.run(tasks, on_result)
+        runner.run(run_life_task, tasks, on_result)
     finally:
         runner.close()
     table: dict[str, list[dict[str, Any]]] = {}
