@@ -214,8 +214,7 @@ def test_life_measures_average_reward_and_time_to_recover():
     # The world changes at step 500: reward falls to 0 (steps 510-710), is 1 again from 720.
     curve = [1.0] * 50 + [0.0] * 21 + [1.0] * 29
     records = _records(curve)
-    events = [{"step": 0, "kind": "regime", "regime": 0},
-              {"step": 500, "kind": "regime", "regime": 1}]  # fmt: skip
+    events = [{"step": 500, "kind": "regime", "regime": 1}]  # none at birth, as a life writes
     auc, adaptation = life_measures(records, events)
     assert auc == pytest.approx(np.mean(curve))
     assert adaptation == pytest.approx(-(720 - 500) / 500)

@@ -29,6 +29,22 @@ def test_ewma_starts_at_the_first_value_and_holds_through_nan():
         m.ewma(np.array([1.0]), alpha=0.0)
 
 
+def test_ewma_with_widths_is_the_per_step_recursion_on_each_record():
+    rewards, widths = np.array([0.5, 1.0, np.nan, 0.0]), np.array([3, 4, 2, 5])
+    per_step = m.ewma(np.repeat(rewards, widths), alpha=0.1)
+    ends = np.cumsum(widths) - 1
+    assert m.ewma(rewards, 0.1, widths) == pytest.approx(per_step[ends])
+    assert m.ewma(rewards, 0.1, widths)[1] == pytest.approx(0.5 + (1 - 0.9**4) * 0.5)
+    with pytest.raises(ValueError):
+        m.ewma(rewards, 0.1, widths[:3])
+
+
+def test_life_records_keeps_the_last_record_per_step_in_step_order():
+    records = [{"step": 200, "v": 1}, {"step": 100}, {"step": 200, "v": 2}, {"step": None}]
+    records += [{"step": "soon"}, {"v": 3}, {"step": True}]
+    assert m.life_records(records) == [{"step": 100}, {"step": 200, "v": 2}]
+
+
 def test_per_regime_weights_records_by_width_and_skips_unknown_regimes():
     steps = np.array([10, 20, 40, 50])
     out = m.per_regime(steps, np.array([1.0, 2.0, 4.0, 9.0]), [0, 1, 1, None])
@@ -36,22 +52,18 @@ def test_per_regime_weights_records_by_width_and_skips_unknown_regimes():
 
 
 # --- Change points ----------------------------------------------------------------------------
-def test_change_points_from_events_skip_birth_and_repeats():
+def test_change_points_from_events_are_every_change_and_skip_repeats():
     records = [{"step": 100}, {"step": 200}]
     events = [
-        {"step": 1, "kind": "regime", "regime": 0},
         {"step": 50, "kind": "mode", "mode": "explore", "rule": "x"},
-        {"step": 250, "kind": "regime", "regime": 1},
-        {"step": 260, "kind": "regime", "regime": 1},
+        # A life writes a regime event only when the regime changes, never at birth: this one,
+        # at the first record's step (the Nursery's first season change), is a change.
+        {"step": 100, "kind": "regime", "regime": 1},
+        {"step": 260, "kind": "regime", "regime": 1},  # repeats the regime: not a change
         {"step": 700, "kind": "regime", "regime": 0},
     ]
-    assert m.change_points(events, records) == [(250, 1), (700, 0)]
-
-
-def test_change_points_a_first_event_after_the_first_record_is_a_change():
-    events = [{"step": 250, "kind": "regime", "regime": 1}]
-    assert m.change_points(events, [{"step": 100}]) == [(250, 1)]
-    assert m.change_points(events, []) == []  # no records: the first regime seen is birth
+    assert m.change_points(events, records) == [(100, 1), (700, 0)]
+    assert m.change_points(events, []) == [(100, 1), (700, 0)]  # records are not needed
 
 
 def test_change_points_from_records_use_the_previous_record_step():
@@ -360,6 +372,7 @@ def test_switches_per_1e4_counts_changes_of_mode_only():
         {"step": 300, "kind": "mode", "mode": "exploit", "rule": "habit"},
     ]
     assert m.switches_per_1e4(events, 2000) == pytest.approx(2 * 1e4 / 2000)
+    assert [e["step"] for e in m.mode_switches(events)] == [100, 300]  # birth and repeat are not
     assert m.switches_per_1e4([], 2000) == 0.0
     assert math.isnan(m.switches_per_1e4(events, 0))
 
@@ -429,8 +442,7 @@ def _life() -> tuple[list[dict], list[dict]]:
         )
     events = [
         {"step": 0, "kind": "mode", "mode": "observe", "rule": "birth"},
-        {"step": 1, "kind": "regime", "regime": 0},
-        {"step": 1000, "kind": "regime", "regime": 1},
+        {"step": 1000, "kind": "regime", "regime": 1},  # a life writes no regime event at birth
         {"step": 1050, "kind": "mode", "mode": "explore", "rule": "surprise"},
         {"step": 1500, "kind": "mode", "mode": "exploit", "rule": "habit"},
     ]

@@ -13,16 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from lifelong.errors import UserError
-from lifelong.report import (
+from lifelong import metrics
+from lifelong.charts import (
     Series,
-    change_points,
-    ewma,
     line_chart,
+    log_ticks,
     nice_ticks,
+    spans_decades,
     tick_text,
-    write_report,
 )
+from lifelong.errors import UserError
+from lifelong.genome import Genome
+from lifelong.report import COUNTERS, write_report
 
 SVG = "{http://www.w3.org/2000/svg}"
 EVIL = "<script>alert(1)</script>"
@@ -42,8 +44,11 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
 
-def make_life(directory: Path, world: str = "nursery", agent: str = "abm", events: bool = True):
-    """40 records, regime 0 -> 1 at step 20000 -> 2 at step 30000; some signals unmeasured."""
+def make_life(directory: Path, world: str = "nursery", agent: str = "abm", events=True):
+    """40 records, regime 0 -> 1 at step 20000 -> 2 at step 30000; some signals unmeasured.
+
+    `events`: True for a few regime, alarm and mode events, False for none, or a list to write.
+    """
     directory.mkdir(parents=True)
     (directory / "config.yaml").write_text(
         json.dumps({"format": 1, "world": world, "seed": 3, "agent": agent, "log_every": 1000})
@@ -81,7 +86,9 @@ def make_life(directory: Path, world: str = "nursery", agent: str = "abm", event
             }
         )
     write_jsonl(directory / "metrics.jsonl", records)
-    if events:
+    if isinstance(events, list):
+        write_jsonl(directory / "events.jsonl", events)
+    elif events:
         write_jsonl(
             directory / "events.jsonl",
             [
@@ -157,6 +164,38 @@ def make_bench(directory: Path, agents=("abm", "frozen", "random"), metric: str 
     return directory
 
 
+def make_evolution(directory: Path) -> Path:
+    """Two generations of an evolution written by hand (no torch, no lives)."""
+    directory.mkdir(parents=True)
+    settings = {
+        "worlds": ["bandit(arms=3, every=100)"],
+        "population": 3,
+        "generations": 2,
+        "lifetime": 300,
+        "seed": 1,
+        "frozen": [],
+        "start": {},
+        "curriculum": [{"from": 0, "lives": 1, "variants": ["{world}"]}],
+    }
+    fields = Genome.names()
+    generations = [
+        {
+            "level": 0,
+            "lives": [["bandit(arms=3, every=100)", g]],
+            "fitness": [0.5 + g, 0.4 + g, 0.3],
+            "errors": [None, None, None],
+            "mean": [0.5] * len(fields),
+            "seconds": 1.0,
+        }
+        for g in range(2)
+    ]
+    (directory / "evolve.yaml").write_text(json.dumps(settings))
+    (directory / "state.json").write_text(
+        json.dumps({"fields": fields, "generations": generations})
+    )
+    return directory
+
+
 def parse(path: Path) -> ET.Element:
     """The report parsed as strict XML: fails on unbalanced or unescaped markup."""
     return ET.fromstring(path.read_text().replace("<!DOCTYPE html>", "", 1))
@@ -201,20 +240,33 @@ def test_tick_labels_use_the_decimals_the_step_needs():
     assert tick_text(0, 0.2) == "0"
 
 
-def test_ewma_weighs_an_interval_by_its_steps():
-    smoothed = ewma([1000, 2000, 3000, 4000], [0.0, 1.0, None, 1.0])
-    assert smoothed[0] == 0.0
-    assert smoothed[1] == pytest.approx(1 - 0.999**1000)  # 0.632
-    assert smoothed[2] is None
-    # the gap spans 2000 steps of reward 1
-    assert smoothed[3] == pytest.approx(1 - 0.999**3000)
+def test_log_ticks_are_powers_of_ten_enclosing_the_data():
+    assert log_ticks(0.3, 2000) == pytest.approx([0.1, 1, 10, 100, 1000, 10000])
+    assert log_ticks(1, 10) == [1, 10]
+    assert log_ticks(5, 5) == [1, 10]
+    assert log_ticks(1e-9, 1e9, 5) == pytest.approx([10.0**k for k in range(-9, 12, 4)])
+    assert spans_decades([2000.0, 0.9, None, 0.5])
+    assert not spans_decades([20.0, 0.9, 0.5])  # 40x: one decade and a half
+    assert not spans_decades([2000.0, 0.0, 0.5])  # a log axis has no place for 0
+    assert not spans_decades([2000.0, -1.0, 0.5])
+    assert not spans_decades([None])
 
 
-def test_change_points_prefer_events_and_fall_back_to_records():
-    records = [{"step": 1000 * i, "regime": r} for i, r in enumerate([0, 0, None, 1, 1, 0])]
-    assert change_points(records, []) == [(3000, 1), (5000, 0)]
-    events = [{"step": 2500, "kind": "regime", "regime": 1}, {"step": 2600, "kind": "mode"}]
-    assert change_points(records, events) == [(2500, 1)]
+def test_a_log_chart_spaces_decades_evenly_and_says_so():
+    svg = ET.fromstring(
+        line_chart(
+            [Series("err", [1, 2, 3], [1000.0, 10.0, 0.1])],
+            fig_id="f",
+            title="t",
+            ylabel="ratio",
+            log_y=True,
+        )
+    )
+    (path,) = data_paths(svg)
+    ys = [float(point.split(",")[1]) for point in path.get("d")[1:].split(" L")]
+    assert ys[1] - ys[0] == pytest.approx(ys[2] - ys[1], abs=0.15)  # two decades each
+    assert "ratio (log scale)" in texts(svg)
+    assert {"0.1", "1", "10", "100", "1k"} <= set(texts(svg))
 
 
 def test_a_chart_without_finite_data_says_so():
@@ -266,14 +318,137 @@ def test_life_report_has_its_figures_and_tables(tmp_path):
     assert counters["updates_a"] == "8,000"
     assert counters["change points"] == "2"
     assert counters["mode switches"] == "2" and counters["alarms"] == "1"
+    # a clock and a rate are in every record, but they are not counters
+    assert "wall_time" not in counters and "steps_per_s" not in counters
+    counted = ["step", "learn_steps", "updates_a", "updates_b"]  # the ones these records hold
+    assert list(counters)[1:] == [*counted, "records", "change points", "mode switches", "alarms"]
 
 
 def test_life_without_events_takes_change_points_from_records(tmp_path):
     root = parse(write_report(make_life(tmp_path / "life", events=False)))
     reward = figures(root)["fig-reward"]
     notes = [e.find(f"{SVG}title").text for e in reward.iter() if e.get("class") == "changepoint"]
-    assert notes == ["regime 1 from step 21000", "regime 2 from step 31000"]
+    # a change first shown by a record happened after the previous record: metrics' tau
+    assert notes == ["regime 1 from step 20000", "regime 2 from step 30000"]
     assert not [e for e in figures(root)["fig-modes"].iter() if e.get("class") == "tick"]
+
+
+def changepoint_notes(svg: ET.Element) -> list[str]:
+    return [e.find(f"{SVG}title").text for e in svg.iter() if e.get("class") == "changepoint"]
+
+
+# Events on which the report's own change points once disagreed with metrics.py's: a first regime
+# event before the first record (a change: a life writes none at birth), a repeated regime, and,
+# without events, where in a record's interval a change falls.
+DISPUTED_EVENTS = [
+    {"step": 0, "kind": "mode", "mode": "observe", "rule": "birth"},
+    {"step": 500, "kind": "regime", "regime": 0},
+    {"step": 12000, "kind": "regime", "regime": 1},
+    {"step": 12500, "kind": "regime", "regime": 1},
+    {"step": 15000, "kind": "mode", "mode": "explore", "rule": "surprise"},
+    {"step": 16000, "kind": "mode", "mode": "explore", "rule": "surprise"},
+    {"step": 25000, "kind": "regime", "regime": 2},
+    {"step": "soon", "kind": "regime", "regime": 3},  # a damaged line: ignored
+]
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        (DISPUTED_EVENTS, [(500, 0), (12000, 1), (25000, 2)]),
+        (False, [(20000, 1), (30000, 2)]),
+    ],
+)
+def test_the_change_points_drawn_are_the_ones_metrics_measures(tmp_path, events, expected):
+    life = make_life(tmp_path / "life", events=events)
+    records = [json.loads(line) for line in (life / "metrics.jsonl").read_text().splitlines()]
+    readable = [e for e in events or [] if isinstance(e["step"], int)]
+    assert metrics.change_points(readable, records) == expected
+    notes = [f"regime {regime} from step {step}" for step, regime in expected]
+    root = parse(write_report(life))
+    svgs = figures(root)
+    for fig_id in ("fig-reward", "fig-modes", "fig-world-model", "fig-meta-energy"):
+        assert changepoint_notes(svgs[fig_id]) == notes, fig_id
+    counters = next(t for t in root.iter("table") if t.get("id") == "counters")
+    rows = {r[0].text: r[1].text for r in counters.iter("tr")}
+    assert rows["change points"] == str(len(expected))
+    switches = metrics.mode_switches(readable)
+    assert rows["mode switches"] == str(len(switches))
+    ticks = [e for e in svgs["fig-modes"].iter() if e.get("class") == "tick"]
+    assert len(ticks) == len(switches) == (1 if events else 0)  # birth and repeat are no switch
+
+
+def test_counters_are_the_agents_counters():
+    agent = pytest.importorskip("lifelong.agent")  # needs torch; the report itself does not
+    assert set(COUNTERS) == {"step"} | set(agent.COUNTERS) - {"env_steps"}
+
+
+def rewrite_first_record(life: Path, **changes) -> None:
+    path = life / "metrics.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    records[0].update(changes)
+    write_jsonl(path, records)
+
+
+def ylabel(svg: ET.Element) -> str:
+    label = (t for t in svg.iter(f"{SVG}text") if "rotate(-90)" in t.get("transform", ""))
+    return next(label).text or ""
+
+
+def test_errors_spanning_decades_get_a_log_axis(tmp_path):
+    life = make_life(tmp_path / "life")
+    svgs = figures(parse(write_report(life)))
+    assert ylabel(svgs["fig-world-model"]) == "ratio"  # 0.3 to 1.2: linear
+    assert ylabel(svgs["fig-meta-prediction_error_fast"]) == ""
+    # A's first error is 2,000 times the later ones: on a linear axis they would be flat at 0
+    rewrite_first_record(life, error_vs_copy_last=2000.0, prediction_error_fast=100.0, energy=1e-4)
+    svgs = figures(parse(write_report(life)))
+    world = svgs["fig-world-model"]
+    assert ylabel(world) == "ratio (log scale)"
+    assert {"0.1", "1", "10", "100", "1k", "10k"} <= set(texts(world))
+    assert ylabel(svgs["fig-meta-prediction_error_fast"]) == "log scale"
+    assert ylabel(svgs["fig-meta-energy"]) == ""  # a level in [0, 1], not an error: linear
+    assert ylabel(svgs["fig-reward"]) == "reward / step"
+
+
+LINK_ATTRIBUTES = {"src", "href", "srcset", "data", "poster", "action", "background"}
+ADDRESS = re.compile(r"\s*(//|(?!data:)[a-z][a-z0-9+.-]*:)", re.I)  # a host or a scheme, not data:
+CSS_URL = re.compile(r"url\(\s*['\"]?([^)'\"]*)|(@import)")
+
+
+def external_resources(root: ET.Element) -> list[str]:
+    """Every address the page would fetch: link attributes (src, href, ...) that name a host or a
+    scheme (relative links, fragments and inline data: are fine), and CSS url(...) or @import
+    anywhere that is not a fragment (#id, as clip paths use)."""
+    found = []
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            if name.rsplit("}", 1)[-1].lower() in LINK_ATTRIBUTES and ADDRESS.match(value):
+                found.append(value)
+        for text in [element.text or "", *element.attrib.values()]:
+            found += [u or i for u, i in CSS_URL.findall(text) if not u.startswith("#")]
+    return found
+
+
+def test_reports_load_nothing_from_the_network(tmp_path):
+    probe = ET.fromstring(
+        '<p style="background: url(http://x/b.png)"><img src="https://x.org/a.png"/>'
+        '<a href="//cdn.x/y">y</a><a href="abm/report.html">z</a><svg clip-path="url(#c)"/></p>'
+    )
+    found = external_resources(probe)  # the check bites
+    assert found == ["http://x/b.png", "https://x.org/a.png", "//cdn.x/y"]
+    bench = make_bench(tmp_path / "bench")
+    (bench / "abm" / "seed0").mkdir(parents=True)
+    (bench / "abm" / "seed0" / "report.html").write_text("<html></html>")
+    made = [make_life(tmp_path / "life"), bench, make_evolution(tmp_path / "evolution")]
+    for directory in made:
+        root = parse(write_report(directory))
+        assert figures(root), directory
+        assert external_resources(root) == [], directory
+        assert not [e for e in root.iter() if e.tag in {"script", "link", "img", "iframe"}]
+    assert [a.get("href") for a in parse(bench / "report.html").iter("a")] == [
+        "abm/seed0/report.html"
+    ]
 
 
 def test_life_with_nulls_everywhere_still_renders(tmp_path):

@@ -79,23 +79,46 @@ def auc(curve: np.ndarray) -> float:
     return float(finite.mean()) if finite.size else math.nan
 
 
-def ewma(rewards: np.ndarray, alpha: float = 1e-3) -> np.ndarray:
+def ewma(rewards: np.ndarray, alpha: float = 1e-3, widths: np.ndarray | None = None) -> np.ndarray:
     """Exponentially weighted reward r~_t = (1 - a) r~_{t-1} + a r_t (METRICS.md, AUC item).
 
     The recursion starts at the first finite reward rather than at 0, so the first 1/a steps
     are not dragged towards zero (as `lifelong.signals.EMA` does). A NaN reward leaves the
     average where it was; entries before the first finite reward are NaN.
+
+    `widths`, when given, says how many world steps each reward stands for (a record's interval,
+    `np.diff(steps, prepend=0)`): n steps of reward r move the average by 1 - (1 - a)^n of the
+    gap, exactly the per-step recursion on n copies of r. So a curve of records is smoothed per
+    world step, as METRICS.md defines a, and not per record.
     """
     if not 0.0 < alpha <= 1.0:
         raise ValueError(f"alpha must be in (0, 1], got {alpha}")
-    values = _floats(rewards).ravel().tolist()
-    out = [math.nan] * len(values)
+    values = _floats(rewards).ravel()
+    steps = np.ones_like(values) if widths is None else _floats(widths).ravel()
+    if steps.shape != values.shape or np.any(steps < 0):
+        raise ValueError("widths must be one non-negative number of steps per reward")
+    gains = (1.0 - (1.0 - alpha) ** steps).tolist()
+    out = [math.nan] * values.size
     average = math.nan
-    for t, r in enumerate(values):
+    for t, r in enumerate(values.tolist()):
         if math.isfinite(r):
-            average = r if math.isnan(average) else average + alpha * (r - average)
+            average = r if math.isnan(average) else average + gains[t] * (r - average)
         out[t] = average
     return np.asarray(out, dtype=float)
+
+
+def life_records(records: Iterable[dict]) -> list[dict]:
+    """A life's records as every figure reads them: one per step, oldest first.
+
+    The last record written for a step wins (a resumed life may have written it twice); a record
+    whose step is not a finite number (a damaged line) is left out.
+    """
+    by_step: dict[float, dict] = {}
+    for record in records:
+        step = record.get("step")
+        if isinstance(step, int | float) and not isinstance(step, bool) and math.isfinite(step):
+            by_step[step] = record
+    return [by_step[step] for step in sorted(by_step)]
 
 
 def per_regime(steps: np.ndarray, curve: np.ndarray, regimes: Sequence[Any]) -> dict[int, float]:
@@ -125,23 +148,19 @@ def change_points(events: list[dict], records: list[dict]) -> list[tuple[int, in
 
     METRICS.md "Per change point tau_k": ground truth comes from the world's info["shift"]. Taken
     from the events of kind "regime" when the life wrote any, else from the records' `regime` key.
-    The first regime seen is the one the life was born into, not a change:
-    - events: the first regime event is birth when it is at or before the first record's step
-      (or there are no records); a regime event that repeats the current regime is ignored;
-    - records: a change is first shown by record i, so it happened in (steps[i-1], steps[i]]
-      and tau = steps[i-1], the start of that interval (the previous record's step).
+    - events: a life writes one only when the regime changes (never at birth), so every regime
+      event is a change; one that repeats the current regime (a damaged log) is ignored;
+    - records: the first regime a record shows is the one the life was born into; a change is
+      first shown by record i, so it happened in (steps[i-1], steps[i]] and tau = steps[i-1],
+      the start of that interval (the previous record's step).
     """
     regime_events = [e for e in events if e.get("kind") == "regime" and e.get("regime") is not None]
     changes: list[tuple[int, int]] = []
     if regime_events:
         regime_events.sort(key=lambda e: e["step"])
-        first_record = records[0]["step"] if records else math.inf
         current = None
-        for i, event in enumerate(regime_events):
+        for event in regime_events:
             regime = event["regime"]
-            if i == 0 and event["step"] <= first_record:
-                current = regime
-                continue
             if regime != current:
                 changes.append((int(event["step"]), regime))
             current = regime
@@ -343,15 +362,14 @@ def reward_bins(records: list[dict]) -> tuple[np.ndarray, np.ndarray, int | None
     Bin j covers the world steps ((j - 1) w, j w] and ends at j w (a grid fixed to the step count):
     a record at step s carrying n bins holds the n consecutive bins that end at or before
     floor(s / w) w. Ends come back increasing; a bin written as None is NaN. Empty arrays and None
-    when no record carries bins (a life recorded before they existed). Records are taken once per
-    step (the last wins, as in `summarize_life`); the width is the first binned record's, and a
-    record of another width is skipped (a life cannot change it).
+    when no record carries bins (a life recorded before they existed). Records are read as
+    `life_records` gives them; the width is the first binned record's, and a record of another
+    width is skipped (a life cannot change it).
     """
-    by_step = {r["step"]: r for r in records if r.get("step") is not None}
     width: int | None = None
     bins: dict[int, float] = {}
-    for step in sorted(by_step):
-        record = by_step[step]
+    for record in life_records(records):
+        step = record["step"]
         values, w = record.get("reward_bins"), record.get("reward_bin_width")
         if not values or not isinstance(w, int) or w < 1:
             continue
@@ -736,9 +754,9 @@ def time_per_mode(records: list[dict]) -> dict[str, float]:
     return out
 
 
-def _mode_switches(events: list[dict]) -> list[dict]:
-    """M's mode events that are real switches: a repeat of the current mode is not, and neither
-    is a first event at step 0 (the mode M was born in)."""
+def mode_switches(events: list[dict]) -> list[dict]:
+    """M's mode events that are real switches, oldest first: a repeat of the current mode is
+    not, and neither is a first event at step 0 (the mode M was born in)."""
     switches, current = [], None
     for i, event in enumerate(e for e in events if e.get("kind") == "mode"):
         if i == 0 and event.get("step", 0) <= 0:
@@ -753,12 +771,12 @@ def _mode_switches(events: list[dict]) -> list[dict]:
 def switches_per_1e4(events: list[dict], total_steps: int) -> float:
     """Mode switches of System M per 10^4 world steps (METRICS.md "Time per mode ... switches").
 
-    Counts the events of kind "mode" that change the mode (see `_mode_switches`); NaN for a life
+    Counts the events of kind "mode" that change the mode (see `mode_switches`); NaN for a life
     with no steps.
     """
     if total_steps <= 0:
         return math.nan
-    return len(_mode_switches(events)) * 1e4 / total_steps
+    return len(mode_switches(events)) * 1e4 / total_steps
 
 
 # --- Aggregation ------------------------------------------------------------------------------
@@ -873,7 +891,7 @@ SUMMARY_METRICS = (
 )
 
 
-def _last_value(records: list[dict], key: str) -> float | None:
+def last_value(records: list[dict], key: str) -> float | None:
     """The newest finite number stored under `key`, skipping nulls and non-numbers."""
     for record in reversed(records):
         value = record.get(key)
@@ -964,8 +982,7 @@ def summarize_life(
     A value that cannot be measured is None; missing inputs never raise.
     """
     summary: dict[str, Any] = dict.fromkeys(SUMMARY_METRICS)
-    by_step = {r["step"]: r for r in records if r.get("step") is not None}  # last wins
-    records = [by_step[s] for s in sorted(by_step)]
+    records = life_records(records)
     if not records:
         return summary
     steps = _floats([r["step"] for r in records])
@@ -1003,7 +1020,7 @@ def summarize_life(
     alarms = [e["step"] for e in events if e.get("kind") == "alarm"]
     mode_events = [e for e in events if e.get("kind") == "mode"]
     if not alarms and explore_as_alarm:
-        alarms = [e["step"] for e in _mode_switches(events) if e.get("mode") == "explore"]
+        alarms = [e["step"] for e in mode_switches(events) if e.get("mode") == "explore"]
     if alarms or (mode_events and explore_as_alarm):
         detection = detection_stats(taus, alarms, total_steps, max_delay=window)
         summary["detection_delay_median"] = detection["delay_median"]
@@ -1016,7 +1033,7 @@ def summarize_life(
     for mode, share in time_per_mode(records).items():
         summary[f"time_{mode}"] = share
 
-    summary["coverage"] = _last_value(records, "coverage")
+    summary["coverage"] = last_value(records, "coverage")
     tv = _floats([r.get("tv_in_view") for r in records])
     widths = _widths(steps)
     seen = np.isfinite(tv)
@@ -1026,7 +1043,7 @@ def summarize_life(
     summary["env_steps_per_s"] = float(np.median(speeds)) if speeds.size else None
     summary["updates_per_s"] = _updates_per_s(records)
     for key in sorted({k for r in records for k in r if k.startswith("diag_")}):
-        summary[key] = _last_value(records, key)
+        summary[key] = last_value(records, key)
     summary = {k: _finite_or_none(v) for k, v in summary.items()}
     summary["recovery_times"] = [float(rt) for rt in recovered]  # for pooling across lives
     return summary
