@@ -10,20 +10,26 @@ Two ways in:
     action = agent.act(obs); agent.observe(reward, next_obs, terminated, truncated, info)
 """
 
-from lifelong.config import Config
-from lifelong.genome import Genome
-from lifelong.life import Life, load_policy, open_life, read_metrics
-from lifelong.stepwise import StepwiseAgent, make_agent
-from lifelong.worlds import make_world
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "Config",
-    "Genome",
-    "Life",
-    "StepwiseAgent",
-    "load_policy",
-    "make_agent",
-    "make_world",
-    "open_life",
-    "read_metrics",
-]
+# Where each public name lives. Imported on first use, so that `import lifelong.systems.control`
+# (System M) and the other torch-free modules stay free of torch.
+_PUBLIC = {
+    "Config": "lifelong.config",
+    "Genome": "lifelong.genome",
+    "Life": "lifelong.life",
+    "StepwiseAgent": "lifelong.stepwise",
+    "load_policy": "lifelong.life",
+    "make_agent": "lifelong.stepwise",
+    "make_world": "lifelong.worlds",
+    "open_life": "lifelong.life",
+    "read_metrics": "lifelong.life",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'lifelong' has no attribute {name!r}")
+    return getattr(import_module(_PUBLIC[name]), name)
