@@ -40,7 +40,7 @@ def test_high_sleep_pressure_puts_the_agent_to_sleep_until_rested():
 
 
 def test_minimum_dwell_holds_a_mode():
-    controller = MetaController(Genome(min_dwell=10))
+    controller = MetaController(Genome(min_dwell=10, explore_rules=1))
     controller.decide(MetaState())  # birth: the first choice is free
     assert controller.mode == Mode.EXPLOIT
     modes = run(
@@ -90,14 +90,29 @@ def test_rules_pick_modes_from_signals():
         (MetaState(), Mode.EXPLOIT, "default"),
     ]
     for state, mode, rule in cases:
-        controller = MetaController(Genome(min_dwell=1))
+        controller = MetaController(Genome(min_dwell=1, explore_rules=1))
         action = controller.decide(state)
         assert (action.mode, action.rule) == (mode, rule), state
 
 
+def test_the_explore_rules_are_innate_and_off_by_default():
+    """Off by default (they cost reward at full size); the genome can switch them on."""
+    curious = MetaState(learning_progress=0.3, model_reliability=0.4)
+    surprised = MetaState(surprise=5.0)
+    for state in (curious, surprised):
+        assert MetaController(Genome(min_dwell=1)).decide(state).mode == Mode.EXPLOIT
+        on = MetaController(Genome(min_dwell=1, explore_rules=1))
+        assert on.decide(state).mode == Mode.EXPLORE
+    # A change still sends the agent to explore: that is the change family, not these rules.
+    change = MetaState(change_detected=1.0)
+    assert MetaController(Genome(min_dwell=1)).decide(change).rule == "change detected"
+
+
 def test_meta_action_follows_the_mode():
     genome = Genome(min_dwell=1)
-    explore = MetaController(genome).decide(MetaState(learning_progress=0.5, model_reliability=0.4))
+    explore = MetaController(genome.replace(explore_rules=1)).decide(
+        MetaState(learning_progress=0.5, model_reliability=0.4)
+    )
     exploit = MetaController(genome).decide(MetaState())
     sleep = MetaController(genome).decide(MetaState(sleep_pressure=1.0))
     assert explore.intrinsic_weight == genome.intrinsic_gain > 0

@@ -40,6 +40,10 @@ class Genome:
     observe_span: int = _gene(48, 1, 100_000, "ticks of watching before trying on one's own")
     progress_threshold: float = _gene(0.01, -1.0, 1.0, "learning progress above which M explores")
     surprise_threshold: float = _gene(2.0, 0.0, 10.0, "surprise (z-score) above which M explores")
+    # Off by default: in 100k-step Nursery lives the agent averaged -0.0018 reward per step
+    # without them, -0.0042 with them, on 5 of 5 seeds (docs/benchmarks.md, "Ablations at full
+    # size"). Evolution may switch them back on.
+    explore_rules: int = _gene(0, 0, 1, "1: M explores on learning progress or surprise")
     intrinsic_gain: float = _gene(0.3, 0.0, 10.0, "weight of A's disagreement in B's reward")
     explore_temperature: float = _gene(1.0, 1e-3, 10.0, "softmax temperature when exploring", True)
     exploit_temperature: float = _gene(0.1, 1e-3, 10.0, "softmax temperature when exploiting", True)

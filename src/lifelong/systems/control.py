@@ -143,7 +143,7 @@ class MetaController:
                     return Mode.PLAN, "planning pays"
                 if self.since_planned >= g.plan_retry:
                     return Mode.PLAN, "planning trial"
-        if self._on("explore"):
+        if self._on("explore") and g.explore_rules:
             intermediate = g.complexity_low < s.model_reliability < g.complexity_high
             if s.learning_progress > g.progress_threshold and intermediate:
                 return Mode.EXPLORE, "learning progress"
