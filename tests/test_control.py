@@ -54,7 +54,7 @@ def test_minimum_dwell_holds_a_mode():
 
 
 def test_pain_aborts_a_plan_at_once_whatever_the_dwell():
-    controller = MetaController(Genome(min_dwell=50))
+    controller = MetaController(Genome(min_dwell=50, plan_rules=1))
     planning = MetaState(model_reliability=0.9, plan_advantage=1.0)
     controller.since_imagined = -(10**9)  # no imagining in this test
     assert run(controller, planning, 3) == [Mode.PLAN] * 3
@@ -154,7 +154,7 @@ def test_news_of_a_change_waits_out_a_dwelling_mode():
 
 
 def test_planning_is_admitted_by_its_measured_advantage_or_a_periodic_trial():
-    genome = Genome(min_dwell=1, plan_retry=5, plan_margin=0.0)
+    genome = Genome(min_dwell=1, plan_retry=5, plan_margin=0.0, plan_rules=1)
     no_imagine = frozenset({"imagine"})
     losing = MetaState(model_reliability=0.9, plan_advantage=-0.5)
     modes = run(MetaController(genome, no_imagine), losing, 13)
@@ -165,14 +165,17 @@ def test_planning_is_admitted_by_its_measured_advantage_or_a_periodic_trial():
     assert unreliable.decide(MetaState(model_reliability=0.1, plan_advantage=0.5)).mode == (
         Mode.EXPLOIT
     )
-    # By default PLAN is admitted unless measured to lose by more than a reward scale.
-    default = MetaController(Genome(min_dwell=1), no_imagine)
+    # Switched on, PLAN is admitted unless measured to lose by more than a reward scale.
+    default = MetaController(Genome(min_dwell=1, plan_rules=1), no_imagine)
     default.since_planned = 0
     assert default.decide(losing).mode == Mode.PLAN
+    # Off by default (it did not earn its place at full size): never, not even on trial.
+    off = MetaController(Genome(min_dwell=1), no_imagine)
+    assert run(off, MetaState(model_reliability=0.9, plan_advantage=5.0), 3) == [Mode.EXPLOIT] * 3
 
 
 def test_imagining_runs_a_spell_then_the_model_plans_until_rested_again():
-    genome = Genome(min_dwell=4, imagine_span=3, imagine_every=10)
+    genome = Genome(min_dwell=4, imagine_span=3, imagine_every=10, plan_rules=1)
     controller = MetaController(genome)
     state = MetaState(model_reliability=0.8, plan_advantage=1.0)
     modes = run(controller, state, 16)
@@ -185,9 +188,10 @@ def test_imagining_runs_a_spell_then_the_model_plans_until_rested_again():
 
 def test_ablations_switch_off_one_rule_family_and_nothing_else():
     state = MetaState(model_reliability=0.8, plan_advantage=1.0)
-    no_imagine = MetaController(Genome(min_dwell=1), disabled=frozenset({"imagine"}))
+    planner = Genome(min_dwell=1, plan_rules=1)
+    no_imagine = MetaController(planner, disabled=frozenset({"imagine"}))
     assert no_imagine.decide(state).mode == Mode.PLAN
-    neither = MetaController(Genome(min_dwell=1), disabled=frozenset({"imagine", "plan"}))
+    neither = MetaController(planner, disabled=frozenset({"imagine", "plan"}))
     assert neither.decide(state).mode == Mode.EXPLOIT
     no_sleep = MetaController(Genome(min_dwell=1), disabled=frozenset({"sleep"}))
     assert no_sleep.decide(MetaState(sleep_pressure=1.0)).mode == Mode.EXPLOIT

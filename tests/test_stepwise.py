@@ -15,7 +15,7 @@ QUICK = {"tensorboard": False, "log_every": 100, "checkpoint_every": 1_000_000}
 STEPS = 1_500
 # Plans, sleeps and imaginings all happen within STEPS with TINY and these (checked below), so
 # the comparison covers every verb of the loop, not only acting.
-GENOME = {**TINY, "plan_retry": 300, "imagine_every": 300, "plan_reliability": 0.0}
+GENOME = {**TINY, "plan_rules": 1, "plan_retry": 300, "imagine_every": 300, "plan_reliability": 0.0}
 
 
 def own_loop(world: str, seed: int, steps: int) -> tuple[lifelong.StepwiseAgent, list[float]]:

@@ -59,6 +59,10 @@ class Genome:
         -1.0, -10.0, 10.0, "PLAN's measured advantage over EXPLOIT (in reward scales), to plan"
     )
     plan_retry: int = _gene(2000, 1, 1_000_000, "ticks without planning before a trial spell")
+    # Off by default: in 100k-step Nursery lives (explore rules off) the agent scored an IQM of
+    # -0.0010 per step without PLAN, -0.0014 with it (intervals overlap; docs/benchmarks.md,
+    # "Ablations at full size"), and a plan costs ~1.6 ms. Evolution may switch it back on.
+    plan_rules: int = _gene(0, 0, 1, "1: M plans when A's model is reliable (see plan_margin)")
     imagine_every: int = _gene(2000, 1, 1_000_000, "ticks between spells of imagining")
     imagine_span: int = _gene(16, 1, 10_000, "ticks in one spell of imagining")
     complexity_low: float = _gene(0.05, 0.0, 1.0, "model reliability below which it is hopeless")

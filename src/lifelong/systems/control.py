@@ -138,7 +138,7 @@ class MetaController:
             rested = self.since_imagined >= g.imagine_every and self.mode != Mode.IMAGINE
             if self._on("imagine") and rested:
                 return Mode.IMAGINE, "model reliable: imagine"
-            if self._on("plan"):
+            if self._on("plan") and g.plan_rules:
                 if s.plan_advantage > g.plan_margin:
                     return Mode.PLAN, "planning pays"
                 if self.since_planned >= g.plan_retry:
