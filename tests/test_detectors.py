@@ -152,12 +152,14 @@ def test_page_hinkley_without_clipping_is_fooled_by_heavy_tails():
 
 
 def test_reward_rate_tripling_is_found_and_quiet_before():
+    early = 0
     for seed in SEEDS:
         rng = random.Random(seed)
         rewards = [float(rng.random() < (0.02 if t < 6000 else 0.06)) - 0.01 for t in range(9000)]
         steps = feed_rewards(ChangeDetector(), rewards)
-        assert [t for t in steps if t < 6000] == [] or seed == 3  # seed 3: one, at 3743
+        early += sum(t < 6000 for t in steps)
         assert any(6000 <= t <= 7000 for t in steps)  # seeds: 111-335 steps
+    assert early <= 1  # one false alarm (seed 3, at 3743) in all the seeds' quiet stretches
 
 
 def test_a_reward_rate_that_climbs_slowly_as_b_learns_rarely_alarms():
