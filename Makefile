@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 # Extra arguments for `make run`, e.g. make run ARGS="--steps 20000 --dir runs/short"
 ARGS   ?= --dir runs/nursery
 
-.PHONY: setup run test bench lint clean
+.PHONY: setup browser run test bench lint clean
 
 setup: $(STAMP)
 
@@ -20,8 +20,17 @@ $(STAMP): pyproject.toml
 run: setup
 	$(VENV)/bin/lifelong run $(ARGS)
 
-test: setup
-	$(PY) -m pytest -n 2 tests
+# The report tests render pages in headless Chromium: installed where apt and root allow it;
+# elsewhere they skip, and `-rs` prints which tests skipped and why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && { apt-get install -y -q chromium >/dev/null 2>&1 \
+	            || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; }; } \
+	  || echo "note: chromium could not be installed; the report rendering tests will skip"
+
+test: setup browser
+	$(PY) -m pytest -n 2 -rs tests
 
 bench: setup
 	$(PY) benchmarks/throughput.py

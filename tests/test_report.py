@@ -5,6 +5,7 @@ Life and bench directories are written by hand (a few dozen records), so no torc
 
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -596,9 +597,13 @@ document.body.appendChild(out);
 
 
 def chromium() -> str:
+    """The browser, or a skip; in CI (`LIFELONG_NEEDS_CHROMIUM=1`, set by .ci/run) a failure."""
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        pytest.skip("chromium not installed (apt-get install chromium)")
+        message = "chromium not installed (apt-get install chromium)"
+        if os.environ.get("LIFELONG_NEEDS_CHROMIUM") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     return found
 
 
