@@ -44,6 +44,9 @@ from lifelong.signals import MetaState
 
 CHANGE = "change detected"
 RULE_FAMILIES = ("sleep", "pain", "change", "stress", "observe", "imagine", "plan", "explore")
+# Families the genome itself can leave off (0 by default where they lost at full size; see the
+# genome): innate, so evolution can switch them on. An ablation switches any family off.
+INNATE_SWITCHES = {"plan": "plan_rules", "explore": "explore_rules"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,9 @@ class MetaController:
         return self.action_for(mode, rule, intervene)
 
     def _on(self, family: str) -> bool:
-        return family not in self.disabled
+        gene = INNATE_SWITCHES.get(family)
+        innate = gene is None or bool(getattr(self.genome, gene))
+        return innate and family not in self.disabled
 
     @property
     def intervenes(self) -> bool:
@@ -138,12 +143,12 @@ class MetaController:
             rested = self.since_imagined >= g.imagine_every and self.mode != Mode.IMAGINE
             if self._on("imagine") and rested:
                 return Mode.IMAGINE, "model reliable: imagine"
-            if self._on("plan") and g.plan_rules:
+            if self._on("plan"):
                 if s.plan_advantage > g.plan_margin:
                     return Mode.PLAN, "planning pays"
                 if self.since_planned >= g.plan_retry:
                     return Mode.PLAN, "planning trial"
-        if self._on("explore") and g.explore_rules:
+        if self._on("explore"):
             intermediate = g.complexity_low < s.model_reliability < g.complexity_high
             if s.learning_progress > g.progress_threshold and intermediate:
                 return Mode.EXPLORE, "learning progress"
