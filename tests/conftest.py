@@ -19,6 +19,7 @@ TINY = dict(
     warmup=64,
     memory_recent=2_000,
     memory_longterm=100,
+    sleep_rules=1,  # off by default; on here so that lives in tests sleep
     sleep_rise=0.01,
     sleep_fall=0.1,
     min_dwell=8,

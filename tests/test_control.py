@@ -33,7 +33,7 @@ def test_system_m_imports_without_torch():
 
 
 def test_high_sleep_pressure_puts_the_agent_to_sleep_until_rested():
-    controller = MetaController(Genome(min_dwell=3))
+    controller = MetaController(Genome(min_dwell=3, sleep_rules=1))
     assert run(controller, MetaState(sleep_pressure=0.9), 4)[-1] == Mode.SLEEP
     assert controller.decide(MetaState(sleep_pressure=0.5)).mode == Mode.SLEEP
     assert controller.decide(MetaState(sleep_pressure=0.05)).mode != Mode.SLEEP
@@ -108,13 +108,20 @@ def test_the_explore_rules_are_innate_and_off_by_default():
     assert MetaController(Genome(min_dwell=1)).decide(change).rule == "change detected"
 
 
+def test_the_sleep_rules_are_innate_and_off_by_default():
+    """Off by default (sleep lost to its ablation at full size); the genome can switch it on."""
+    tired = MetaState(sleep_pressure=1.0)
+    assert MetaController(Genome(min_dwell=1)).decide(tired).mode == Mode.EXPLOIT
+    assert MetaController(Genome(min_dwell=1, sleep_rules=1)).decide(tired).mode == Mode.SLEEP
+
+
 def test_meta_action_follows_the_mode():
     genome = Genome(min_dwell=1)
     explore = MetaController(genome.replace(explore_rules=1)).decide(
         MetaState(learning_progress=0.5, model_reliability=0.4)
     )
     exploit = MetaController(genome).decide(MetaState())
-    sleep = MetaController(genome).decide(MetaState(sleep_pressure=1.0))
+    sleep = MetaController(genome.replace(sleep_rules=1)).decide(MetaState(sleep_pressure=1.0))
     assert explore.intrinsic_weight == genome.intrinsic_gain > 0
     assert exploit.intrinsic_weight == 0.0
     assert explore.temperature > exploit.temperature
@@ -193,7 +200,7 @@ def test_ablations_switch_off_one_rule_family_and_nothing_else():
     assert no_imagine.decide(state).mode == Mode.PLAN
     neither = MetaController(planner, disabled=frozenset({"imagine", "plan"}))
     assert neither.decide(state).mode == Mode.EXPLOIT
-    no_sleep = MetaController(Genome(min_dwell=1), disabled=frozenset({"sleep"}))
+    no_sleep = MetaController(Genome(min_dwell=1, sleep_rules=1), disabled=frozenset({"sleep"}))
     assert no_sleep.decide(MetaState(sleep_pressure=1.0)).mode == Mode.EXPLOIT
     with pytest.raises(ValueError, match="unknown rule families"):
         MetaController(Genome(), disabled=frozenset({"dreams"}))

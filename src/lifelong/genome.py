@@ -33,6 +33,10 @@ class Genome:
     wake_threshold: float = _gene(0.1, 0.0, 0.95, "sleep pressure below which a sleeper wakes")
     sleep_rise: float = _gene(5e-4, 1e-6, 0.1, "sleep pressure gained per awake step", log=True)
     sleep_fall: float = _gene(0.02, 1e-4, 0.5, "sleep pressure lost per sleep tick", log=True)
+    # Off by default: in 100k-step Nursery lives (explore and plan rules off) the agent scored an
+    # IQM of -0.0005 per step without sleep, -0.0010 with it (intervals overlap; docs/benchmarks.md,
+    # "Ablations at full size"). Evolution may switch it back on.
+    sleep_rules: int = _gene(0, 0, 1, "1: M sleeps when sleep pressure is high (replay offline)")
     stress_threshold: float = _gene(0.6, 0.0, 1.0, "stress above which M exploits its habits")
     pain_threshold: float = _gene(0.3, 0.0, 1.0, "pain above which M acts reactively (exploit)")
     trust_threshold: float = _gene(0.5, 0.0, 1.0, "trust needed to observe a teacher")

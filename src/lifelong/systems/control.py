@@ -46,7 +46,7 @@ CHANGE = "change detected"
 RULE_FAMILIES = ("sleep", "pain", "change", "stress", "observe", "imagine", "plan", "explore")
 # Families the genome itself can leave off (0 by default where they lost at full size; see the
 # genome): innate, so evolution can switch them on. An ablation switches any family off.
-INNATE_SWITCHES = {"plan": "plan_rules", "explore": "explore_rules"}
+INNATE_SWITCHES = {"sleep": "sleep_rules", "plan": "plan_rules", "explore": "explore_rules"}
 
 
 @dataclass(frozen=True)
