@@ -19,11 +19,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import sys
-import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,11 +34,10 @@ from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.modes import Mode
-from lifelong.records import RewardBins, read_jsonl
+from lifelong.records import Record, Recorder, read_jsonl
 from lifelong.worlds import adopt_world, make_world, noop_action
 from lifelong.worlds.wrappers import saved_completely
 
-Record = dict[str, Any]
 # A world: a spec string (`lifelong.worlds`), a Gymnasium env, or a callable returning one.
 World = str | gym.Env | Callable[[], gym.Env]
 CUSTOM = "custom:"  # the config's world for a world given from Python: "custom:<its name>"
@@ -179,15 +175,9 @@ class Life:
         )
         self.stop_requested = False
         self.on_record: Callable[[Record], None] | None = None
-        self.regime: int | None = None
-        self.visited: set[Any] = set()  # cells the agent has stood on, where the world says
-        self.reachable: int | None = None
-        self._events: list[Record] = []  # written with the next record or checkpoint
-        self._diagnostics: Record = {}
+        self.recorder = Recorder(self.directory, config.bin_width)
+        self._diagnostics: dict[str, Any] = {}
         self._probe = None  # held-out frames for diagnostics, collected on first use
-        self._interval = _Interval()
-        # Not part of the interval: a bin may straddle two records (see RewardBins).
-        self._bins = RewardBins(config.bin_width)
         self._writer = None
         self._restore()
 
@@ -195,12 +185,12 @@ class Life:
     def run(self, steps: int | None = None) -> None:
         """Live until `steps` world steps in total (None: until stopped), then checkpoint."""
         agent, config = self.agent, self.config
-        self._interval.start_clock()
+        self.recorder.start_clock()
         saved_at = agent.counters["env_steps"]
         while (steps is None or agent.counters["env_steps"] < steps) and not self.stop_requested:
             previous = agent.meta.mode
             meta = agent.decide()
-            self._interval.modes[meta.mode] += 1
+            self.recorder.tick(meta.mode.value)
             if meta.mode != previous:
                 # Stamped with the world step it governs, so no event shares a checkpoint's step.
                 self._event("mode", mode=meta.mode.value, rule=meta.rule, ahead=1)
@@ -217,10 +207,7 @@ class Life:
                 self._recreate_world(error, "step")
                 continue
             agent.observe(action, obs, float(reward), bool(terminated), info)
-            self._interval.rewards += float(reward)
-            self._interval.steps += 1
-            self._bins.add(agent.counters["env_steps"], float(reward))
-            self._note(info)
+            self.recorder.world_step(agent.counters["env_steps"], float(reward), info)
             if agent.alarm:
                 self._event("alarm", source=config.agent)
             if terminated or truncated:
@@ -270,29 +257,8 @@ class Life:
         raise RuntimeError(f"the world failed {attempts} times in a row: {error!r}") from error
 
     # --- Records ------------------------------------------------------------------------------
-    def _note(self, info: dict[str, Any]) -> None:
-        """Ground truth the world reports, kept for metrics only: the agent never sees it."""
-        shift = info.get("shift")
-        if shift is not None and shift != self.regime:
-            if self.regime is not None:
-                self._event("regime", regime=shift)
-            self.regime = shift
-        position = info.get("position")
-        if position is not None:
-            self.visited.add(position)
-            self.reachable = info.get("reachable", self.reachable)
-        if info.get("tv_in_view"):
-            self._interval.tv_steps += 1
-
     def _event(self, kind: str, ahead: int = 0, **fields: Any) -> None:
-        step = self.agent.counters["env_steps"] + ahead
-        self._events.append({"step": step, "kind": kind, **fields})
-
-    def _flush_events(self) -> None:
-        if self._events:
-            with open(self.directory / "events.jsonl", "a") as file:
-                file.writelines(json.dumps(event) + "\n" for event in self._events)
-            self._events = []
+        self.recorder.event(self.agent.counters["env_steps"] + ahead, kind, **fields)
 
     def _diagnose(self) -> None:
         """Held-out measurements of the networks (k-step error, probe, dormant units, rank)."""
@@ -303,48 +269,29 @@ class Life:
         self._diagnostics = diagnose(self.agent, self._probe)
 
     def _log(self) -> None:
-        agent, interval = self.agent, self._interval
-        elapsed = max(time.perf_counter() - interval.clock, 1e-9)
-        ticks = max(sum(interval.modes.values()), 1)
+        agent = self.agent
+        shares = self.recorder.mode_shares()
         # M's reading of the reward rate is a fast EMA: recorded under its own name, so that
         # `reward_rate` stays the interval's mean, the curve every metric is computed from.
         signals = agent.telemetry.meta_state().to_dict()
         signals["reward_rate_fast"] = signals.pop("reward_rate")
-        record: Record = {
+        fields = {
             **signals,
-            "step": agent.counters["env_steps"],
             **{k: v for k, v in agent.counters.items() if k != "env_steps"},
-            "reward_rate": interval.rewards / max(interval.steps, 1),
-            "reward_bins": self._bins.take(),
-            "reward_bin_width": self._bins.width,
             "mode": agent.meta.mode.value,
             "rule": agent.meta.rule,
-            **{f"mode_{m.value}": interval.modes[m] / ticks for m in Mode},
+            **{f"mode_{m.value}": shares.get(m.value, 0.0) for m in Mode},
             "error_vs_copy_last": agent.telemetry.error_vs_copy_last(),
             **agent.losses,
             **agent.realised_returns(),
-            "regime": self.regime,
-            "tv_in_view": interval.tv_steps / max(interval.steps, 1),
-            "coverage": len(self.visited) / self.reachable if self.reachable else None,
             **self._diagnostics,
-            "steps_per_s": interval.steps / elapsed,
-            "wall_time": time.time(),
         }
-        # Strict JSON: a signal not measured yet (nan) is written as null.
-        record = {
-            k: None if isinstance(v, float) and not math.isfinite(v) else v
-            for k, v in record.items()
-        }
-        self._flush_events()
+        record = self.recorder.write(agent.counters["env_steps"], fields)
         self._diagnostics = {}
-        with open(self.directory / "metrics.jsonl", "a") as file:
-            file.write(json.dumps(record) + "\n")
         if self.config.tensorboard:
             self._tensorboard(record)
         if self.on_record is not None:
             self.on_record(record)
-        self._interval = _Interval()
-        self._interval.start_clock()
 
     def _tensorboard(self, record: Record) -> None:
         if self._writer is None:
@@ -363,17 +310,13 @@ class Life:
         return {
             "agent": self.agent.state_dict(),
             "world": world_state() if world_state is not None else None,
-            "interval": self._interval.state_dict(),
-            "bins": self._bins.state_dict(),
-            "regime": self.regime,
-            "visited": sorted(self.visited),
-            "reachable": self.reachable,
+            **self.recorder.state_dict(),
             "diagnostics": self._diagnostics,
         }
 
     def checkpoint(self) -> Path:
         step = self.agent.counters["env_steps"]
-        self._flush_events()
+        self.recorder.flush_events()
         try:
             path = save_checkpoint(
                 self.directory / "checkpoints",
@@ -400,13 +343,8 @@ class Life:
             return
         step, state, _ = found
         self.agent.load_state_dict(state["agent"])
-        self.regime = state["regime"]
-        self.visited = {tuple(cell) for cell in state["visited"]}
-        self.reachable = state["reachable"]
+        self.recorder.load_state_dict(state)
         self._diagnostics = dict(state["diagnostics"])
-        self._interval.load_state_dict(state["interval"])
-        if "bins" in state:  # absent from checkpoints written before the bins existed
-            self._bins.load_state_dict(state["bins"])
         if saved_completely(state["world"]):
             self.world.load_state_dict(state["world"])
         else:
@@ -449,33 +387,6 @@ def _drop_lines_after(path: Path, step: int) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text("".join(line + "\n" for line in kept))
     os.replace(temporary, path)
-
-
-class _Interval:
-    """What happened since the last record: ticks per mode, reward, world steps."""
-
-    def __init__(self) -> None:
-        self.modes: Counter[Mode] = Counter()
-        self.rewards = 0.0
-        self.steps = 0
-        self.tv_steps = 0
-        self.clock = 0.0
-
-    def start_clock(self) -> None:
-        self.clock = time.perf_counter()
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "modes": {m.value: n for m, n in self.modes.items()},
-            "rewards": self.rewards,
-            "steps": self.steps,
-            "tv_steps": self.tv_steps,
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.modes = Counter({Mode(m): int(n) for m, n in state["modes"].items()})
-        self.rewards, self.steps = float(state["rewards"]), int(state["steps"])
-        self.tv_steps = int(state["tv_steps"])
 
 
 def load_policy(directory: str | Path) -> Callable[[Any], int]:

@@ -14,8 +14,6 @@ A life interrupted midway starts again from birth: SB3 checkpoints would need it
 from __future__ import annotations
 
 import inspect
-import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ from torch import Tensor, nn
 from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
-from lifelong.records import RewardBins
+from lifelong.records import Recorder
 from lifelong.systems.observation import make_encoder
 from lifelong.worlds import make_world
 
@@ -124,62 +122,27 @@ def run_sb3_life(directory: str | Path, config: Config, genome: Genome, steps: i
     env = make_world(config.world)
     model = make_model(config, genome, env, steps)
 
-    class Recorder(BaseCallback):
+    class Recording(BaseCallback):
+        """Hands every world step to the life's recorder, and a record every `log_every`."""
+
         def _on_training_start(self) -> None:
-            self.rewards, self.interval, self.tv = 0.0, 0, 0
-            self.bins = RewardBins(config.bin_width)
-            self.regime: Any = None
-            self.visited: set[Any] = set()
-            self.reachable: int | None = None
-            self.clock = time.perf_counter()
+            self.recorder = Recorder(directory, config.bin_width)
 
         def _on_step(self) -> bool:
             step = self.num_timesteps
-            info = self.locals["infos"][0]
-            self.rewards += float(self.locals["rewards"][0])
-            self.bins.add(step, float(self.locals["rewards"][0]))
-            self.interval += 1
-            self.tv += int(bool(info.get("tv_in_view")))
-            shift = info.get("shift")
-            if shift is not None and shift != self.regime:
-                if self.regime is not None:
-                    self._write("events.jsonl", {"step": step, "kind": "regime", "regime": shift})
-                self.regime = shift
-            if info.get("position") is not None:
-                self.visited.add(tuple(info["position"]))
-                self.reachable = info.get("reachable", self.reachable)
+            self.recorder.world_step(
+                step, float(self.locals["rewards"][0]), self.locals["infos"][0]
+            )
             if step % config.log_every == 0 and step <= steps:  # PPO overshoots by a rollout
-                self._record(step)
+                updates = int(getattr(self.model, "_n_updates", 0))
+                fields = {"learn_steps": updates, "updates_a": 0, "updates_b": updates}
+                self.recorder.write(step, fields)
             return True
 
-        def _record(self, step: int) -> None:
-            now = time.perf_counter()
-            updates = int(getattr(self.model, "_n_updates", 0))
-            self._write(
-                "metrics.jsonl",
-                {
-                    "step": step,
-                    "learn_steps": updates,
-                    "updates_a": 0,
-                    "updates_b": updates,
-                    "reward_rate": self.rewards / max(self.interval, 1),
-                    "reward_bins": self.bins.take(),
-                    "reward_bin_width": self.bins.width,
-                    "regime": self.regime,
-                    "tv_in_view": self.tv / max(self.interval, 1),
-                    "coverage": len(self.visited) / self.reachable if self.reachable else None,
-                    "steps_per_s": self.interval / max(now - self.clock, 1e-9),
-                    "wall_time": time.time(),
-                },
-            )
-            self.rewards, self.interval, self.tv, self.clock = 0.0, 0, 0, now
-
-        @staticmethod
-        def _write(name: str, record: dict[str, Any]) -> None:
-            with open(directory / name, "a") as file:
-                file.write(json.dumps(record) + "\n")
+        def _on_training_end(self) -> None:
+            self.recorder.flush_events()
 
     try:
-        model.learn(total_timesteps=steps, callback=Recorder())
+        model.learn(total_timesteps=steps, callback=Recording())
     finally:
         env.close()
