@@ -252,9 +252,11 @@ def test_random_agent_acts_uniformly_and_learns_nothing(tmp_path):
 def test_baseline_lives_resume_exactly(tmp_path, agent):
     whole = _life(tmp_path / "whole", agent, frozen_after=200)
     whole.run(400)
+    # Split inside a record interval (100) and before the frozen baseline's freeze (200).
     halves = _life(tmp_path / "halves", agent, frozen_after=200)
-    halves.run(200)
+    halves.run(150)
     again = open_life(halves.directory)
+    assert again.agent.counters["env_steps"] == 150
     again.run(400)
     strip = ("wall_time", "steps_per_s")
     ours = [{k: v for k, v in r.items() if k not in strip} for r in read_metrics(whole.directory)]

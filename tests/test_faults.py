@@ -16,6 +16,7 @@ from conftest import TINY
 import lifelong.checkpoint as checkpoint_module
 import lifelong.life as life_module
 from lifelong.checkpoint import CheckpointWarning, list_checkpoints, load_latest_checkpoint
+from lifelong.errors import UserError
 from lifelong.life import open_life, read_metrics
 from lifelong.modes import ROUTES, Mode
 from lifelong.worlds import make_world
@@ -57,7 +58,8 @@ def test_non_finite_observations_and_rewards_are_sanitised_and_counted(tmp_path,
     life = start(tmp_path / "life")
     life.run(400)
     agent = life.agent
-    assert agent.counters["sanitized"] >= 400 // 10 + 400 // 7 - 400 // 70
+    # Observations and rewards are counted apart: a step with both poisoned counts twice.
+    assert agent.counters["sanitized"] == 400 // 10 + 400 // 7
     assert agent.counters["updates_b"] > 0 and agent.counters["skipped_updates"] == 0
     assert all_finite(agent.a) and all_finite(agent.b)
     stored = agent.memory.sample(64, agent.sequence_length, 1.0)
@@ -129,6 +131,32 @@ def test_a_world_that_raises_is_recreated_and_the_life_goes_on(
     assert life.agent.counters["world_errors"] == 1
     err = capsys.readouterr().err
     assert "world raised" in err and f"during {where}" in err and "recreating it" in err
+
+
+def test_a_world_that_cannot_be_rebuilt_ends_the_life_saved(tmp_path, monkeypatch, capsys):
+    """Three failed rebuilds in a row end the life with a clear error, after a checkpoint of all
+    but the world; once the world is mended the life goes on from that step."""
+    rebuilds = []
+
+    def build(spec):
+        if rebuilds:  # the builds of birth work, every rebuild fails
+            rebuilds.append(spec)
+            raise OSError("the simulator's licence expired")
+        return Flaky(make_world(spec), fail_step=150)
+
+    Flaky.calls = {"step": 0, "reset": 0}
+    monkeypatch.setattr(life_module, "make_world", build)
+    life = start(tmp_path / "life")
+    rebuilds.append("birth")
+    with pytest.raises(UserError, match=r"failed to rebuild 3 times.*licence.*saved at step 149"):
+        life.run(400)
+    assert len(rebuilds) == 1 + 3
+    monkeypatch.setattr(life_module, "make_world", make_world)  # the world is mended
+    again = open_life(tmp_path / "life")
+    assert again.agent.counters["env_steps"] == 149 and again.agent.counters["world_errors"] == 1
+    assert "resumes as a new episode" in capsys.readouterr().err
+    again.run(200)
+    assert read_metrics(tmp_path / "life")[-1]["step"] == 200
 
 
 def test_a_failed_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch, capsys):

@@ -47,21 +47,51 @@ def assert_same_state(a, b, where="state"):
         assert a == b, where
 
 
+# Every path of the loop within a few hundred steps: plans, imaginings and sleeps recur every
+# 300 ticks, and a change announced at step 400 resets units and boosts the learning rates.
+EVERY_PATH = {**TINY, "plan_rules": 1, "plan_retry": 300, "imagine_every": 300}
+EVERY_PATH |= {"plan_reliability": 0.0, "reinit_fraction": 0.1}
+
+
+def announce_a_change(life, at_step):
+    """Both of M's detector streams alarm just after the record at `at_step`."""
+
+    def on_record(record):
+        if record["step"] == at_step:
+            life.agent.telemetry.change_pending = True
+            life.agent.telemetry.agreement_pending = True
+
+    life.on_record = on_record
+
+
 def test_a_resumed_life_equals_an_uninterrupted_one(tmp_path):
-    whole = start(tmp_path / "whole")
-    whole.run(800)
-    first = start(tmp_path / "split")
-    first.run(400)
+    """Interrupted at 450, inside a record interval (100) and a learning-rate boost, the life
+    continues as if it never stopped, and the compared stretch holds every verb of the loop."""
+
+    def begin(directory):
+        return open_life(
+            directory, world="nursery-small", config_changes=QUICK, genome_changes=EVERY_PATH
+        )
+
+    whole = begin(tmp_path / "whole")
+    announce_a_change(whole, 400)
+    whole.run(900)
+    first = begin(tmp_path / "split")
+    announce_a_change(first, 400)
+    first.run(450)
+    at_split = dict(first.agent.counters)
+    assert at_split["interventions"] == 1  # the boost from step 400 is still decaying at 450
+    assert first.agent.b.optimizer.param_groups[0]["lr"] > first.genome.lr_b
     second = open_life(tmp_path / "split")  # a new process would do exactly this
-    assert second.agent.counters["env_steps"] == 400
-    second.run(800)
+    assert second.agent.counters["env_steps"] == 450
+    second.run(900)
     assert_same_state(whole.state_dict(), second.state_dict())
     assert comparable(read_metrics(tmp_path / "whole")) == comparable(
         read_metrics(tmp_path / "split")
     )
-    # The life really learned and slept in that window, so the comparison covered those paths.
-    counters = whole.agent.counters
-    assert counters["updates_a"] > 0 and counters["updates_b"] > 0 and counters["sleep_ticks"] > 0
+    after = whole.agent.counters
+    for counter in ("updates_a", "updates_b", "plans", "imagine_ticks", "sleep_ticks"):
+        assert after[counter] > at_split[counter], f"no {counter} after the split"
 
 
 def test_run_directory_holds_the_promised_files(tmp_path):

@@ -231,7 +231,9 @@ class Life:
         """Log a world's exception, build the world anew and start a new stream in it.
 
         The agent keeps everything it learned; only the world's episode is lost. A world that
-        cannot even be rebuilt and reset `attempts` times in a row ends the life with an error.
+        cannot even be rebuilt and reset `attempts` times in a row ends the life with an error,
+        after a checkpoint of everything but the world: run again once the world is mended and
+        the life goes on from here, in a new episode.
         """
         counters = self.agent.counters
         counters["world_errors"] += 1
@@ -254,7 +256,14 @@ class Life:
                 continue
             self.agent.begin(obs, info)
             return
-        raise RuntimeError(f"the world failed {attempts} times in a row: {error!r}") from error
+        self.world = None  # nothing of a world that cannot be built is worth saving
+        self.checkpoint()
+        self.close()
+        raise UserError(
+            f"the world {self.config.world} failed to rebuild {attempts} times in a row"
+            f" ({type(error).__name__}: {error}); the life is saved at step"
+            f" {counters['env_steps']} and goes on from there when run again"
+        ) from error
 
     # --- Records ------------------------------------------------------------------------------
     def _event(self, kind: str, ahead: int = 0, **fields: Any) -> None:
@@ -370,7 +379,8 @@ class Life:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        self.world.close()
+        if self.world is not None:
+            self.world.close()
 
 
 def _drop_lines_after(path: Path, step: int) -> None:
