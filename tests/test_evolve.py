@@ -17,7 +17,6 @@ from conftest import TINY
 from lifelong.cli import main
 from lifelong.errors import UserError
 from lifelong.evolve import (
-    COST_FIELDS,
     Level,
     LifeTask,
     Search,
@@ -34,6 +33,7 @@ from lifelong.genome import Genome
 from lifelong.report import write_report
 
 BANDIT = "bandit(arms=3, every=100)"
+COST_FIELDS = Genome.fields_of("cost")  # what `--freeze cost` keeps
 CURRICULUM = (
     Level(0, 1, ("{world}",)),
     Level(1, 2, ("{world}", "{world}+shift(kind=actions, every={half})")),
@@ -268,6 +268,7 @@ def test_a_curriculum_file_is_read_and_checked(tmp_path, capsys):
         (["--generations", "0"], "--generations must be >= 1"),
         (["--lifetime", "10"], "--lifetime must be >= 100"),
         (["--freeze", "gils"], "unknown genome field 'gils' in --freeze"),
+        (["--freeze", "costs"], "or a group: A, B, M, memory, cost"),
         (["--freeze", ",".join(Genome.names())], "nothing is left to evolve"),
         (["--address", "ray://head:10001"], "--address is for --backend ray"),
         (["--jobs", "0"], "--jobs must be >= 1"),

@@ -1,7 +1,26 @@
+import dataclasses
+
 import pytest
 
 from lifelong.errors import UserError
-from lifelong.genome import Genome
+from lifelong.evolve import make_settings
+from lifelong.genome import GROUPS, SYSTEMS, Genome
+
+# The fields `--freeze cost` froze when evolve.py kept them in a hand-written list (COST_FIELDS),
+# written down here so the genome's `cost` tags cannot drift from it unnoticed.
+OLD_COST_FIELDS = (
+    "latent_dim",
+    "hidden_dim",
+    "ensemble_size",
+    "horizon",
+    "q_hidden",
+    "batch_size",
+    "train_every",
+    "a_every",
+    "sleep_updates",
+    "memory_recent",
+    "memory_longterm",
+)
 
 
 def test_defaults_are_valid_and_round_trip_through_yaml(tmp_path):
@@ -53,3 +72,32 @@ def test_vector_round_trip_and_clipping():
 def test_genome_is_frozen():
     with pytest.raises(AttributeError):
         Genome().min_dwell = 3  # type: ignore[misc]
+
+
+def test_every_field_belongs_to_exactly_one_system():
+    for f in dataclasses.fields(Genome):
+        assert f.metadata["system"] in SYSTEMS, f.name
+        assert isinstance(f.metadata["cost"], bool), f.name
+    by_system = [name for system in SYSTEMS for name in Genome.fields_of(system)]
+    assert sorted(by_system) == sorted(Genome.names())  # each field in one system, none twice
+    assert GROUPS == ("A", "B", "M", "memory", "cost")
+    assert {"lr_a", "latent_dim"} <= set(Genome.fields_of("A"))
+    assert {"lr_b", "q_hidden", "gamma"} <= set(Genome.fields_of("B"))
+    assert {"min_dwell", "sleep_updates", "detector_threshold"} <= set(Genome.fields_of("M"))
+
+
+def test_the_cost_group_is_the_list_evolution_used_to_freeze(tmp_path):
+    assert sorted(Genome.fields_of("cost")) == sorted(OLD_COST_FIELDS)
+    settings = make_settings({"frozen": ["cost"]}, tmp_path)
+    assert set(settings.frozen) == set(OLD_COST_FIELDS)
+    assert list(settings.frozen) == [n for n in Genome.names() if n in OLD_COST_FIELDS]
+    both = make_settings({"frozen": ["cost,gamma", "memory"]}, tmp_path).frozen
+    assert set(both) == {*OLD_COST_FIELDS, "gamma", *Genome.fields_of("memory")}
+
+
+def test_a_group_is_a_view_of_its_fields_and_an_unknown_group_is_a_user_error():
+    genome = Genome(lr_a=3e-3)
+    view = genome.group("A")
+    assert list(view) == Genome.fields_of("A") and view["lr_a"] == 3e-3
+    with pytest.raises(UserError, match="unknown genome group 'C'; allowed: A, B, M, memory, cost"):
+        Genome.fields_of("C")

@@ -117,8 +117,8 @@ def _add_evolve(commands: argparse._SubParsersAction) -> None:
         "--freeze",
         action="append",
         metavar="FIELD[,FIELD]",
-        help="genome fields kept at the start genome's value (repeatable; 'cost': sizes and"
-        " learning schedule)",
+        help="genome fields kept at the start genome's value (repeatable); a group name freezes"
+        " its fields: A, B, M, memory, or cost (sizes and learning schedule)",
     )
     evolve.add_argument("--genome", type=Path, help="start genome YAML (default: the default)")
     evolve.add_argument(

@@ -4,6 +4,8 @@ In the paper a "genetic code" sets the initial Systems A and B and the whole of 
 evolution changes it, never the life itself. Here that code is a frozen dataclass. Every field
 carries its allowed range, whether it is searched on a log scale, and a one-line meaning, so the
 same table drives validation, YAML files, `--set` overrides and the vector that evolution moves.
+Every field is also tagged with the system it belongs to (A, B, M or memory) and whether it sets
+what a life costs; `Genome.fields_of` and `Genome.group` read those tags (`--freeze` uses them).
 
 Pure Python on purpose: System M reads its thresholds from here and must not import torch.
 """
@@ -20,122 +22,195 @@ import yaml
 
 from lifelong.errors import UserError
 
+# The systems a field belongs to (the first argument of `_gene`), exactly one each:
+#   A       System A, the world model (systems/observation.py)
+#   B       System B, value learning, and planning and imagining with its values in A's model
+#           (systems/action.py, systems/planning.py)
+#   M       System M, the meta-controller, with the telemetry and change detection it reads
+#           (systems/control.py, signals.py, detectors.py)
+#   memory  memory and the learning schedule: what is kept, how much is replayed, and when
+SYSTEMS = ("A", "B", "M", "memory")
+# The groups `Genome.fields_of` knows (and `lifelong evolve --freeze` takes): every system, and
+# `cost`, the fields that set what a life costs in compute and memory rather than how the agent
+# behaves (network sizes, ensemble, horizon, batch, learning cadence, sleep updates, memory
+# sizes), whichever system reads them. `--freeze cost` keeps them, so a short evolution on a
+# small machine cannot wander into genomes whose lives take ten times longer.
+GROUPS = (*SYSTEMS, "cost")
 
-def _gene(default: float | int, low: float, high: float, doc: str, log: bool = False) -> Any:
-    return field(default=default, metadata={"range": (low, high), "log": log, "doc": doc})
+
+def _gene(
+    system: str,
+    default: float | int,
+    low: float,
+    high: float,
+    doc: str,
+    log: bool = False,
+    cost: bool = False,
+) -> Any:
+    if system not in SYSTEMS:
+        raise ValueError(f"unknown system {system!r}; known: {', '.join(SYSTEMS)}")
+    metadata = {"system": system, "cost": cost, "range": (low, high), "log": log, "doc": doc}
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
 class Genome:
     # --- System M: when to switch modes -------------------------------------------------------
-    min_dwell: int = _gene(16, 1, 1000, "ticks a mode is kept before M may switch again")
-    sleep_threshold: float = _gene(0.8, 0.05, 1.0, "sleep pressure at which M falls asleep")
-    wake_threshold: float = _gene(0.1, 0.0, 0.95, "sleep pressure below which a sleeper wakes")
-    sleep_rise: float = _gene(5e-4, 1e-6, 0.1, "sleep pressure gained per awake step", log=True)
-    sleep_fall: float = _gene(0.02, 1e-4, 0.5, "sleep pressure lost per sleep tick", log=True)
+    min_dwell: int = _gene("M", 16, 1, 1000, "ticks a mode is kept before M may switch again")
+    sleep_threshold: float = _gene("M", 0.8, 0.05, 1.0, "sleep pressure at which M falls asleep")
+    wake_threshold: float = _gene("M", 0.1, 0.0, 0.95, "sleep pressure below which a sleeper wakes")
+    sleep_rise: float = _gene(
+        "M", 5e-4, 1e-6, 0.1, "sleep pressure gained per awake step", log=True
+    )
+    sleep_fall: float = _gene("M", 0.02, 1e-4, 0.5, "sleep pressure lost per sleep tick", log=True)
     # Off by default: in 100k-step Nursery lives (explore and plan rules off) the agent scored an
     # IQM of -0.0005 per step without sleep, -0.0010 with it (intervals overlap; docs/benchmarks.md,
     # "Ablations at full size"). Evolution may switch it back on.
-    sleep_rules: int = _gene(0, 0, 1, "1: M sleeps when sleep pressure is high (replay offline)")
-    stress_threshold: float = _gene(0.6, 0.0, 1.0, "stress above which M exploits its habits")
-    pain_threshold: float = _gene(0.3, 0.0, 1.0, "pain above which M acts reactively (exploit)")
-    trust_threshold: float = _gene(0.5, 0.0, 1.0, "trust needed to observe a teacher")
-    teacher_trust: float = _gene(0.7, 0.0, 1.0, "innate trust in a teacher")
-    observe_span: int = _gene(48, 1, 100_000, "ticks of watching before trying on one's own")
-    progress_threshold: float = _gene(0.01, -1.0, 1.0, "learning progress above which M explores")
-    surprise_threshold: float = _gene(2.0, 0.0, 10.0, "surprise (z-score) above which M explores")
+    sleep_rules: int = _gene(
+        "M", 0, 0, 1, "1: M sleeps when sleep pressure is high (replay offline)"
+    )
+    stress_threshold: float = _gene("M", 0.6, 0.0, 1.0, "stress above which M exploits its habits")
+    pain_threshold: float = _gene(
+        "M", 0.3, 0.0, 1.0, "pain above which M acts reactively (exploit)"
+    )
+    trust_threshold: float = _gene("M", 0.5, 0.0, 1.0, "trust needed to observe a teacher")
+    teacher_trust: float = _gene("M", 0.7, 0.0, 1.0, "innate trust in a teacher")
+    observe_span: int = _gene("M", 48, 1, 100_000, "ticks of watching before trying on one's own")
+    progress_threshold: float = _gene(
+        "M", 0.01, -1.0, 1.0, "learning progress above which M explores"
+    )
+    surprise_threshold: float = _gene(
+        "M", 2.0, 0.0, 10.0, "surprise (z-score) above which M explores"
+    )
     # Off by default: in 100k-step Nursery lives the agent averaged -0.0018 reward per step
     # without them, -0.0042 with them, on 5 of 5 seeds (docs/benchmarks.md, "Ablations at full
     # size"). Evolution may switch them back on.
-    explore_rules: int = _gene(0, 0, 1, "1: M explores on learning progress or surprise")
-    intrinsic_gain: float = _gene(0.3, 0.0, 10.0, "weight of A's disagreement in B's reward")
-    explore_temperature: float = _gene(1.0, 1e-3, 10.0, "softmax temperature when exploring", True)
-    exploit_temperature: float = _gene(0.1, 1e-3, 10.0, "softmax temperature when exploiting", True)
-    replay_recent_awake: float = _gene(0.8, 0.0, 1.0, "share of replay from the recent past, awake")
+    explore_rules: int = _gene("M", 0, 0, 1, "1: M explores on learning progress or surprise")
+    intrinsic_gain: float = _gene("M", 0.3, 0.0, 10.0, "weight of A's disagreement in B's reward")
+    explore_temperature: float = _gene(
+        "M", 1.0, 1e-3, 10.0, "softmax temperature when exploring", True
+    )
+    exploit_temperature: float = _gene(
+        "M", 0.1, 1e-3, 10.0, "softmax temperature when exploiting", True
+    )
+    replay_recent_awake: float = _gene(
+        "M", 0.8, 0.0, 1.0, "share of replay from the recent past, awake"
+    )
     replay_recent_sleep: float = _gene(
-        0.3, 0.0, 1.0, "share of replay from the recent past, asleep"
+        "M", 0.3, 0.0, 1.0, "share of replay from the recent past, asleep"
     )
-    sleep_updates: int = _gene(1, 0, 16, "replay updates per sleep (or imagination) tick")
-    trust_gain: float = _gene(0.5, 0.0, 10.0, "trust gained per unit of a teacher's advantage")
-    infer_confidence: float = _gene(0.5, 0.0, 1.0, "confidence to copy an inferred action")
-    plan_reliability: float = _gene(0.5, 0.0, 1.0, "model reliability needed to plan or imagine")
+    sleep_updates: int = _gene(
+        "M", 1, 0, 16, "replay updates per sleep (or imagination) tick", cost=True
+    )
+    trust_gain: float = _gene("M", 0.5, 0.0, 10.0, "trust gained per unit of a teacher's advantage")
+    infer_confidence: float = _gene("M", 0.5, 0.0, 1.0, "confidence to copy an inferred action")
+    plan_reliability: float = _gene(
+        "M", 0.5, 0.0, 1.0, "model reliability needed to plan or imagine"
+    )
     plan_margin: float = _gene(
-        -1.0, -10.0, 10.0, "PLAN's measured advantage over EXPLOIT (in reward scales), to plan"
+        "M", -1.0, -10.0, 10.0, "PLAN's measured advantage over EXPLOIT (in reward scales), to plan"
     )
-    plan_retry: int = _gene(2000, 1, 1_000_000, "ticks without planning before a trial spell")
+    plan_retry: int = _gene("M", 2000, 1, 1_000_000, "ticks without planning before a trial spell")
     # Off by default: in 100k-step Nursery lives (explore rules off) the agent scored an IQM of
     # -0.0010 per step without PLAN, -0.0014 with it (intervals overlap; docs/benchmarks.md,
     # "Ablations at full size"), and a plan costs ~1.6 ms. Evolution may switch it back on.
-    plan_rules: int = _gene(0, 0, 1, "1: M plans when A's model is reliable (see plan_margin)")
-    imagine_every: int = _gene(2000, 1, 1_000_000, "ticks between spells of imagining")
-    imagine_span: int = _gene(16, 1, 10_000, "ticks in one spell of imagining")
-    complexity_low: float = _gene(0.05, 0.0, 1.0, "model reliability below which it is hopeless")
-    complexity_high: float = _gene(0.9, 0.0, 1.0, "model reliability above which it is trivial")
-    reinit_fraction: float = _gene(0.02, 0.0, 0.5, "share of least useful units reset on change")
-    lr_boost: float = _gene(2.0, 1.0, 10.0, "learning-rate factor after a detected change")
-    boost_duration: int = _gene(500, 1, 1_000_000, "updates over which that boost decays")
-    recency_span: int = _gene(0, 0, 1_000_000, "ticks of recent-only replay after a change")
+    plan_rules: int = _gene("M", 0, 0, 1, "1: M plans when A's model is reliable (see plan_margin)")
+    imagine_every: int = _gene("M", 2000, 1, 1_000_000, "ticks between spells of imagining")
+    imagine_span: int = _gene("M", 16, 1, 10_000, "ticks in one spell of imagining")
+    complexity_low: float = _gene(
+        "M", 0.05, 0.0, 1.0, "model reliability below which it is hopeless"
+    )
+    complexity_high: float = _gene(
+        "M", 0.9, 0.0, 1.0, "model reliability above which it is trivial"
+    )
+    reinit_fraction: float = _gene(
+        "M", 0.02, 0.0, 0.5, "share of least useful units reset on change"
+    )
+    lr_boost: float = _gene("M", 2.0, 1.0, 10.0, "learning-rate factor after a detected change")
+    boost_duration: int = _gene("M", 500, 1, 1_000_000, "updates over which that boost decays")
+    recency_span: int = _gene("M", 0, 0, 1_000_000, "ticks of recent-only replay after a change")
     replay_half_life: float = _gene(
-        1e7, 100.0, 1e7, "frames over which the odds of replaying a ring frame halve", log=True
+        "M", 1e7, 100.0, 1e7, "frames over which the odds of replaying a ring frame halve", log=True
     )
     replay_half_life_change: float = _gene(
-        1000.0, 10.0, 1e7, "that half-life for `recency_span` ticks after a change", log=True
+        "M", 1000.0, 10.0, 1e7, "that half-life for `recency_span` ticks after a change", log=True
     )
     # --- Change detection (detectors.py), in standard deviations of block means ---------------
-    detector_threshold: float = _gene(10.0, 2.0, 50.0, "CUSUM threshold h of M's detector")
-    detector_error_drift: float = _gene(0.5, 0.0, 2.5, "CUSUM slack k on A's log error")
-    detector_reward_drift: float = _gene(0.25, 0.0, 2.5, "CUSUM slack k on the reward rate")
-    detector_refractory: int = _gene(250, 0, 100_000, "world steps without alarms after one")
-    detector_error_block: int = _gene(16, 1, 1000, "A's errors averaged into one detector sample")
+    detector_threshold: float = _gene("M", 10.0, 2.0, 50.0, "CUSUM threshold h of M's detector")
+    detector_error_drift: float = _gene("M", 0.5, 0.0, 2.5, "CUSUM slack k on A's log error")
+    detector_reward_drift: float = _gene("M", 0.25, 0.0, 2.5, "CUSUM slack k on the reward rate")
+    detector_refractory: int = _gene("M", 250, 0, 100_000, "world steps without alarms after one")
+    detector_error_block: int = _gene(
+        "M", 16, 1, 1000, "A's errors averaged into one detector sample"
+    )
     detector_agree_window: int = _gene(
-        1000, 0, 100_000, "world steps within which the two streams' alarms agree"
+        "M", 1000, 0, 100_000, "world steps within which the two streams' alarms agree"
     )
     # --- Signals: how fast internal averages move ---------------------------------------------
-    fast_rate: float = _gene(0.05, 1e-4, 1.0, "EMA rate of the fast signal averages", log=True)
-    slow_rate: float = _gene(0.005, 1e-5, 1.0, "EMA rate of the slow signal averages", log=True)
-    # --- System A: the world model ------------------------------------------------------------
-    latent_dim: int = _gene(64, 4, 1024, "width of A's latent state")
-    hidden_dim: int = _gene(64, 8, 2048, "hidden width of A's networks")
-    ensemble_size: int = _gene(4, 2, 32, "members of A's latent predictor ensemble")
-    horizon: int = _gene(3, 1, 16, "steps of latent prediction A trains on")
-    lr_a: float = _gene(2e-3, 1e-6, 1e-1, "learning rate of System A", log=True)
-    target_rate: float = _gene(
-        1.0, 1e-4, 1.0, "EMA rate of A's target encoder (1: the online one, no gradient)", log=True
+    fast_rate: float = _gene("M", 0.05, 1e-4, 1.0, "EMA rate of the fast signal averages", log=True)
+    slow_rate: float = _gene(
+        "M", 0.005, 1e-5, 1.0, "EMA rate of the slow signal averages", log=True
     )
-    variance_weight: float = _gene(1.0, 0.0, 100.0, "weight of the anti-collapse variance term")
-    covariance_weight: float = _gene(0.04, 0.0, 100.0, "weight of the decorrelation term")
-    reward_weight: float = _gene(1.0, 0.0, 100.0, "weight of A's reward prediction loss")
-    inverse_weight: float = _gene(0.1, 0.0, 100.0, "weight of A's inverse dynamics loss")
-    model_weight: float = _gene(0.01, 0.0, 100.0, "weight of A's loss beside B's TD loss")
+    # --- System A: the world model ------------------------------------------------------------
+    latent_dim: int = _gene("A", 64, 4, 1024, "width of A's latent state", cost=True)
+    hidden_dim: int = _gene("A", 64, 8, 2048, "hidden width of A's networks", cost=True)
+    ensemble_size: int = _gene("A", 4, 2, 32, "members of A's latent predictor ensemble", cost=True)
+    horizon: int = _gene("A", 3, 1, 16, "steps of latent prediction A trains on", cost=True)
+    lr_a: float = _gene("A", 2e-3, 1e-6, 1e-1, "learning rate of System A", log=True)
+    target_rate: float = _gene(
+        "A",
+        1.0,
+        1e-4,
+        1.0,
+        "EMA rate of A's target encoder (1: the online one, no gradient)",
+        log=True,
+    )
+    variance_weight: float = _gene(
+        "A", 1.0, 0.0, 100.0, "weight of the anti-collapse variance term"
+    )
+    covariance_weight: float = _gene("A", 0.04, 0.0, 100.0, "weight of the decorrelation term")
+    reward_weight: float = _gene("A", 1.0, 0.0, 100.0, "weight of A's reward prediction loss")
+    inverse_weight: float = _gene("A", 0.1, 0.0, 100.0, "weight of A's inverse dynamics loss")
+    model_weight: float = _gene("A", 0.01, 0.0, 100.0, "weight of A's loss beside B's TD loss")
     # --- System B: value learning -------------------------------------------------------------
-    q_hidden: int = _gene(128, 8, 2048, "hidden width of B's value network")
-    lr_b: float = _gene(1e-3, 1e-6, 1e-1, "learning rate of System B", log=True)
-    gamma: float = _gene(0.95, 0.0, 0.9999, "discount of future reward")
-    n_step: int = _gene(3, 1, 16, "steps in B's n-step return")
-    q_target_rate: float = _gene(0.01, 1e-4, 1.0, "EMA rate of B's target network", log=True)
+    q_hidden: int = _gene("B", 128, 8, 2048, "hidden width of B's value network", cost=True)
+    lr_b: float = _gene("B", 1e-3, 1e-6, 1e-1, "learning rate of System B", log=True)
+    gamma: float = _gene("B", 0.95, 0.0, 0.9999, "discount of future reward")
+    n_step: int = _gene("B", 3, 1, 16, "steps in B's n-step return")
+    q_target_rate: float = _gene("B", 0.01, 1e-4, 1.0, "EMA rate of B's target network", log=True)
     predicted_value_weight: float = _gene(
-        1.0, 0.0, 100.0, "weight of B's value loss on A's predicted latents"
+        "B", 1.0, 0.0, 100.0, "weight of B's value loss on A's predicted latents"
     )
     # --- Planning and imagination in A's latent model (PLAN and IMAGINE modes) -------------
-    plan_horizon: int = _gene(3, 1, 16, "steps of lookahead when planning")
-    plan_sequences: int = _gene(512, 1, 100_000, "action sequences scored exactly, at most")
-    plan_samples: int = _gene(8, 1, 256, "sampled continuations per first action, beyond that")
-    plan_uncertainty: float = _gene(1.0, 0.0, 100.0, "plan score lost per unit of disagreement")
-    plan_temperature: float = _gene(
-        1.0, 1e-3, 10.0, "temperature of B's policy inside A's model", log=True
+    plan_horizon: int = _gene("B", 3, 1, 16, "steps of lookahead when planning")
+    plan_sequences: int = _gene("B", 512, 1, 100_000, "action sequences scored exactly, at most")
+    plan_samples: int = _gene("B", 8, 1, 256, "sampled continuations per first action, beyond that")
+    plan_uncertainty: float = _gene(
+        "B", 1.0, 0.0, 100.0, "plan score lost per unit of disagreement"
     )
-    imagine_horizon: int = _gene(3, 1, 16, "steps of each imagined trajectory")
-    imagine_batch: int = _gene(64, 1, 1024, "imagined trajectories per imagination update")
-    imagine_keep: float = _gene(0.5, 0.0, 1.0, "share of starts imagined from, least uncertain")
-    imagine_lambda: float = _gene(0.95, 0.0, 1.0, "lambda of imagined lambda-returns")
-    imagine_success_only: int = _gene(0, 0, 1, "1: learn only imagined returns above max Q")
+    plan_temperature: float = _gene(
+        "B", 1.0, 1e-3, 10.0, "temperature of B's policy inside A's model", log=True
+    )
+    imagine_horizon: int = _gene("B", 3, 1, 16, "steps of each imagined trajectory")
+    imagine_batch: int = _gene("B", 64, 1, 1024, "imagined trajectories per imagination update")
+    imagine_keep: float = _gene(
+        "B", 0.5, 0.0, 1.0, "share of starts imagined from, least uncertain"
+    )
+    imagine_lambda: float = _gene("B", 0.95, 0.0, 1.0, "lambda of imagined lambda-returns")
+    imagine_success_only: int = _gene("B", 0, 0, 1, "1: learn only imagined returns above max Q")
     # --- Learning schedule and memory ---------------------------------------------------------
-    batch_size: int = _gene(64, 1, 1024, "sequences per gradient update")
-    train_every: int = _gene(8, 1, 256, "world steps between gradient updates")
-    a_every: int = _gene(4, 1, 64, "learning steps per update of A (B updates at every one)")
-    warmup: int = _gene(500, 0, 1_000_000, "world steps before the first update")
-    memory_recent: int = _gene(50_000, 100, 10_000_000, "frames in the recent ring buffer")
-    memory_longterm: int = _gene(2_000, 1, 1_000_000, "segments in the long-term reservoir")
+    batch_size: int = _gene("memory", 64, 1, 1024, "sequences per gradient update", cost=True)
+    train_every: int = _gene("memory", 8, 1, 256, "world steps between gradient updates", cost=True)
+    a_every: int = _gene(
+        "memory", 4, 1, 64, "learning steps per update of A (B updates at every one)", cost=True
+    )
+    warmup: int = _gene("memory", 500, 0, 1_000_000, "world steps before the first update")
+    memory_recent: int = _gene(
+        "memory", 50_000, 100, 10_000_000, "frames in the recent ring buffer", cost=True
+    )
+    memory_longterm: int = _gene(
+        "memory", 2_000, 1, 1_000_000, "segments in the long-term reservoir", cost=True
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -244,3 +319,17 @@ class Genome:
             (f.name, f.default, f.metadata["range"], f.metadata["doc"])
             for f in dataclasses.fields(cls)
         ]
+
+    # --- Groups: the system each field belongs to, and the fields that set a life's cost ---------
+    @classmethod
+    def fields_of(cls, group: str) -> list[str]:
+        """The names of a group's fields (a system of SYSTEMS, or 'cost'), in field order."""
+        if group not in GROUPS:
+            raise UserError(f"unknown genome group '{group}'; allowed: {', '.join(GROUPS)}")
+        if group == "cost":
+            return [f.name for f in dataclasses.fields(cls) if f.metadata["cost"]]
+        return [f.name for f in dataclasses.fields(cls) if f.metadata["system"] == group]
+
+    def group(self, name: str) -> dict[str, float | int]:
+        """This genome's values of one group's fields: a system's view of its own genes."""
+        return {field_name: getattr(self, field_name) for field_name in self.fields_of(name)}
