@@ -286,3 +286,20 @@ def test_a_saved_agent_can_teach_in_another_life(tmp_path):
     _, _, _, _, info = world.step(0)
     assert info["teacher"]["source"] == "teacher"
     assert 0 <= info["teacher"]["action"] < world.action_space.n
+
+
+def test_the_teacher_who_misleads_ends_less_trusted_than_the_reliable_one(tmp_path):
+    """The Nursery's teacher_a leads to the season's good food always, teacher_b 30% of the time
+    (else to any food). A life that followed both trusts teacher_a more. Measured at 4,000
+    steps, seeds 0-2: teacher_a 1.0 in each, teacher_b 0.69-0.86."""
+    life = open_life(
+        tmp_path / "life",
+        world="nursery",
+        config_changes={**QUICK, "log_every": 1000},
+        genome_changes=TINY,
+    )
+    assert life.world.unwrapped.teacher_reliability == (1.0, 0.3)
+    life.run(4000)
+    telemetry = life.agent.telemetry
+    assert sorted(life.agent.sources) == ["teacher_a", "teacher_b"]  # both were followed
+    assert telemetry.trust_in("teacher_a") > telemetry.trust_in("teacher_b")

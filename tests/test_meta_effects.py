@@ -10,7 +10,7 @@ from lifelong.agent import Agent
 from lifelong.genome import Genome
 from lifelong.life import open_life
 from lifelong.modes import Mode
-from lifelong.worlds import make_world
+from lifelong.worlds import make_world, noop_action
 
 
 def newborn(world: str = "nursery-small", **genes) -> tuple[Agent, object]:
@@ -86,6 +86,52 @@ def test_sleep_and_imagination_take_no_world_step(tmp_path, monkeypatch):
     counters = life.agent.counters
     assert counters["sleep_ticks"] == 30 and counters["imagine_ticks"] == 30
     assert steps == counters["env_steps"] == 100
+
+
+def test_observing_follows_the_teacher_in_view_and_remembers_whose_lead_it_was():
+    agent, env = newborn()
+    for _ in range(2000):  # live until a teacher is in view
+        if agent.teacher_action is not None:
+            break
+        live(agent, env, 1)
+    assert agent.teacher_action is not None, "no teacher came into view"
+    in_mode(agent, Mode.OBSERVE)
+    action, teacher = agent.act(), agent.teacher_source
+    assert action == agent.teacher_action and agent.followed == teacher
+    obs, reward, terminated, _, info = env.step(action)
+    agent.observe(action, obs, float(reward), terminated, info)
+    newest = (agent.memory._head - 1) % agent.memory.recent_capacity
+    assert agent.sources == [teacher] and agent.memory._recent["source"][newest] == 0
+    agent.decide()  # on its own again: its own choices are stored as source -1
+    in_mode(agent, Mode.EXPLOIT)
+    action = agent.act()
+    obs, reward, terminated, _, info = env.step(action)
+    agent.observe(action, obs, float(reward), terminated, info)
+    assert agent.memory._recent["source"][newest + 1] == -1
+
+
+def test_observing_with_nobody_in_view_keeps_still():
+    agent, env = newborn()
+    agent.noop_action = noop_action(env)  # as a life sets it from the world
+    agent.teacher_action = agent.teacher_source = None
+    in_mode(agent, Mode.OBSERVE)
+    assert agent.noop_action is not None
+    assert all(agent.act() == agent.noop_action for _ in range(5))
+    assert agent.followed is None
+
+
+def test_imagination_leaves_a_s_weights_alone():
+    agent, env = newborn()
+    live(agent, env, 400)
+    in_mode(agent, Mode.IMAGINE)
+    before = {k: v.clone() for k, v in agent.a.state_dict().items()}
+    b_before = [p.detach().clone() for p in agent.b.parameters()]
+    for _ in range(20):
+        agent.imagine()
+    assert agent.counters["imagined_kept"] > 0  # B did learn from the dream...
+    assert any(not torch.equal(p, q) for p, q in zip(b_before, agent.b.parameters(), strict=True))
+    for key, value in agent.a.state_dict().items():  # ...and A, the dreamer, did not move
+        assert torch.equal(value, before[key]), key
 
 
 def test_imagination_teaches_b_only_from_trajectories_that_beat_its_values():

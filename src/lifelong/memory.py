@@ -93,7 +93,8 @@ class Memory:
         """Append one frame (see the module docstring for what each field means).
 
         `source`: whose lead the action that led here followed (an index the agent keeps), -1
-        for the agent's own choice; B weighs imitation by its current trust in that source.
+        for the agent's own choice. Kept for analysis: B learns from every transition alike (who
+        chose an action does not change what happened; trust decides only whom M follows).
         """
         obs = np.asarray(obs)
         if obs.shape != self.obs_shape:

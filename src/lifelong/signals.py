@@ -170,7 +170,8 @@ class TrustLedger:
         trust_s = clip(prior + gain * advantage_s / reward_scale, 0, 1)
     so a teacher whose lead pays better than one's own habits gains trust, one that leads into
     hazards loses it, and an unseen teacher gets the innate `prior`. M observes only sources it
-    trusts (rule "trusted teacher"), and B's imitation of a source is weighted by its trust.
+    trusts (rule "trusted teacher"). Trust decides whom to follow, not what is learned: who
+    chose an action does not change what happened, so B learns from every transition alike.
     """
 
     def __init__(self, prior: float, gain: float, rate: float) -> None:
