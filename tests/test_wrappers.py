@@ -18,7 +18,12 @@ from gymnasium import spaces
 from lifelong.checkpoint import load_latest_checkpoint, save_checkpoint
 from lifelong.errors import UserError
 from lifelong.worlds import make_world
-from lifelong.worlds.wrappers import WRAPPERS, NoisyTV, Schedule, TaskSequence, Teacher, shift
+from lifelong.worlds.noisy_tv import NoisyTV
+from lifelong.worlds.schedule import Schedule
+from lifelong.worlds.sequence import TaskSequence
+from lifelong.worlds.shifts import shift
+from lifelong.worlds.teachers import Teacher
+from lifelong.worlds.wrappers import WRAPPERS
 
 
 class Probe(gym.Env):

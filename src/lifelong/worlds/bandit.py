@@ -27,7 +27,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from lifelong.worlds.wrappers import Schedule
+from lifelong.worlds.schedule import Schedule
 
 _STATE_VERSION = 1
 

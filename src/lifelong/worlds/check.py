@@ -21,7 +21,7 @@ import numpy as np
 from gymnasium.utils.env_checker import check_env
 
 from lifelong.worlds import make_world
-from lifelong.worlds.wrappers import saved_completely
+from lifelong.worlds.state import saved_completely
 
 # A step as the checks compare it: observation, reward, terminated, truncated.
 Transition = tuple[np.ndarray, float, bool, bool]

@@ -18,6 +18,11 @@ Speed matters because an agent lives for millions of steps, so positions are pla
 the map is kept as a padded layer grid (the padding reads as wall) and the egocentric observation
 is a single slice copy of that grid plus two filled body planes. Every random decision draws from
 the env's one generator, so a saved state continues bit-identically.
+
+This module stays over 600 lines because the world's rules (layout, beings, events, observation)
+all act on that one grid and one generator, so split across modules they would reach into each
+other's private state; what only reads it, the drawing and the argument checks, lives apart in
+nursery_render.py and nursery_params.py.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from typing import Any
 import gymnasium
 import numpy as np
 from gymnasium import spaces
+
+from lifelong.worlds.nursery_params import check_float, check_int, check_reliability
+from lifelong.worlds.nursery_render import draw_map
 
 Cell = tuple[int, int]
 
@@ -52,20 +60,6 @@ _FAR_TRIES = 32
 # Repeated subtraction of the decay leaves about 1e-16 where exact arithmetic gives 0.
 _ENERGY_EPS = 1e-9
 _STATE_VERSION = 2
-
-_CELL_PX = 16
-_COLOURS = {
-    "floor": (30, 30, 30),
-    "wall": (120, 120, 120),
-    "food_a": (60, 200, 60),
-    "food_b": (240, 160, 30),
-    "hazard": (210, 40, 40),
-    "teacher_a": (60, 140, 255),
-    "teacher_b": (40, 220, 210),
-    "predator": (255, 80, 120),
-    "agent": (250, 250, 250),
-    "view": (250, 230, 60),
-}
 
 PRESETS: dict[str, dict[str, Any]] = {
     # A quick world for tests and short runs: few things, nothing that hunts or scatters.
@@ -172,33 +166,33 @@ class Nursery(gymnasium.Env):
         slip_period: int = 3000,
         render_mode: str | None = None,
     ) -> None:
-        _check_int("size", size, 5)
-        _check_int("view", view, 3)
+        check_int("size", size, 5)
+        check_int("view", view, 3)
         if view % 2 == 0:
             raise ValueError(f"view={view} is invalid: it must be odd so the agent has a centre")
-        _check_int("n_food", n_food, 0)
-        _check_int("n_hazards", n_hazards, 0)
-        _check_int("season_length", season_length, 1)
-        _check_int("teacher_patience", teacher_patience, 1)
-        _check_int("day_length", day_length, 0)
+        check_int("n_food", n_food, 0)
+        check_int("n_hazards", n_hazards, 0)
+        check_int("season_length", season_length, 1)
+        check_int("teacher_patience", teacher_patience, 1)
+        check_int("day_length", day_length, 0)
         if day_length == 1:
             raise ValueError("day_length=1 is invalid: it must be 0 (no night) or >= 2")
-        _check_int("slip_period", slip_period, 1)
+        check_int("slip_period", slip_period, 1)
         if isinstance(teachers, bool) or not isinstance(teachers, (int, np.integer)):
             raise ValueError(f"teachers={teachers!r} is invalid: allowed are 0, 1, 2")
         if teachers not in (0, 1, 2):
             raise ValueError(f"teachers={teachers!r} is invalid: allowed are 0, 1, 2")
-        reliability = _check_reliability(teacher_reliability)
-        _check_float("energy_decay", energy_decay, 0.0, 1.0)
-        _check_float("food_energy", food_energy, 0.0, 1.0)
-        _check_float("toxic_energy", toxic_energy, 0.0, 1.0)
-        _check_float("hazard_pain", hazard_pain, 0.0, 1.0)
-        _check_float("faint_penalty", faint_penalty, 0.0, math.inf)
-        _check_float("predator_speed", predator_speed, 0.0, 1.0)
-        _check_float("predator_pain", predator_pain, 0.0, 1.0)
-        _check_float("night_dim", night_dim, 0.0, 1.0)
-        _check_float("slip", slip, 0.0, 1.0)
-        _check_float("storm_mean_interval", storm_mean_interval, 0.0, math.inf)
+        reliability = check_reliability(teacher_reliability)
+        check_float("energy_decay", energy_decay, 0.0, 1.0)
+        check_float("food_energy", food_energy, 0.0, 1.0)
+        check_float("toxic_energy", toxic_energy, 0.0, 1.0)
+        check_float("hazard_pain", hazard_pain, 0.0, 1.0)
+        check_float("faint_penalty", faint_penalty, 0.0, math.inf)
+        check_float("predator_speed", predator_speed, 0.0, 1.0)
+        check_float("predator_pain", predator_pain, 0.0, 1.0)
+        check_float("night_dim", night_dim, 0.0, 1.0)
+        check_float("slip", slip, 0.0, 1.0)
+        check_float("storm_mean_interval", storm_mean_interval, 0.0, math.inf)
         if 0 < storm_mean_interval < 3:
             raise ValueError(
                 f"storm_mean_interval={storm_mean_interval!r} is invalid: "
@@ -330,38 +324,17 @@ class Nursery(gymnasium.Env):
         Beings (teachers, predator, agent) are inset squares so the cell they stand on shows
         around them; at night the map is darkened like the observation, the outline is not.
         """
-        size = self.size
-        colours = np.empty((size, size, 3), dtype=np.uint8)
-        colours[:] = _COLOURS["floor"]
-        colours[0, :] = colours[-1, :] = colours[:, 0] = colours[:, -1] = _COLOURS["wall"]
-        for cell in self._hazards:
-            colours[cell] = _COLOURS["hazard"]
-        for cell, kind in self._food_at.items():
-            colours[cell] = _COLOURS[self.CHANNELS[_FOOD + kind]]
-        if self.noisy_tv:
-            shade = 0.4 + 0.6 * self._tv_value
-            colours[self._tv] = (int(200 * shade), int(60 * shade), int(220 * shade))
-        image = colours.repeat(_CELL_PX, axis=0).repeat(_CELL_PX, axis=1)
-
-        inset = _CELL_PX // 4
-        for index, teacher in enumerate(self._teachers):
-            self._paint_square(image, teacher.pos, inset, _COLOURS[_TEACHER_NAMES[index]])
-        if self.predator:
-            self._paint_square(image, self._predator, inset - 2, _COLOURS["predator"])
-        self._paint_square(image, (self._ay, self._ax), inset, _COLOURS["agent"])
-        if self._night:
-            image = (image * max(self.night_dim, 0.25)).astype(np.uint8)
-
-        top = max(self._ay - self._pad, 0) * _CELL_PX
-        left = max(self._ax - self._pad, 0) * _CELL_PX
-        bottom = min(self._ay + self._pad + 1, size) * _CELL_PX
-        right = min(self._ax + self._pad + 1, size) * _CELL_PX
-        line = _COLOURS["view"]
-        image[top : top + 2, left:right] = line
-        image[bottom - 2 : bottom, left:right] = line
-        image[top:bottom, left : left + 2] = line
-        image[top:bottom, right - 2 : right] = line
-        return image
+        return draw_map(
+            size=self.size,
+            hazards=self._hazards,
+            foods=[(cell, self.CHANNELS[_FOOD + kind]) for cell, kind in self._food_at.items()],
+            tv=(self._tv, self._tv_value) if self.noisy_tv else None,
+            teachers=[(t.pos, _TEACHER_NAMES[i]) for i, t in enumerate(self._teachers)],
+            predator=self._predator if self.predator else None,
+            agent=(self._ay, self._ax),
+            radius=self._pad,
+            night_dim=self.night_dim if self._night else None,
+        )
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly, including the random generator's state.
@@ -851,11 +824,6 @@ class Nursery(gymnasium.Env):
             "predator": self.predator,
         }
 
-    @staticmethod
-    def _paint_square(image: np.ndarray, cell: Cell, inset: int, colour: tuple) -> None:
-        top, left = cell[0] * _CELL_PX + inset, cell[1] * _CELL_PX + inset
-        image[top : top + _CELL_PX - 2 * inset, left : left + _CELL_PX - 2 * inset] = colour
-
 
 def _cell(value: Any) -> Cell:
     return (int(value[0]), int(value[1]))
@@ -863,33 +831,6 @@ def _cell(value: Any) -> Cell:
 
 def _manhattan(a: Cell, b: Cell) -> int:
     return abs(a[0] - b[0]) + abs(a[1] - b[1])
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}={value!r} is invalid: it must be an integer >= {minimum}")
-
-
-def _check_float(name: str, value: Any, low: float, high: float) -> None:
-    is_number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if not is_number or not math.isfinite(value) or not low <= value <= high:
-        raise ValueError(
-            f"{name}={value!r} is invalid: it must be a finite number in [{low}, {high}]"
-        )
-
-
-def _check_reliability(value: Any) -> tuple[float, float]:
-    """Two probabilities, for teacher_a and teacher_b (a missing teacher ignores its entry)."""
-    ok = isinstance(value, (tuple, list)) and len(value) == 2
-    ok = ok and all(
-        isinstance(p, (int, float, np.number)) and not isinstance(p, bool) and 0 <= p <= 1
-        for p in value
-    )
-    if not ok:
-        raise ValueError(
-            f"teacher_reliability={value!r} is invalid: it must be two numbers in [0, 1]"
-        )
-    return (float(value[0]), float(value[1]))
 
 
 if "lifelong/Nursery-v1" not in gymnasium.registry:
