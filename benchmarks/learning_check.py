@@ -14,8 +14,8 @@ import tempfile
 
 import numpy as np
 
+from lifelong import metrics
 from lifelong.life import open_life, read_metrics
-from lifelong.modes import Mode
 from lifelong.worlds import make_world
 
 
@@ -24,7 +24,7 @@ def random_reward_rate(world_name: str, steps: int, seed: int) -> float:
     world.reset(seed=seed)
     rng = np.random.default_rng(seed)
     rewards = [world.step(int(rng.integers(world.action_space.n)))[1] for _ in range(steps)]
-    return float(np.mean(rewards[-steps // 4 :]))
+    return metrics.auc(np.asarray(rewards[-steps // 4 :], dtype=float))
 
 
 def main() -> None:
@@ -38,15 +38,15 @@ def main() -> None:
         open_life(directory, args.world, args.seed, config_changes=config).run(args.steps)
         records = read_metrics(directory)
     quarter = records[-len(records) // 4 :]
+    since = records[-len(quarter) - 1]["step"] if len(quarter) < len(records) else 0
     first = next(r for r in records if r["error_vs_copy_last"] is not None)  # A has trained
 
     def late(key: str) -> float:
         return float(np.mean([r[key] for r in quarter]))
 
-    print(
-        f"reward rate, last quarter:  agent {late('reward_rate'):+.4f}   random "
-        f"{random_reward_rate(args.world, args.steps, args.seed):+.4f}"
-    )
+    agent_rate = metrics.auc(metrics.reward_curve(quarter))
+    random_rate = random_reward_rate(args.world, args.steps, args.seed)
+    print(f"reward rate, last quarter:  agent {agent_rate:+.4f}   random {random_rate:+.4f}")
     print(
         f"A's error (slow EMA):       first measured {first['prediction_error_slow']:.3f}"
         f"   last quarter {late('prediction_error_slow'):.3f}"
@@ -55,7 +55,8 @@ def main() -> None:
         f"A's error / copy-last:      first measured {first['error_vs_copy_last']:.3f}"
         f"   last quarter {late('error_vs_copy_last'):.3f}"
     )
-    shares = {m.value: late(f"mode_{m.value}") for m in Mode}
+    shares = metrics.time_per_mode(records, since=since)  # ticks-weighted, as in a bench
+    shares = {mode: shares[mode] for mode in metrics.MODES if mode in shares}
     print("time per mode, last quarter: " + "  ".join(f"{m} {s:.0%}" for m, s in shares.items()))
 
 

@@ -5,8 +5,8 @@
 
 A bench directory holds one life per agent, world and seed (`DIR/<agent>/seed<k>`, or
 `DIR/<agent>/<world tag>/seed<k>` when a suite has several worlds), `bench.yaml` (what was asked),
-`summary.json` and `summary.csv` (the metrics of `metrics.py` per agent, seeds aggregated by IQM
-with bootstrap confidence intervals; summary.json also holds each agent's reward curve and its
+`summary.json` and `summary.csv` (the metrics of `lifelong.metrics` per agent, seeds aggregated by
+IQM with bootstrap confidence intervals; summary.json also holds each agent's reward curve and its
 change-aligned curve). Rerunning the same command continues: finished lives (`done.json`) are
 not rerun, unfinished ones resume from their checkpoints (on the process pool; a life on Ray
 sends back only its records, so an unfinished one starts again from birth).
@@ -49,7 +49,8 @@ class Suite:
     quick_steps: int  # `--quick`: a smoke test that finishes in minutes
     agents: tuple[str, ...]
     about: str
-    # Steps before and after each change in the change-aligned curve and recovery (metrics.py).
+    # Steps before and after each change in the change-aligned curve and recovery
+    # (lifelong.metrics.recovery).
     change_window: tuple[int, int] = (metrics.ALIGN_BEFORE, metrics.ALIGN_AFTER)
 
 
@@ -341,12 +342,6 @@ def _run_wave(lives: list[LifePlan], runner: Backend, progress: Any, mix_for: An
 # --- Summary ------------------------------------------------------------------------------------
 
 
-def _curve(records: list[dict[str, Any]]) -> np.ndarray:
-    return np.array(
-        [np.nan if r.get("reward_rate") is None else r["reward_rate"] for r in records], float
-    )
-
-
 def summarize(
     directory: Path, suite_name: str, suite: Suite, lives: list[LifePlan], steps: int
 ) -> dict[str, Any]:
@@ -425,13 +420,13 @@ def _floor(data: dict, twins: list[LifePlan]) -> dict[Any, float] | None:
             records = data[life][0]
             steps = np.array([r["step"] for r in records], float)
             regimes = [r.get("regime") for r in records]
-            return metrics.per_regime(steps, _curve(records), regimes) or None
+            return metrics.per_regime(steps, metrics.reward_curve(records), regimes) or None
     return None
 
 
 def _reference(data: dict, twins: list[LifePlan]) -> np.ndarray | None:
     """The best agent at each record in the same world and seed: regret's reference curve."""
-    curves = [_curve(data[life][0]) for life in twins]
+    curves = [metrics.reward_curve(data[life][0]) for life in twins]
     if not curves:
         return None
     length = min(len(c) for c in curves)
@@ -439,7 +434,7 @@ def _reference(data: dict, twins: list[LifePlan]) -> np.ndarray | None:
 
 
 def _agent_curve(data: dict, lives: list[LifePlan]) -> dict[str, list[float | None]]:
-    runs = [_curve(data[life][0]) for life in lives if life in data]
+    runs = [metrics.reward_curve(data[life][0]) for life in lives if life in data]
     records = [data[life][0] for life in lives if life in data]
     if not runs or not min(len(r) for r in runs):
         return {"step": [], "iqm": [], "low": [], "high": []}
