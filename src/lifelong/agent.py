@@ -57,6 +57,24 @@ COUNTERS = (
 )
 
 
+def tick(agent: Any) -> int | None:
+    """One tick of a life, the one order of the agent's verbs: M decides, then the agent sleeps
+    or imagines (no world step: None) or returns the action to take in the world.
+
+    `Life.run` and a loop a user owns (`StepwiseAgent`) both tick this way, so they live the same
+    life; `agent.meta` then says which mode the tick was in. Any agent with `decide` and `act`
+    (and `sleep`, `imagine` if its controller ever chooses them) can tick.
+    """
+    meta = agent.decide()
+    if meta.mode == Mode.SLEEP:
+        agent.sleep()
+        return None
+    if meta.mode == Mode.IMAGINE:
+        agent.imagine()
+        return None
+    return agent.act()
+
+
 class Agent:
     """The A-B-M agent. Baselines (`baselines.py`) build it with another controller or settings."""
 

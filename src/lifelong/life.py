@@ -28,6 +28,7 @@ from typing import Any
 import gymnasium as gym
 import torch
 
+from lifelong.agent import tick
 from lifelong.baselines import LEARNERS, build_agent
 from lifelong.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
 from lifelong.config import Config
@@ -189,18 +190,14 @@ class Life:
         saved_at = agent.counters["env_steps"]
         while (steps is None or agent.counters["env_steps"] < steps) and not self.stop_requested:
             previous = agent.meta.mode
-            meta = agent.decide()
+            action = tick(agent)
+            meta = agent.meta
             self.recorder.tick(meta.mode.value)
             if meta.mode != previous:
                 # Stamped with the world step it governs, so no event shares a checkpoint's step.
                 self._event("mode", mode=meta.mode.value, rule=meta.rule, ahead=1)
-            if meta.mode == Mode.SLEEP:
-                agent.sleep()
+            if action is None:  # asleep or imagining: no world step
                 continue
-            if meta.mode == Mode.IMAGINE:
-                agent.imagine()
-                continue
-            action = agent.act()
             try:
                 obs, reward, terminated, truncated, info = self.world.step(action)
             except Exception as error:  # a broken world must not end the life

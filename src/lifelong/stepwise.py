@@ -26,7 +26,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from lifelong.agent import Agent
+from lifelong.agent import Agent, tick
 from lifelong.baselines import RandomAgent, build_agent
 from lifelong.config import Config
 from lifelong.genome import Genome
@@ -60,15 +60,11 @@ class StepwiseAgent:
         if not self._in_stream:
             self.agent.begin(obs, info or {})
             self._in_stream = True
-        while True:
-            meta = self.agent.decide()
-            if meta.mode == Mode.SLEEP:
-                self.agent.sleep()
-            elif meta.mode == Mode.IMAGINE:
-                self.agent.imagine()
-            else:
-                self._action = self.agent.act()
-                return self._action
+        action = tick(self.agent)
+        while action is None:  # M's sleep and imagine ticks: no world step
+            action = tick(self.agent)
+        self._action = action
+        return action
 
     def observe(
         self,
