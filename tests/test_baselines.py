@@ -26,8 +26,9 @@ from lifelong.baselines import (
 from lifelong.config import AGENTS, Config, parse_mode_mix
 from lifelong.errors import UserError
 from lifelong.genome import Genome
-from lifelong.life import load_policy, open_life, read_metrics
+from lifelong.life import open_life, read_metrics
 from lifelong.modes import ROUTES, Mode
+from lifelong.policies import load_policy
 from lifelong.signals import MetaState
 from lifelong.systems.control import MetaController
 from lifelong.worlds import make_world

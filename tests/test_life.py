@@ -8,8 +8,9 @@ import torch
 from conftest import TINY
 
 from lifelong.errors import UserError
-from lifelong.life import load_policy, open_life, read_metrics
+from lifelong.life import open_life, read_metrics
 from lifelong.modes import Mode
+from lifelong.policies import load_policy
 from lifelong.signals import MetaState
 from lifelong.worlds import make_world
 

@@ -338,9 +338,9 @@ def changepoint_notes(svg: ET.Element) -> list[str]:
     return [e.find(f"{SVG}title").text for e in svg.iter() if e.get("class") == "changepoint"]
 
 
-# Events on which the report's own change points once disagreed with lifelong.metrics': a first regime
-# event before the first record (a change: a life writes none at birth), a repeated regime, and,
-# without events, where in a record's interval a change falls.
+# Events on which the report's own change points once disagreed with lifelong.metrics: a first
+# regime event before the first record (a change: a life writes none at birth), a repeated
+# regime, and, without events, where in a record's interval a change falls.
 DISPUTED_EVENTS = [
     {"step": 0, "kind": "mode", "mode": "observe", "rule": "birth"},
     {"step": 500, "kind": "regime", "regime": 0},

@@ -20,7 +20,7 @@ _PUBLIC = {
     "Genome": "lifelong.genome",
     "Life": "lifelong.life",
     "StepwiseAgent": "lifelong.stepwise",
-    "load_policy": "lifelong.life",
+    "load_policy": "lifelong.policies",
     "make_agent": "lifelong.stepwise",
     "make_world": "lifelong.worlds",
     "open_life": "lifelong.life",

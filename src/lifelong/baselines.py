@@ -192,7 +192,7 @@ class RandomAgent:
     It has no networks and no memory: it keeps only what a life reads of every agent (counters,
     the telemetry of the world's reward and body, realised returns), kept the way `Agent` keeps
     them, so its records read like the others'. Its mode is always EXPLOIT, so the life never
-    asks it to sleep or imagine; it has no policy to teach with (`life.load_policy`).
+    asks it to sleep or imagine; it has no policy to teach with (`policies.load_policy`).
     """
 
     def __init__(

@@ -17,7 +17,6 @@ continued life writes them again exactly once.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import sys
@@ -29,7 +28,7 @@ import gymnasium as gym
 import torch
 
 from lifelong.agent import tick
-from lifelong.baselines import LEARNERS, build_agent
+from lifelong.baselines import build_agent
 from lifelong.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
 from lifelong.config import Config
 from lifelong.errors import UserError
@@ -394,49 +393,6 @@ def _drop_lines_after(path: Path, step: int) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text("".join(line + "\n" for line in kept))
     os.replace(temporary, path)
-
-
-def load_policy(directory: str | Path) -> Callable[[Any], int]:
-    """The greedy policy of the agent saved in a run directory, as a function obs -> action.
-
-    For demonstrators: a teacher can be any agent that has lived before and learned a policy
-    (`baselines.LEARNERS`). It is built as its life built it (`build_agent`, so a baseline or an
-    ablation is itself again), on the CPU; the world is built only to learn its spaces. The agent
-    acts on its own observations without learning.
-    """
-    directory = Path(directory)
-    if not (directory / "config.yaml").exists():
-        raise UserError(f"no life in {directory} (config.yaml missing) to take a policy from")
-    config = Config.load(directory / "config.yaml")
-    if config.agent not in LEARNERS:
-        raise UserError(
-            f"{directory} holds a life of agent {config.agent!r}, which learns no policy to take;"
-            f" a policy comes from a life of {', '.join(LEARNERS)}"
-        )
-    genome = Genome.load(directory / "genome.yaml")
-    world = make_world(config.world)
-    agent = build_agent(
-        dataclasses.replace(config, device="cpu"),
-        world.observation_space,
-        world.action_space,
-        genome,
-        noop_action=noop_action(world),
-    )
-    world.close()
-    try:
-        found = load_latest_checkpoint(directory / "checkpoints")
-    except CheckpointError as error:
-        raise UserError(f"refusing the policy in {directory}: {error}") from None
-    if found is None:
-        raise UserError(f"no checkpoint in {directory} to take a policy from")
-    agent.load_state_dict(found[1]["agent"])
-
-    def policy(obs: Any) -> int:
-        with torch.inference_mode():
-            z = agent.b_input(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
-            return int(agent.b.values(z).argmax(dim=-1).item())
-
-    return policy
 
 
 def read_metrics(directory: str | Path) -> list[Record]:

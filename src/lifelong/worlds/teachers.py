@@ -1,8 +1,8 @@
 """``teacher``: demonstrators of chosen reliability and visibility, shown in ``info``.
 
 The built-in policies (random, cartpole, noop) live here. A run directory holding a saved agent
-is loaded, when a spec names one, through the package's public ``lifelong.load_policy``: the
-worlds do not import ``lifelong.life`` (which imports them).
+is loaded, when a spec names one, by ``lifelong.policies`` (which builds the agent; the worlds
+never import the life loop).
 """
 
 from __future__ import annotations
@@ -133,9 +133,9 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
                 )
             return _cartpole_policy
         if isinstance(policy, str) and (Path(policy) / "config.yaml").exists():
-            import lifelong  # a saved agent, by its public name: lazy, as life imports worlds
+            from lifelong.policies import load_policy  # lazy: policies imports worlds
 
-            return lifelong.load_policy(policy)
+            return load_policy(policy)
         raise UserError(
             f"teacher: policy={policy!r} is invalid; allowed: a callable obs -> action, a run "
             f"directory holding a saved agent, or one of {', '.join(TEACHER_POLICIES)}"
