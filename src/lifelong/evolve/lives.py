@@ -129,11 +129,9 @@ def life_measures(records: list[dict], events: list[dict]) -> tuple[float, float
     life without changes. The floor is the life's own lowest point rather than a random agent's,
     so the score needs no extra lives and does not depend on the reward's scale.
     """
-    by_step = {r["step"]: r for r in records if r.get("step") is not None}
-    records = [by_step[step] for step in sorted(by_step)]
+    records = metrics.life_records(records)
     steps = np.array([r["step"] for r in records], float)
-    rates = [r.get("reward_rate") for r in records]
-    curve = np.array([np.nan if rate is None else rate for rate in rates], float)
+    curve = metrics.reward_curve(records)
     auc = metrics.auc(curve) if curve.size else math.nan
     if not math.isfinite(auc):
         raise RuntimeError("the life wrote no reward record")
