@@ -43,6 +43,27 @@ def test_every_readme_world_passes_its_own_check(spec):
         assert "continues identically" in restore
 
 
+def readme_checks() -> list[str]:
+    """The specs of the README's `lifelong check-world "SPEC"` examples, quotes removed."""
+    lines = re.findall(r"^lifelong check-world ([\"'].+)$", README.read_text(), re.MULTILINE)
+    return [line.strip().strip("\"'") for line in lines]
+
+
+def test_the_readme_shows_continuous_worlds_to_check():
+    assert any(spec.startswith("gym:HalfCheetah-v5") for spec in readme_checks())
+
+
+@pytest.mark.parametrize("spec", readme_checks())
+def test_every_readme_check_world_example_passes(spec):
+    if spec.startswith(("gym:HalfCheetah", "gym:Hopper", "gym:Ant")):
+        pytest.importorskip("mujoco")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = check_world(spec, steps=300)
+    failed = [(name, detail) for name, ok, detail in report.checks if not ok]
+    assert report.passed and not failed, failed
+
+
 def test_the_readmes_cartpole_shift_exits_0(capsys):
     spec = "gym:CartPole-v1+shift(kind=gravity,every=2000,scale=2.0)"
     assert main(["check-world", spec, "--steps", "200"]) == 0

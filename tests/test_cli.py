@@ -75,9 +75,9 @@ MISTAKES = [
     ("genome on resume", ["--dir", "{existing}", "--set", "lr_b=0.01"], "genome is fixed"),
     ("incompatible run", ["--dir", "{old}"], "incompatible lifelong"),
     (
-        "continuous actions",
+        "continuous actions for A",
         ["--world", "gym:Pendulum-v1", "--dir", "{new}"],
-        "continuous action spaces are not supported",
+        "System A does not take continuous actions yet",
     ),
     ("unknown wrapper", ["--world", "nursery+fog", "--dir", "{new}"], "unknown wrapper 'fog'"),
     (

@@ -19,12 +19,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.memory import Memory
 from lifelong.modes import ROUTES, Mode, Route
 from lifelong.plasticity import LearningRateBoost, UnitUtility, reinitialize_units
 from lifelong.signals import ModeReturns, Telemetry
 from lifelong.systems.action import SystemB, n_step_returns
+from lifelong.systems.continuous_action import ActionScale, ContinuousB
 from lifelong.systems.control import MetaAction, MetaController
 from lifelong.systems.observation import SystemA, world_model_loss
 from lifelong.systems.planning import imagine, plan
@@ -75,6 +77,12 @@ def tick(agent: Any) -> int | None:
     return agent.act()
 
 
+NO_CONTINUOUS_A = (
+    "System A does not take continuous actions yet: in a world with a Box action space the"
+    " agents are b_only and random"
+)
+
+
 class Agent:
     """The A-B-M agent. Baselines (`baselines.py`) build it with another controller or settings."""
 
@@ -97,20 +105,31 @@ class Agent:
         B keeps no curiosity value (A's disagreement) for EXPLORE to act on. `extrinsic_weight`
         weighs the world's reward in B's learning signal: 0 for an agent driven by curiosity only.
         """
-        if not isinstance(action_space, gym.spaces.Discrete):
-            raise ValueError(f"the agent needs a Discrete action space, got {action_space}")
+        continuous = isinstance(action_space, gym.spaces.Box)
+        if not (continuous or isinstance(action_space, gym.spaces.Discrete)):
+            raise ValueError(
+                f"the agent acts in a Discrete or a bounded Box action space, got {action_space}"
+            )
+        if continuous and world_model:
+            raise UserError(NO_CONTINUOUS_A)
         if not isinstance(observation_space, gym.spaces.Box):
             raise ValueError(f"the agent needs a Box observation space, got {observation_space}")
         self.genome = genome
         self.curious, self.extrinsic_weight = curious, extrinsic_weight
         self.device = torch.device(device)
-        self.n_actions = int(action_space.n)
+        # Continuous actions are stored and learned in [-1, 1]^d and mapped to the world's bounds.
+        self.action_scale = ActionScale(action_space.low, action_space.high) if continuous else None
+        self.n_actions = None if continuous else int(action_space.n)
         self.noop_action = noop_action
         obs_shape = tuple(observation_space.shape)
         torch.manual_seed(seed)
         self.a = SystemA(obs_shape, self.n_actions, genome).to(self.device) if world_model else None
         own_encoder = None if world_model else obs_shape
-        self.b = SystemB(self.n_actions, genome, own_encoder).to(self.device)
+        if continuous:
+            action_dim = int(np.prod(action_space.shape))
+            self.b = ContinuousB(action_dim, genome, own_encoder, self.device).to(self.device)
+        else:
+            self.b = SystemB(self.n_actions, genome, own_encoder).to(self.device)
         self.boosts = {"updates_b": LearningRateBoost(self.b.optimizer)}
         if self.a is not None:
             self.boosts["updates_a"] = LearningRateBoost(self.a.optimizer)
@@ -121,6 +140,7 @@ class Agent:
             longterm_capacity=genome.memory_longterm,
             segment_length=self.sequence_length,
             seed=seed,
+            action_shape=tuple(action_space.shape) if continuous else (),
         )
         self.telemetry = Telemetry.from_genome(genome)
         self.controller = MetaController(genome) if controller is None else controller
@@ -147,7 +167,8 @@ class Agent:
         controller that can order one, and attached only while `_learn` measures them."""
         example = torch.zeros((1, *obs_shape), device=self.device)
         z = torch.zeros(1, self.genome.latent_dim, device=self.device)
-        trackers = [(UnitUtility(self.b.q, (z,)), self.b.optimizer)]
+        values_of = (z, torch.zeros(1, self.b.action_dim)) if self.b.continuous else (z,)
+        trackers = [(UnitUtility(self.b.q, values_of), self.b.optimizer)]
         if self.b.encoder is not None:
             trackers.append((UnitUtility(self.b.encoder, (example,)), self.b.optimizer))
         if self.a is not None:
@@ -164,7 +185,7 @@ class Agent:
     def begin(self, obs: np.ndarray, info: dict[str, Any]) -> None:
         """A new stream starts (birth, or the world was reset): remember its first frame."""
         obs = self._sanitized(obs)
-        self.memory.add(obs, 0, 0.0, first=True)
+        self.memory.add(obs, self._stored(None), 0.0, first=True)
         self.returns.clear()  # returns are counted within one stream
         self._perceive(obs, info)
 
@@ -178,7 +199,7 @@ class Agent:
             self._intervene()
         return self.meta
 
-    def act(self) -> int:
+    def act(self) -> int | np.ndarray:
         route = ROUTES[self.meta.mode]
         self.followed = None
         if route.acts_by == "teacher":
@@ -192,6 +213,9 @@ class Agent:
             self.counters["plans"] += 1
             return plan(self.a, self.b, z, self.genome, self.model_rng)[0]
         curiosity = self.meta.intrinsic_weight if self.curious else 0.0
+        if self.action_scale is not None:
+            u = self.b.choose(z, self.meta.temperature, curiosity, self.rng, self.model_rng)
+            return self.action_scale.to_world(u)
         probs = self.b.policy(z, self.meta.temperature, curiosity)
         u = self.rng.random()
         for action, p in enumerate(probs):
@@ -201,7 +225,12 @@ class Agent:
         return len(probs) - 1  # u landed in the rounding error of the last probability
 
     def observe(
-        self, action: int, obs: np.ndarray, reward: float, terminated: bool, info: dict[str, Any]
+        self,
+        action: int | np.ndarray,
+        obs: np.ndarray,
+        reward: float,
+        terminated: bool,
+        info: dict[str, Any],
     ) -> None:
         """Store what the world returned, update the signals, learn when the schedule says so."""
         obs = self._sanitized(obs)
@@ -213,7 +242,9 @@ class Agent:
             if self.followed not in self.sources:
                 self.sources.append(self.followed)
             source = self.sources.index(self.followed)
-        self.memory.add(obs, action, reward, first=False, terminal=terminated, source=source)
+        self.memory.add(
+            obs, self._stored(action), reward, first=False, terminal=terminated, source=source
+        )
         for mode, value in self.returns.add(self.meta.mode.value, reward):
             self.telemetry.on_return(mode, value)
         self._perceive(obs, info)
@@ -297,6 +328,15 @@ class Agent:
             self.teacher_action = int(teacher.get("follow", teacher.get("action")))
         else:
             self.teacher_action = self._infer_action(obs, teacher.get("next_obs"))
+
+    def _stored(self, action: Any) -> Any:
+        """An action as memory keeps it: the index, or the vector in [-1, 1]^d (None: the
+        no-action of a stream's first frame)."""
+        if self.action_scale is None:
+            return 0 if action is None else action
+        if action is None:
+            return np.zeros(self.action_scale.shape, dtype=np.float32)
+        return self.action_scale.from_world(action)
 
     def _infer_action(self, obs: np.ndarray, next_obs: Any) -> int | None:
         """A teacher showed what happened, not what it did: A's inverse dynamics infers the
@@ -411,6 +451,7 @@ class Agent:
         for optimizer in optimizers:
             optimizer.step()
         self.b.update_targets()
+        info.update(self.b.learn_policy(z0))  # a continuous B's actor; nothing for a discrete B
         if "b_intrinsic_spread" in info:
             self.b.track_intrinsic_scale(info["b_intrinsic_spread"])
         if self.a is not None:

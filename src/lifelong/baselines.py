@@ -35,8 +35,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from lifelong.agent import COUNTERS, Agent
+from lifelong.agent import COUNTERS, NO_CONTINUOUS_A, Agent
 from lifelong.config import Config, parse_mode_mix
+from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.modes import Mode
 from lifelong.signals import MetaState, ModeReturns, Telemetry
@@ -175,6 +176,7 @@ def learner(controller_for: ControllerFor, **settings: Any) -> Factory:
             **settings,
         )
 
+    build.world_model = settings.get("world_model", True)  # type: ignore[attr-defined]
     return build
 
 
@@ -203,10 +205,15 @@ class RandomAgent:
         genome: Genome,
         noop_action: int | None = None,
     ) -> None:
-        if not isinstance(action_space, gym.spaces.Discrete):
-            raise ValueError(f"the agent needs a Discrete action space, got {action_space}")
+        if not isinstance(action_space, gym.spaces.Discrete | gym.spaces.Box):
+            raise ValueError(
+                f"the agent acts in a Discrete or a bounded Box action space, got {action_space}"
+            )
         self.genome = genome
-        self.n_actions = int(action_space.n)
+        self.action_space = action_space
+        self.n_actions = (
+            int(action_space.n) if isinstance(action_space, gym.spaces.Discrete) else None
+        )
         self.rng = np.random.default_rng(config.seed)
         self.telemetry = Telemetry.from_genome(genome)
         self.meta = replace(MetaController(genome).action_for(Mode.EXPLOIT, "random"), learns=False)
@@ -224,7 +231,10 @@ class RandomAgent:
         self.counters["ticks"] += 1
         return self.meta
 
-    def act(self) -> int:
+    def act(self) -> int | np.ndarray:
+        space = self.action_space
+        if isinstance(space, gym.spaces.Box):  # uniform within the bounds
+            return self.rng.uniform(space.low, space.high).astype(space.dtype)
         return int(self.rng.integers(self.n_actions))
 
     def observe(
@@ -439,6 +449,17 @@ AGENTS: dict[str, Factory] = {
 }
 # The agents whose lives learn a policy (B's values), which a later life can follow as a teacher.
 LEARNERS = tuple(name for name, build in AGENTS.items() if build not in (RandomAgent, BanditAgent))
+
+
+def check_fits(agent: str, action_space: gym.Space) -> None:
+    """Refuse, before a life writes anything, an agent that cannot act in these actions."""
+    if not isinstance(action_space, gym.spaces.Box):
+        return
+    build = AGENTS.get(agent)
+    if getattr(build, "world_model", False):
+        raise UserError(NO_CONTINUOUS_A)
+    if build is BanditAgent:
+        raise UserError(f"agent {agent!r} plays the arms of a Discrete action space, not a Box")
 
 
 def build_agent(

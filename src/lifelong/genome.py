@@ -181,6 +181,9 @@ class Genome:
     predicted_value_weight: float = _gene(
         "B", 1.0, 0.0, 100.0, "weight of B's value loss on A's predicted latents"
     )
+    proposals: int = _gene(
+        "B", 16, 1, 1024, "actor draws offered when exploring continuous actions"
+    )
     # --- Planning and imagination in A's latent model (PLAN and IMAGINE modes) -------------
     plan_horizon: int = _gene("B", 3, 1, 16, "steps of lookahead when planning")
     plan_sequences: int = _gene("B", 512, 1, 100_000, "action sequences scored exactly, at most")

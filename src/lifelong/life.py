@@ -28,7 +28,7 @@ import gymnasium as gym
 import torch
 
 from lifelong.agent import tick
-from lifelong.baselines import build_agent
+from lifelong.baselines import build_agent, check_fits
 from lifelong.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
 from lifelong.config import Config
 from lifelong.errors import UserError
@@ -107,7 +107,9 @@ def open_life(
     genome = genome.replace(**genome_changes) if genome_changes else genome
     config = Config(**{**Config().to_dict(), **config_changes})
     if build_world is None:
-        make_world(config.world).close()
+        probe_world = make_world(config.world)
+        check_fits(config.agent, probe_world.action_space)
+        probe_world.close()
     try:
         (directory / "checkpoints").mkdir(parents=True, exist_ok=True)
         probe = directory / ".write-test"

@@ -48,7 +48,10 @@ class Memory:
         segment_length: int = 8,
         seed: int = 0,
         obs_dtype: Any = np.float32,
+        action_shape: tuple[int, ...] = (),
     ) -> None:
+        """`action_shape` () stores one int64 action per frame (a Discrete space); (d,) stores
+        float32 vectors (a Box space: continuous actions)."""
         if recent_capacity < 1:
             raise ValueError(f"recent_capacity must be positive, got {recent_capacity}")
         if longterm_capacity < 1:
@@ -63,19 +66,22 @@ class Memory:
             )
         self.obs_shape = tuple(int(d) for d in obs_shape)
         self.obs_dtype = np.dtype(obs_dtype)
+        self.action_shape = tuple(int(d) for d in action_shape)
         self.recent_capacity = int(recent_capacity)
         self.longterm_capacity = int(longterm_capacity)
         self.segment_length = int(segment_length)
         self._rng = np.random.default_rng(seed)
 
-        self._recent = _allocate((self.recent_capacity,), self.obs_shape, self.obs_dtype)
+        self._recent = _allocate(
+            (self.recent_capacity,), self.obs_shape, self.obs_dtype, self.action_shape
+        )
         self._head = 0  # next slot of the ring to write
         self._size = 0  # frames currently in the ring
         self._frames_seen = 0
         self._since_offer = 0  # frames appended since the last segment was offered
 
         segments = (self.longterm_capacity, self.segment_length)
-        self._longterm = _allocate(segments, self.obs_shape, self.obs_dtype)
+        self._longterm = _allocate(segments, self.obs_shape, self.obs_dtype, self.action_shape)
         self._longterm_size = 0
         self._segments_offered = 0
 
@@ -175,7 +181,8 @@ class Memory:
         the reservoir: a segment uniformly, then an offset uniformly among those where ``length``
         frames fit. While the reservoir is empty every row comes from the ring.
 
-        Returns ``obs (B, L, *obs_shape)``, ``action (B, L) int64``, ``reward (B, L) float32``,
+        Returns ``obs (B, L, *obs_shape)``, ``action (B, L) int64`` (or ``(B, L, d) float32``),
+        ``reward (B, L) float32``,
         ``first (B, L) bool`` and ``terminal (B, L) bool``.
         """
         if batch < 1:
@@ -236,6 +243,7 @@ class Memory:
             "config": {
                 "obs_shape": list(self.obs_shape),
                 "obs_dtype": self.obs_dtype.str,
+                **({"action_shape": list(self.action_shape)} if self.action_shape else {}),
                 "recent_capacity": self.recent_capacity,
                 "longterm_capacity": self.longterm_capacity,
                 "segment_length": self.segment_length,
@@ -262,6 +270,8 @@ class Memory:
         expected = self.state_dict()["config"]
         found = dict(state["config"])
         found["obs_shape"] = [int(d) for d in found["obs_shape"]]
+        if "action_shape" in found:
+            found["action_shape"] = [int(d) for d in found["action_shape"]]
         if found != expected:
             raise ValueError(f"memory state was saved with {found}, this memory has {expected}")
         size, longterm_size = int(state["size"]), int(state["longterm_size"])
@@ -288,12 +298,15 @@ def _truncated_exponential(
 
 
 def _allocate(
-    leading: tuple[int, ...], obs_shape: tuple[int, ...], obs_dtype: np.dtype
+    leading: tuple[int, ...],
+    obs_shape: tuple[int, ...],
+    obs_dtype: np.dtype,
+    action_shape: tuple[int, ...] = (),
 ) -> dict[str, np.ndarray]:
     """Zeroed storage for every field; np.zeros lets the OS hand out pages only when touched."""
     return {
         "obs": np.zeros(leading + obs_shape, dtype=obs_dtype),
-        "action": np.zeros(leading, dtype=np.int64),
+        "action": np.zeros(leading + action_shape, dtype=np.float32 if action_shape else np.int64),
         "reward": np.zeros(leading, dtype=np.float32),
         "first": np.zeros(leading, dtype=bool),
         "terminal": np.zeros(leading, dtype=bool),

@@ -21,7 +21,7 @@ from lifelong.genome import Genome
 from lifelong.worlds import make_world, noop_action
 
 
-def load_policy(directory: str | Path) -> Callable[[Any], int]:
+def load_policy(directory: str | Path) -> Callable[[Any], Any]:
     """The greedy policy of the agent saved in a run directory, as a function obs -> action.
 
     For demonstrators: a teacher can be any agent that has lived before and learned a policy
@@ -56,9 +56,13 @@ def load_policy(directory: str | Path) -> Callable[[Any], int]:
         raise UserError(f"no checkpoint in {directory} to take a policy from")
     agent.load_state_dict(found[1]["agent"])
 
-    def policy(obs: Any) -> int:
+    def policy(obs: Any) -> Any:
+        """The action the habit values most (discrete), or the actor's mean (continuous)."""
         with torch.inference_mode():
             z = agent.b_input(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
+            if agent.action_scale is not None:
+                _, _, mean = agent.b.actor(z)
+                return agent.action_scale.to_world(mean[0].cpu().numpy())
             return int(agent.b.values(z).argmax(dim=-1).item())
 
     return policy

@@ -89,6 +89,8 @@ def value_net(latent_dim: int, hidden: int, outputs: int) -> nn.Sequential:
 
 
 class SystemB(nn.Module):
+    continuous = False  # B for continuous actions: systems/continuous_action.py
+
     def __init__(
         self, n_actions: int, genome: Genome, obs_shape: tuple[int, ...] | None = None
     ) -> None:
@@ -234,6 +236,11 @@ class SystemB(nn.Module):
         return loss, {"b_predicted_value_loss": loss.item()}
 
     # --- Steps ---------------------------------------------------------------------------------
+    def learn_policy(self, z: Tensor) -> dict[str, float]:
+        """Nothing: the discrete B's policy is a softmax of its values (a continuous B learns an
+        actor here)."""
+        return {}
+
     @torch.no_grad()
     def update_targets(self) -> None:
         """EMA of the value heads (and of B's own encoder, when it has one)."""

@@ -8,6 +8,8 @@ thing on the command line, in config.yaml, in benchmarks and in tests. The gramm
     nursery, nursery-small, ... Nursery(**PRESETS[name], **params), the built-in continuing world
     bandit                      PiecewiseBandit(**params), arms whose best one changes by segments
     gym:ID                      gymnasium.make(ID, **params), through the array adapter
+                                (discrete or bounded continuous actions; MuJoCo ids such as
+                                HalfCheetah-v5 need the optional `mujoco` package)
     minatar:GAME                one of MinAtar's five games (breakout, asterix, freeway, ...)
     minigrid:ID                 a MiniGrid env, its symbolic image one-hot encoded
     sequence(tasks=A|B,...)     TaskSequence over the worlds A, B, ... (each a spec)
@@ -33,6 +35,7 @@ from lifelong.errors import UserError
 from lifelong.worlds import nursery as nursery_module
 from lifelong.worlds.adapters import MINATAR_GAMES, ArrayWorld, MinAtarWorld, needs
 from lifelong.worlds.bandit import PiecewiseBandit
+from lifelong.worlds.mujoco_worlds import is_mujoco_entry_point
 from lifelong.worlds.nursery import Nursery
 from lifelong.worlds.spec import SPEC_FILE_SUFFIXES, Part, WorldSpec, load_spec_file, parse_spec
 
@@ -81,8 +84,14 @@ def _gym(env_id: str, params: dict[str, Any], prefix: str = "gym") -> gym.Env:
     except gym.error.Error as error:
         raise UserError(f"unknown gym id {env_id!r}: {_first_line(error)}") from None
     creator = registration.entry_point
+    if is_mujoco_entry_point(creator):
+        for package in ("mujoco", "imageio"):  # Gymnasium's MuJoCo envs import both
+            needs(package, f"{prefix}:{env_id}", extra="mujoco")
     if isinstance(creator, str):
-        creator = gym.envs.registration.load_env_creator(creator)
+        try:
+            creator = gym.envs.registration.load_env_creator(creator)
+        except (ImportError, gym.error.DependencyNotInstalled) as error:
+            raise UserError(f"{what} cannot be loaded: {_first_line(error)}") from None
     # Arguments the registration already supplies count as given, and may still be overridden.
     registered = set(registration.kwargs)
     _check_params(what, params, creator, extra=_GYM_MAKE_PARAMS, provided=registered)
@@ -145,7 +154,12 @@ _BASES["sequence"] = (_sequence, "tasks=A|B|... one after another (every=N steps
 
 # prefix -> (builder, placeholder, description): the bases written "prefix:REST".
 _PREFIXES: dict[str, tuple[Callable[[str, dict[str, Any]], gym.Env], str, str]] = {
-    "gym": (_gym, "ID", "any Gymnasium env with discrete actions, e.g. gym:CartPole-v1"),
+    "gym": (
+        _gym,
+        "ID",
+        "any Gymnasium env with discrete or bounded continuous actions, e.g. gym:CartPole-v1,"
+        " gym:Pendulum-v1, gym:HalfCheetah-v5 (MuJoCo: pip install 'lifelong[mujoco]')",
+    ),
     "minatar": (_minatar, "GAME", "MinAtar: " + ", ".join(MINATAR_GAMES)),
     "minigrid": (_minigrid, "ID", "MiniGrid, e.g. minigrid:MiniGrid-DoorKey-5x5-v0"),
 }

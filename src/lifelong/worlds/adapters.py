@@ -1,20 +1,22 @@
 """Adapters: other people's environments, made to keep our world contract.
 
-The agent needs two things of a world (shared/DESIGN.md, "The contracts"): a `Discrete` action
-space and a float32 `Box` observation that is either a vector or a channels-last image. Gymnasium
+The agent needs two things of a world (shared/DESIGN.md, "The contracts"): actions that are
+either `Discrete` or a bounded float32 `Box` vector (continuous control: torques, forces), and a
+float32 `Box` observation that is either a vector or a channels-last image. Gymnasium
 environments come in many shapes (channels-first images, uint8 pixels, dicts, one-number
 states), so `ArrayWorld` converts once, at the boundary, and the rest of the library sees a single
-kind of world. What cannot be converted honestly (continuous actions, arbitrary dicts) is refused
-with a one-line `UserError` instead of being guessed at.
+kind of world. What cannot be converted honestly (unbounded or multi-part action spaces,
+arbitrary dicts) is refused with a one-line `UserError` instead of being guessed at.
 
 `MinAtarWorld` puts MinAtar's five games behind the Gymnasium API; MinAtar ships its own
 `Environment` class rather than a Gymnasium env that keeps our contract.
 
 Both save their world exactly where they know its whole state (`state_dict`, plain data: lists,
 numbers, strings, the generators' states as dicts), so a resumed life continues the very same
-stream: MinAtar's games, and Gymnasium's classic-control tasks with discrete actions (CartPole,
-Acrobot, MountainCar). For any other env `ArrayWorld.state_dict()` is None and a resumed life
-starts it on a new episode.
+stream: MinAtar's games, Gymnasium's classic-control tasks (CartPole, Acrobot, MountainCar,
+Pendulum, MountainCarContinuous) and its MuJoCo tasks (HalfCheetah, Hopper, Ant, ...: see
+`mujoco_worlds.py`). For any other env `ArrayWorld.state_dict()` is None and a resumed life starts
+it on a new episode.
 """
 
 from __future__ import annotations
@@ -27,18 +29,24 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.envs.classic_control import AcrobotEnv, CartPoleEnv, MountainCarEnv
+from gymnasium.envs.classic_control import (
+    AcrobotEnv,
+    CartPoleEnv,
+    Continuous_MountainCarEnv,
+    MountainCarEnv,
+    PendulumEnv,
+)
 from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
 from lifelong.errors import UserError
+from lifelong.worlds.mujoco_worlds import load_mujoco_state, mujoco_state, saveable_mujoco
 
 # A first dimension this small, and smaller than the other two, is channels rather than rows.
 MAX_CHANNELS_FIRST = 16
-INSTALL_HINT = "pip install 'lifelong[worlds]'"
 
 
 class ArrayWorld(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """Any Gymnasium env with discrete actions, seen as float32 arrays.
+    """Any Gymnasium env with discrete or bounded continuous actions, seen as float32 arrays.
 
     Observations become:
       - vectors: float32, bounds kept;
@@ -47,20 +55,24 @@ class ArrayWorld(gym.Wrapper, gym.utils.RecordConstructorArgs):
       - a Discrete state: a one-hot vector;
       - a Dict with an "image": that image (MiniGrid's symbolic image gets its own encoding, see
         `minigrid_encode`).
-    Actions: a `Discrete(n, start=s)` space becomes `Discrete(n)`, shifted back on the way in.
+    Actions: a `Discrete(n, start=s)` space becomes `Discrete(n)`, shifted back on the way in; a
+    bounded float `Box` of shape (N,) stays as it is, as float32 (its bounds cast to float32),
+    and an action is handed on as an array of the env's own dtype, not clipped (Gymnasium's
+    continuous tasks clip or clamp it themselves). Anything else is refused in one line.
     Episode ends, rewards and info pass through unchanged: the life chains episodes itself.
     Recording its (empty) constructor arguments lets Gymnasium rebuild it from `env.spec`, which
     its environment checker does.
 
-    `state_dict()` saves the env beneath when its whole state is known (classic control, see
-    `classic_state`) and is None otherwise: the caller then knows that a resumed life cannot
-    continue this env's stream and must start a new episode.
+    `state_dict()` saves the env beneath when its whole state is known (classic control and
+    MuJoCo, see `task_state`) and is None otherwise: the caller then knows that a resumed life
+    cannot continue this env's stream and must start a new episode.
     """
 
     def __init__(self, env: gym.Env) -> None:
         gym.utils.RecordConstructorArgs.__init__(self)
         gym.Wrapper.__init__(self, env)
-        self.action_space, self._action_start = _discrete_actions(env.action_space)
+        self.action_space, self._action_start = _actions(env.action_space)
+        self._action_dtype = None if self._action_start is not None else env.action_space.dtype
         self._key: str | None = None  # the Dict entry holding the image
         self._minigrid = False
         self._one_hot: int | None = None
@@ -136,7 +148,11 @@ class ArrayWorld(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self.observation(obs), info
 
     def step(self, action: Any) -> tuple[np.ndarray, Any, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(int(action) + self._action_start)
+        if self._action_start is not None:
+            action = int(action) + self._action_start
+        else:
+            action = np.asarray(action, dtype=self._action_dtype)
+        obs, reward, terminated, truncated, info = self.env.step(action)
         return self.observation(obs), reward, terminated, truncated, info
 
     def state_dict(self) -> dict[str, Any] | None:
@@ -144,19 +160,27 @@ class ArrayWorld(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
         The conversion itself holds no state: it is decided once from the spaces.
         """
-        return classic_state(self.env)
+        return task_state(self.env)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a `state_dict` (ValueError for an env that cannot be saved)."""
-        load_classic_state(self.env, state)
+        load_task_state(self.env, state)
 
 
 # ----------------------------------------------------------------------------------------------
-# Saving classic control
+# Saving classic control and MuJoCo
 
 # The tasks whose whole state is `state`, the generator and, for CartPole,
 # `steps_beyond_terminated`. Exact types only: a subclass may keep state of its own.
-SAVEABLE_CLASSIC = (CartPoleEnv, AcrobotEnv, MountainCarEnv)
+SAVEABLE_CLASSIC = (
+    CartPoleEnv,
+    AcrobotEnv,
+    MountainCarEnv,
+    PendulumEnv,
+    Continuous_MountainCarEnv,
+)
+# More of a task that only its picture uses: saved so a restored world draws the same.
+_CLASSIC_EXTRAS: dict[type, tuple[str, ...]] = {PendulumEnv: ("last_u",)}
 # The wrappers `gymnasium.make` puts around them, and the attribute that is each one's state.
 # PassiveEnvChecker's state only records which of its one-off checks (warnings) have run: a
 # restored one is told they all have, as they had in the life that saved it.
@@ -167,33 +191,47 @@ _MAKE_WRAPPERS: dict[type, str | None] = {
 }
 
 
-def _classic_layers(env: gym.Env) -> tuple[list[gym.Wrapper], gym.Env] | None:
-    """`gymnasium.make`'s wrappers and the classic-control task beneath, or None if `env` is
-    anything else (another task, or a wrapper whose state we do not know)."""
+def _saveable_layers(env: gym.Env) -> tuple[list[gym.Wrapper], gym.Env] | None:
+    """`gymnasium.make`'s wrappers and the classic-control or MuJoCo task beneath, or None if
+    `env` is anything else (another task, or a wrapper whose state we do not know)."""
     layers = []
     while isinstance(env, gym.Wrapper):
         if type(env) not in _MAKE_WRAPPERS:
             return None
         layers.append(env)
         env = env.env
-    return (layers, env) if type(env) in SAVEABLE_CLASSIC else None
+    return (layers, env) if type(env) in SAVEABLE_CLASSIC or saveable_mujoco(env) else None
 
 
-def classic_state(env: gym.Env) -> dict[str, Any] | None:
-    """A classic-control task's whole state as plain data, or None for any other env.
+def task_state(env: gym.Env) -> dict[str, Any] | None:
+    """A classic-control or MuJoCo task's whole state as plain data, or None for any other env.
 
-    `state` is saved as values and dtype, so it comes back exactly as it was (Acrobot starts an
-    episode in float32 and goes on in float64).
+    A classic task's `state` is saved as values and dtype, so it comes back exactly as it was
+    (Acrobot starts an episode in float32 and goes on in float64); a MuJoCo task's simulation as
+    `mujoco_state` saves it.
     """
-    found = _classic_layers(env)
+    found = _saveable_layers(env)
     if found is None:
         return None
     layers, task = found
-    values = None if task.state is None else np.asarray(task.state)
+    if saveable_mujoco(task):
+        saved: dict[str, Any] = {"mujoco": mujoco_state(task)}
+    else:
+        state = getattr(task, "state", None)  # Pendulum has none before its first reset
+        values = None if state is None else np.asarray(state)
+        saved = {
+            "state": None
+            if values is None
+            else {"values": values.tolist(), "dtype": values.dtype.str},
+            "steps_beyond_terminated": getattr(task, "steps_beyond_terminated", None),
+            **{
+                name: _plain_number(getattr(task, name, None))
+                for name in _CLASSIC_EXTRAS.get(type(task), ())
+            },
+        }
     return {
         "task": type(task).__name__,
-        "state": None if values is None else {"values": values.tolist(), "dtype": values.dtype.str},
-        "steps_beyond_terminated": getattr(task, "steps_beyond_terminated", None),
+        **saved,
         "rng": copy.deepcopy(task.np_random.bit_generator.state),
         "wrappers": {
             type(layer).__name__: getattr(layer, attribute)
@@ -203,17 +241,22 @@ def classic_state(env: gym.Env) -> dict[str, Any] | None:
     }
 
 
-def load_classic_state(env: gym.Env, state: dict[str, Any]) -> None:
-    """Restore what `classic_state` saved, into a task of the same kind."""
-    found = _classic_layers(env)
+def load_task_state(env: gym.Env, state: dict[str, Any]) -> None:
+    """Restore what `task_state` saved, into a task of the same kind."""
+    found = _saveable_layers(env)
     if found is None or state.get("task") != type(found[1]).__name__:
         what = "nothing that can be saved" if found is None else type(found[1]).__name__
         raise ValueError(f"a saved {state.get('task')!r} cannot be loaded into {what}")
     layers, task = found
-    saved = state["state"]
-    task.state = None if saved is None else np.array(saved["values"], dtype=saved["dtype"])
-    if hasattr(task, "steps_beyond_terminated"):
-        task.steps_beyond_terminated = state["steps_beyond_terminated"]
+    if "mujoco" in state:
+        load_mujoco_state(task, state["mujoco"])
+    else:
+        saved = state["state"]
+        task.state = None if saved is None else np.array(saved["values"], dtype=saved["dtype"])
+        if hasattr(task, "steps_beyond_terminated"):
+            task.steps_beyond_terminated = state["steps_beyond_terminated"]
+        for name in _CLASSIC_EXTRAS.get(type(task), ()):
+            setattr(task, name, state[name])
     restore_generator(task, state["rng"])
     for layer in layers:
         attribute = _MAKE_WRAPPERS[type(layer)]
@@ -232,12 +275,27 @@ def restore_generator(env: gym.Env, rng_state: dict[str, Any]) -> None:
     env.np_random.bit_generator.state = rng_state
 
 
-def _discrete_actions(space: spaces.Space) -> tuple[spaces.Discrete, int]:
+def _plain_number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+SUPPORTED_ACTIONS = "Discrete(n) or a bounded float Box of shape (N,)"
+
+
+def _actions(space: spaces.Space) -> tuple[spaces.Discrete | spaces.Box, int | None]:
+    """The action space the agent sees, and the Discrete start to add back (None: continuous)."""
     if isinstance(space, spaces.Discrete):
         return spaces.Discrete(int(space.n)), int(space.start)
-    if isinstance(space, spaces.Box):
-        raise UserError(f"continuous action spaces are not supported yet (got {_short(space)})")
-    raise UserError(f"only Discrete action spaces are supported (got {_short(space)})")
+    if (
+        isinstance(space, spaces.Box)
+        and np.issubdtype(space.dtype, np.floating)
+        and len(space.shape) == 1
+        and space.shape[0] >= 1
+        and space.is_bounded("both")
+    ):
+        low, high = space.low.astype(np.float32), space.high.astype(np.float32)
+        return spaces.Box(low, high, space.shape, np.float32), None
+    raise UserError(f"action space {_short(space)} is not supported; allowed: {SUPPORTED_ACTIONS}")
 
 
 def _short(space: spaces.Space) -> str:
@@ -440,11 +498,12 @@ def _from_plain(value: Any) -> Any:
     return value
 
 
-def needs(package: str, world: str) -> None:
+def needs(package: str, world: str, extra: str = "worlds") -> None:
     """Import an optional package, or say in one line how to install it."""
     try:
         __import__(package)
     except ImportError:
         raise UserError(
-            f"world {world!r} needs the optional package {package!r}: {INSTALL_HINT}"
+            f"world {world!r} needs the optional package {package!r}: "
+            f"pip install 'lifelong[{extra}]'"
         ) from None

@@ -1,9 +1,10 @@
 """`lifelong check-world SPEC`: does a world keep our contract, and what is it like to live in?
 
 Runs Gymnasium's own environment checker, then our contract checks (the agent needs a Discrete
-action space and a float32 Box observation; observations stay in their space; the same seed gives
-the same stream; a world that can be saved continues identically after a restore, and one that
-cannot is reported as resuming on a new episode), then steps the world with random actions and
+action space or a bounded float32 Box vector of continuous actions, and a float32 Box
+observation; observations stay in their space; the same seed gives the same stream; a world that
+can be saved continues identically after a restore, and one that cannot is reported as resuming
+on a new episode), then steps the world with random actions (uniform in a Box's bounds) and
 reports its spaces, speed, episodes and the regimes it went through. Every episode that ends is
 reset before the next step: the checks never step a world past an episode's end.
 """
@@ -55,7 +56,27 @@ def _check(report: WorldReport, name: str, test: Any) -> None:
         report.checks.append((name, False, f"{type(error).__name__}: {error}".splitlines()[0]))
 
 
-def _play(world: gym.Env, actions: list[int]) -> list[Transition]:
+def _random_actions(space: gym.Space, rng: np.random.Generator, count: int) -> list[Any]:
+    """``count`` random actions: uniform in a Box's bounds, else integers below ``space.n``
+    (zeros for an unbounded Box, which the spaces check reports)."""
+    if isinstance(space, gym.spaces.Box):
+        if not space.is_bounded("both"):
+            return list(np.zeros((count, *space.shape), space.dtype))
+        draws = rng.uniform(space.low, space.high, size=(count, *space.shape))
+        return list(draws.astype(space.dtype))
+    return rng.integers(0, getattr(space, "n", 1), size=count).tolist()
+
+
+def _continuous(space: gym.Space) -> bool:
+    return (
+        isinstance(space, gym.spaces.Box)
+        and space.dtype == np.float32
+        and len(space.shape) == 1
+        and space.is_bounded("both")
+    )
+
+
+def _play(world: gym.Env, actions: list[Any]) -> list[Transition]:
     """Step `world` with `actions`, resetting it (without a seed: the same life goes on) as soon
     as an episode ends; a reset is recorded as a transition with reward 0."""
     stream: list[Transition] = []
@@ -68,7 +89,7 @@ def _play(world: gym.Env, actions: list[int]) -> list[Transition]:
     return stream
 
 
-def _rollout(world: gym.Env, actions: list[int], seed: int) -> list[Transition]:
+def _rollout(world: gym.Env, actions: list[Any], seed: int) -> list[Transition]:
     obs, _ = world.reset(seed=seed)
     return [(obs, 0.0, False, False), *_play(world, actions)]
 
@@ -97,15 +118,21 @@ def check_world(spec: str, steps: int = 5000, seed: int = 0) -> WorldReport:
         return f"{len(caught)} warning(s)" if caught else ""
 
     def spaces() -> str:
-        if not isinstance(world.action_space, gym.spaces.Discrete):
-            raise TypeError(f"the agent needs a Discrete action space, got {world.action_space}")
+        actions = world.action_space
+        continuous = _continuous(actions)
+        if not (isinstance(actions, gym.spaces.Discrete) or continuous):
+            raise TypeError(
+                "the agent needs a Discrete or a bounded float32 Box (N,) action space, "
+                f"got {actions}"
+            )
         space = world.observation_space
         if not (isinstance(space, gym.spaces.Box) and space.dtype == np.float32):
             raise TypeError(f"the agent needs a float32 Box observation, got {space}")
-        return f"{len(space.shape)}-d observation"
+        kind = f"{actions.shape[0]} continuous actions" if continuous else "discrete actions"
+        return f"{len(space.shape)}-d observation, {kind}"
 
     rng = np.random.default_rng(seed)
-    actions = [int(a) for a in rng.integers(0, getattr(world.action_space, "n", 1), size=300)]
+    actions = _random_actions(world.action_space, rng, 300)
 
     def deterministic() -> str:
         first = _rollout(make_world(spec), actions, seed)
@@ -133,8 +160,7 @@ def check_world(spec: str, steps: int = 5000, seed: int = 0) -> WorldReport:
     _check(report, "state_dict round trip", restorable)
 
     world.reset(seed=seed)
-    n = getattr(world.action_space, "n", 1)
-    draws = rng.integers(0, n, size=steps).tolist()
+    draws = _random_actions(world.action_space, rng, steps)
     in_space, total_reward, last_regime = True, 0.0, None
     start = time.perf_counter()
     for action in draws:

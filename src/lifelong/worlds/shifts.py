@@ -1,7 +1,8 @@
 """``shift``: one wrapper name, several kinds of change on a schedule.
 
 What actions do (a fresh permutation), how observations are laid out (permuted channels or
-features), the sign or scale of reward, or one physical parameter of a classic-control world.
+features), the sign or scale of reward, or one physical parameter of a classic-control or MuJoCo
+world.
 Each kind is a small subclass of `_Scheduled`, which owns the schedule, the regime counter, the
 ``info["shift"]`` tag and the saved state; ``shift(env, kind=..., ...)`` picks the kind.
 """
@@ -15,9 +16,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.envs.classic_control import AcrobotEnv, CartPoleEnv, MountainCarEnv, PendulumEnv
+from gymnasium.envs.classic_control import (
+    AcrobotEnv,
+    CartPoleEnv,
+    Continuous_MountainCarEnv,
+    MountainCarEnv,
+    PendulumEnv,
+)
 
 from lifelong.errors import UserError
+from lifelong.worlds.mujoco_worlds import MUJOCO_KINDS, MujocoPhysics, is_mujoco
 from lifelong.worlds.params import discrete, finite
 from lifelong.worlds.schedule import Schedule
 from lifelong.worlds.state import inner_state, load_inner_state, salted_rng
@@ -232,7 +240,10 @@ class RewardShift(_Scheduled):
 
 
 # kind -> attributes scaled together, for each classic-control world. Acrobot's centre of mass
-# moves with the link's length; CartPole's derived masses are refreshed in `PhysicsShift._apply`.
+# moves with the link's length; CartPole's derived masses are refreshed in `_Attributes.apply`.
+# Pendulum's mass is `mass` (`masspole` is kept as its older name). MountainCarContinuous's
+# gravity is a literal in its step (0.0025), so only its engine's `power` can change.
+# MuJoCo worlds have kinds of their own (`mujoco_worlds.MUJOCO_KINDS`).
 _PHYSICS: dict[type, dict[str, tuple[str, ...]]] = {
     CartPoleEnv: {
         "gravity": ("gravity",),
@@ -242,10 +253,20 @@ _PHYSICS: dict[type, dict[str, tuple[str, ...]]] = {
         "force": ("force_mag",),
     },
     AcrobotEnv: {"length": ("LINK_LENGTH_1", "LINK_COM_POS_1"), "masspole": ("LINK_MASS_1",)},
-    PendulumEnv: {"gravity": ("g",), "length": ("l",), "masspole": ("m",)},
+    PendulumEnv: {"gravity": ("g",), "length": ("l",), "mass": ("m",), "masspole": ("m",)},
     MountainCarEnv: {"gravity": ("gravity",), "force": ("force",)},
+    Continuous_MountainCarEnv: {"power": ("power",)},
 }
-PHYSICS_KINDS = ("gravity", "length", "masscart", "masspole", "force")
+PHYSICS_KINDS = (
+    "gravity",
+    "length",
+    "mass",
+    "masscart",
+    "masspole",
+    "force",
+    "power",
+    *(kind for kind in MUJOCO_KINDS if kind not in ("gravity", "mass")),
+)
 REWARD_KINDS = ("reward_flip", "reward_scale")
 SHIFT_KINDS = ("actions", "observations", *REWARD_KINDS, *PHYSICS_KINDS)
 
@@ -257,6 +278,10 @@ def _physics_table(env: gym.Env) -> dict[str, tuple[str, ...]]:
     return {}
 
 
+def _physics_kinds(env: gym.Env) -> list[str]:
+    return list(MUJOCO_KINDS) if is_mujoco(env) else list(_physics_table(env))
+
+
 def supported_kinds(env: gym.Env) -> list[str]:
     """The shift kinds that make sense for ``env`` (used to explain a refusal)."""
     kinds = list(REWARD_KINDS)
@@ -265,21 +290,39 @@ def supported_kinds(env: gym.Env) -> list[str]:
     obs = env.observation_space
     if isinstance(obs, spaces.Box) and len(obs.shape) > 0 and obs.shape[-1] >= 2:
         kinds.insert(len(kinds) - 2, "observations")
-    return kinds + list(_physics_table(env))
+    return kinds + _physics_kinds(env)
+
+
+class _Attributes:
+    """Classic-control parameters: attributes of the env, scaled together from their values when
+    the shift was built. Derived quantities (CartPole's total mass and pole mass-length) are
+    recomputed so the world stays self-consistent."""
+
+    def __init__(self, world: gym.Env, attributes: tuple[str, ...]) -> None:
+        self.world = world
+        self.original = {a: float(getattr(world, a)) for a in attributes}
+
+    def apply(self, factor: float) -> None:
+        world = self.world
+        for attribute, value in self.original.items():
+            setattr(world, attribute, value * factor)
+        if isinstance(world, CartPoleEnv):
+            world.total_mass = world.masspole + world.masscart
+            world.polemass_length = world.masspole * world.length
 
 
 class PhysicsShift(_Scheduled):
-    """Multiply one physical parameter of a classic-control world by ``scale`` in odd regimes.
+    """Multiply one physical parameter of a classic-control or MuJoCo world by ``scale`` in odd
+    regimes (``info["shift"]``: ``kind:0``, ``kind:1``, ...).
 
-    Even regimes restore the original value, so a learner meets the old physics again and
-    forgetting can be measured. Derived quantities (CartPole's total mass and pole mass-length)
-    are recomputed so the world stays self-consistent.
+    Even regimes restore the original values exactly (those when the shift was built), so a
+    learner meets the old physics again and forgetting can be measured. The regime is saved, and
+    a loaded shift applies its physics again (`_load_extra_state`).
     """
 
     def __init__(self, env: gym.Env, schedule: Schedule, kind: str, scale: float) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, schedule=schedule, kind=kind, scale=scale)
-        table = _physics_table(env)
-        if kind not in table:
+        if kind not in _physics_kinds(env):
             name = type(env.unwrapped).__name__
             raise UserError(
                 f"shift: kind={kind!r} is not available for {name}; "
@@ -287,8 +330,11 @@ class PhysicsShift(_Scheduled):
             )
         self.kind = kind
         self.scale = scale
-        self.attributes = table[kind]
-        self.original = {a: float(getattr(env.unwrapped, a)) for a in self.attributes}
+        self.parameters: _Attributes | MujocoPhysics = (
+            MujocoPhysics(env, kind)
+            if is_mujoco(env)
+            else _Attributes(env.unwrapped, _physics_table(env)[kind])
+        )
         super().__init__(env, schedule)
         self._apply()
 
@@ -296,13 +342,7 @@ class PhysicsShift(_Scheduled):
         self._apply()
 
     def _apply(self) -> None:
-        world = self.env.unwrapped
-        factor = self.scale if self.regime % 2 else 1.0
-        for attribute, value in self.original.items():
-            setattr(world, attribute, value * factor)
-        if isinstance(world, CartPoleEnv):
-            world.total_mass = world.masspole + world.masscart
-            world.polemass_length = world.masspole * world.length
+        self.parameters.apply(self.scale if self.regime % 2 else 1.0)
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         self._apply()
