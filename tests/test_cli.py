@@ -75,9 +75,9 @@ MISTAKES = [
     ("genome on resume", ["--dir", "{existing}", "--set", "lr_b=0.01"], "genome is fixed"),
     ("incompatible run", ["--dir", "{old}"], "incompatible lifelong"),
     (
-        "continuous actions for A",
-        ["--world", "gym:Pendulum-v1", "--dir", "{new}"],
-        "System A does not take continuous actions yet",
+        "a bandit algorithm in continuous actions",
+        ["--world", "gym:Pendulum-v1", "--set", "agent=sw_ucb", "--dir", "{new}"],
+        "plays the arms of a Discrete action space",
     ),
     ("unknown wrapper", ["--world", "nursery+fog", "--dir", "{new}"], "unknown wrapper 'fog'"),
     (

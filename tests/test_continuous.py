@@ -9,7 +9,6 @@ from conftest import TINY
 from gymnasium import spaces
 
 import lifelong
-from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.memory import Memory
 from lifelong.systems.continuous_action import ActionScale, Actor, ContinuousB
@@ -114,10 +113,8 @@ def test_memory_keeps_continuous_actions_and_restores_them_exactly():
         plain.load_state_dict(memory.state_dict())
 
 
-def test_agents_with_a_world_model_refuse_continuous_actions_in_one_line():
+def test_action_spaces_neither_discrete_nor_a_box_are_refused():
     env = Reach()
-    with pytest.raises(UserError, match="System A does not take continuous actions yet"):
-        lifelong.make_agent(env.observation_space, env.action_space, agent="abm")
     with pytest.raises(ValueError, match="Discrete or a bounded Box"):
         lifelong.make_agent(env.observation_space, spaces.MultiDiscrete([2, 2]), agent="b_only")
 
@@ -163,6 +160,132 @@ def test_a_continuous_life_resumes_exactly(tmp_path):
     again = open_life(tmp_path / "split")
     again.run(600)
     assert whole.agent.losses["b_alpha"] != 1.0  # the actor and alpha did learn in the window
+    assert_same_state(whole.state_dict(), again.state_dict())
+    assert comparable(read_metrics(tmp_path / "whole")) == comparable(
+        read_metrics(tmp_path / "split")
+    )
+
+
+class StillModel:
+    """A stand-in for System A whose latents never move and whose reward is minus the squared
+    distance of the action from `target`: the best plan takes `target` at every step."""
+
+    class Predictor:
+        members, continuous = 2, True
+
+        def __init__(self, dim):
+            self.n_actions = dim
+
+        def __call__(self, z, action):
+            return z if z.dim() == 3 else z.unsqueeze(0).expand(self.members, -1, -1)
+
+    def __init__(self, target):
+        self.target = target
+        self.predictor = self.Predictor(target.shape[0])
+
+    def uncertainty_scale(self):
+        return 1.0
+
+    def reward_head(self, z, action):
+        from lifelong.systems.observation import symlog
+
+        return symlog(-(action - self.target).pow(2).sum(dim=-1))
+
+
+class NoValue:
+    """A stand-in for B that values nothing and proposes uniform actions."""
+
+    def bootstrap(self, z):
+        return torch.zeros(z.shape[0])
+
+    def draw(self, z, temperature, generator):
+        return torch.rand((z.shape[0], 3), generator=generator) * 2 - 1
+
+
+def test_mppi_beats_random_shooting_with_the_same_budget_on_a_known_model():
+    from lifelong.systems.planning import plan_continuous, rollout, rollout_scores
+
+    genes = dict(plan_horizon=3, plan_iterations=4, plan_sequences=64, plan_samples=4)
+    genome = Genome(**genes, plan_elites=8, plan_uncertainty=0.0)
+    budget = genome.plan_iterations * (genome.plan_sequences + genome.plan_samples)
+    mppi_errors, shooting_errors = [], []
+    for seed in range(5):
+        target = torch.rand(3, generator=torch.Generator().manual_seed(100 + seed)) * 1.6 - 0.8
+        model, z = StillModel(target), torch.zeros(1, 4)
+        generator = torch.Generator().manual_seed(seed)
+        first, planned, _ = plan_continuous(model, NoValue(), z, genome, generator)
+        assert planned.shape == (3, 3)
+        mppi_errors.append((first - target).norm().item())
+        actions = torch.rand((budget, 3, 3), generator=generator) * 2 - 1
+        trip = rollout(model, NoValue(), z.expand(budget, -1), 3, 1.0, generator, actions)
+        scores = rollout_scores(trip.rewards, torch.zeros(budget), trip.uncertainty, 0.9, 0.0)
+        shooting_errors.append((actions[scores.argmax(), 0] - target).norm().item())
+    assert np.mean(mppi_errors) < 0.5 * np.mean(shooting_errors), (mppi_errors, shooting_errors)
+    # Warm-started from its own plan, MPPI keeps what it found.
+    again, _, _ = plan_continuous(model, NoValue(), z, genome, generator, warm=planned)
+    assert (again - target).norm() < 0.2
+
+
+def test_a_s_inverse_head_regresses_continuous_actions_and_knows_when_it_is_sure():
+    from lifelong.systems.observation import InverseHead
+
+    torch.manual_seed(0)
+    head = InverseHead(latent_dim=4, n_actions=2, hidden_dim=32, continuous=True)
+    mix = torch.randn(2, 4)
+    optimizer = torch.optim.Adam(head.parameters(), lr=1e-2)
+    for _ in range(500):
+        z, action = torch.randn(128, 4), torch.rand(128, 2) * 2 - 1
+        loss = head.loss(z, z + action @ mix, action, torch.ones(128))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    z, action = torch.randn(256, 4), torch.rand(256, 2) * 2 - 1
+    mean, log_std = head.gaussian(z, z + action @ mix)
+    assert (mean - action).abs().mean() < 0.1
+    assert (1 - log_std.exp().mean(dim=-1)).mean() > 0.8  # the confidence A reports
+    unrelated = head.gaussian(z, torch.randn(256, 4))[1].exp().mean()
+    assert unrelated > log_std.exp().mean()  # and is less sure where the frames tell nothing
+
+
+def test_a_continuous_abm_life_plans_imagines_and_resumes_exactly(tmp_path):
+    """The full agent in Pendulum: A learns with continuous actions, PLAN runs MPPI (warm-started
+    across the interruption), IMAGINE rolls out the actor, and the resumed life is the same."""
+    from test_life import assert_same_state, comparable
+
+    from lifelong.life import open_life, read_metrics
+
+    quick = {"tensorboard": False, "log_every": 100}
+    genes = {**TINY, "plan_rules": 1, "plan_retry": 300, "imagine_every": 300}
+    genes |= {"plan_reliability": 0.0, "plan_sequences": 32, "plan_iterations": 2}
+
+    def begin(directory):
+        return open_life(
+            directory, world="gym:Pendulum-v1", config_changes=quick, genome_changes=genes
+        )
+
+    whole = begin(tmp_path / "whole")
+    planned = []  # world steps reached by a planned action
+    act = whole.agent.act
+
+    def logged_act():
+        action = act()
+        if whole.agent.plan_warm is not None:
+            planned.append(whole.agent.counters["env_steps"] + 1)
+        return action
+
+    whole.agent.act = logged_act
+    whole.run(500)
+    # Interrupted inside a record interval, right after a planned step: the next plan starts
+    # from the saved one.
+    split = next(step for step in planned if 150 <= step < 450 and step % 100)
+    first = begin(tmp_path / "split")
+    first.run(split)
+    assert first.agent.plan_warm is not None
+    again = open_life(tmp_path / "split")
+    again.run(500)
+    counters = whole.agent.counters
+    for counter in ("plans", "imagine_ticks", "imagined_kept", "updates_a", "updates_b"):
+        assert counters[counter] > 0, counter
     assert_same_state(whole.state_dict(), again.state_dict())
     assert comparable(read_metrics(tmp_path / "whole")) == comparable(
         read_metrics(tmp_path / "split")

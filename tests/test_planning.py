@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lifelong.genome import Genome
-from lifelong.systems.action import SystemB, softmax_policy
+from lifelong.systems.action import SystemB, sample_actions, softmax_policy
 from lifelong.systems.observation import SystemA, spread, symexp, symlog
 from lifelong.systems.planning import (
     candidate_sequences,
@@ -13,7 +13,6 @@ from lifelong.systems.planning import (
     plan,
     rollout,
     rollout_scores,
-    sample_actions,
 )
 
 N_ACTIONS = 3

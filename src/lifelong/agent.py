@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.memory import Memory
 from lifelong.modes import ROUTES, Mode, Route
@@ -29,7 +28,7 @@ from lifelong.systems.action import SystemB, n_step_returns
 from lifelong.systems.continuous_action import ActionScale, ContinuousB
 from lifelong.systems.control import MetaAction, MetaController
 from lifelong.systems.observation import SystemA, world_model_loss
-from lifelong.systems.planning import imagine, plan
+from lifelong.systems.planning import imagine, plan, plan_continuous
 
 # A's error on fresh experience is measured in windows of this many transitions: one batched
 # pass is far cheaper than one per step, and M's signals still see every transition.
@@ -77,12 +76,6 @@ def tick(agent: Any) -> int | None:
     return agent.act()
 
 
-NO_CONTINUOUS_A = (
-    "System A does not take continuous actions yet: in a world with a Box action space the"
-    " agents are b_only and random"
-)
-
-
 class Agent:
     """The A-B-M agent. Baselines (`baselines.py`) build it with another controller or settings."""
 
@@ -110,8 +103,6 @@ class Agent:
             raise ValueError(
                 f"the agent acts in a Discrete or a bounded Box action space, got {action_space}"
             )
-        if continuous and world_model:
-            raise UserError(NO_CONTINUOUS_A)
         if not isinstance(observation_space, gym.spaces.Box):
             raise ValueError(f"the agent needs a Box observation space, got {observation_space}")
         self.genome = genome
@@ -123,11 +114,14 @@ class Agent:
         self.noop_action = noop_action
         obs_shape = tuple(observation_space.shape)
         torch.manual_seed(seed)
-        self.a = SystemA(obs_shape, self.n_actions, genome).to(self.device) if world_model else None
+        # A's and B's action width: the number of discrete actions, or the continuous dimension.
+        width = int(np.prod(action_space.shape)) if continuous else self.n_actions
+        self.a = (
+            SystemA(obs_shape, width, genome, continuous).to(self.device) if world_model else None
+        )
         own_encoder = None if world_model else obs_shape
         if continuous:
-            action_dim = int(np.prod(action_space.shape))
-            self.b = ContinuousB(action_dim, genome, own_encoder, self.device).to(self.device)
+            self.b = ContinuousB(width, genome, own_encoder, self.device).to(self.device)
         else:
             self.b = SystemB(self.n_actions, genome, own_encoder).to(self.device)
         self.boosts = {"updates_b": LearningRateBoost(self.b.optimizer)}
@@ -156,10 +150,11 @@ class Agent:
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.losses: dict[str, float] = {}
         self.obs: np.ndarray | None = None
-        self.teacher_action: int | None = None
+        self.teacher_action: int | np.ndarray | None = None
         self.teacher_source: str | None = None  # who is in view
         self.followed: str | None = None  # whose lead the last action took
         self.sources: list[str] = []  # teachers ever followed; memory stores their index
+        self.plan_warm: Tensor | None = None  # the last continuous plan (H, d), while planning
 
     def _unit_trackers(self, obs_shape: tuple[int, ...]) -> list[tuple[UnitUtility, Any]]:
         """Plasticity (plasticity.py): forward hooks keep every hidden unit's utility, so M's
@@ -173,6 +168,8 @@ class Agent:
             trackers.append((UnitUtility(self.b.encoder, (example,)), self.b.optimizer))
         if self.a is not None:
             action = torch.zeros(1, dtype=torch.long, device=self.device)
+            if self.b.continuous:
+                action = torch.zeros(1, self.b.action_dim, device=self.device)
             trackers += [
                 (UnitUtility(self.a.encoder, (example,)), self.a.optimizer),
                 (UnitUtility(self.a.predictor, (z, action)), self.a.optimizer),
@@ -202,6 +199,7 @@ class Agent:
     def act(self) -> int | np.ndarray:
         route = ROUTES[self.meta.mode]
         self.followed = None
+        warm, self.plan_warm = self.plan_warm, None  # a continuous plan continues only a plan
         if route.acts_by == "teacher":
             if self.teacher_action is not None:
                 self.followed = self.teacher_source
@@ -211,6 +209,11 @@ class Agent:
         z = self.b_input(torch.as_tensor(self.obs, device=self.device).unsqueeze(0))
         if route.acts_by == "planner" and self.a is not None:
             self.counters["plans"] += 1
+            if self.action_scale is not None:
+                u, self.plan_warm, _ = plan_continuous(
+                    self.a, self.b, z, self.genome, self.model_rng, warm
+                )
+                return self.action_scale.to_world(u.cpu().numpy())
             return plan(self.a, self.b, z, self.genome, self.model_rng)[0]
         curiosity = self.meta.intrinsic_weight if self.curious else 0.0
         if self.action_scale is not None:
@@ -348,7 +351,11 @@ class Agent:
         ]
         with torch.inference_mode():
             action, confidence = self.a.infer_action(*pair)
-        return int(action[0]) if float(confidence[0]) >= self.genome.infer_confidence else None
+        if float(confidence[0]) < self.genome.infer_confidence:
+            return None
+        if self.action_scale is not None:
+            return self.action_scale.to_world(action[0].cpu().numpy())
+        return int(action[0])
 
     def _measure_prediction(self) -> None:
         """A's error and disagreement on the newest transitions: fresh data, not replay."""
@@ -434,7 +441,7 @@ class Agent:
             loss = loss + g.predicted_value_weight * value_loss
             if self.curious:
                 bonus = self.a.disagreement(
-                    target[:, : n - 1].flatten(0, 1), action[:, 1:n].flatten()
+                    target[:, : n - 1].flatten(0, 1), action[:, 1:n].flatten(0, 1)
                 ).view(size, n - 1)
                 curiosity_loss, curiosity_info = self.b.intrinsic_loss(
                     z0, z_last, action[:, 1], bonus, first[:, :n], terminal[:, :n]
@@ -511,6 +518,7 @@ class Agent:
             "teacher_action": self.teacher_action,
             "teacher_source": self.teacher_source,
             "followed": self.followed,
+            "plan_warm": self.plan_warm,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -537,3 +545,4 @@ class Agent:
         self.teacher_action = state["teacher_action"]
         self.teacher_source = state["teacher_source"]
         self.followed = state["followed"]
+        self.plan_warm = state.get("plan_warm")  # absent from lives saved before continuous plans

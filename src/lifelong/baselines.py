@@ -35,7 +35,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from lifelong.agent import COUNTERS, NO_CONTINUOUS_A, Agent
+from lifelong.agent import COUNTERS, Agent
 from lifelong.config import Config, parse_mode_mix
 from lifelong.errors import UserError
 from lifelong.genome import Genome
@@ -176,7 +176,6 @@ def learner(controller_for: ControllerFor, **settings: Any) -> Factory:
             **settings,
         )
 
-    build.world_model = settings.get("world_model", True)  # type: ignore[attr-defined]
     return build
 
 
@@ -455,10 +454,7 @@ def check_fits(agent: str, action_space: gym.Space) -> None:
     """Refuse, before a life writes anything, an agent that cannot act in these actions."""
     if not isinstance(action_space, gym.spaces.Box):
         return
-    build = AGENTS.get(agent)
-    if getattr(build, "world_model", False):
-        raise UserError(NO_CONTINUOUS_A)
-    if build is BanditAgent:
+    if AGENTS.get(agent) is BanditAgent:
         raise UserError(f"agent {agent!r} plays the arms of a Discrete action space, not a Box")
 
 

@@ -194,6 +194,10 @@ class Genome:
     plan_temperature: float = _gene(
         "B", 1.0, 1e-3, 10.0, "temperature of B's policy inside A's model", log=True
     )
+    # Continuous actions are planned by MPPI: each round draws `plan_sequences` sequences around
+    # the current plan (and `plan_samples` of the actor's own) and refits it to the best.
+    plan_iterations: int = _gene("B", 4, 1, 64, "MPPI rounds per continuous plan")
+    plan_elites: int = _gene("B", 32, 1, 10_000, "best sequences an MPPI round refits to")
     imagine_horizon: int = _gene("B", 3, 1, 16, "steps of each imagined trajectory")
     imagine_batch: int = _gene("B", 64, 1, 1024, "imagined trajectories per imagination update")
     imagine_keep: float = _gene(

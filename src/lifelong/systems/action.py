@@ -69,6 +69,17 @@ def softmax_policy(q: list[float], temperature: float) -> list[float]:
     return [w / total for w in weights]
 
 
+def sample_actions(q: Tensor, temperature: float, generator: torch.Generator) -> Tensor:
+    """One action per row of Q-values q (N, A): `softmax_policy`, batched.
+
+    The temperature is measured in units of the Q spread across actions, as in B's own policy,
+    so the same gene means the same thing in worlds with large or small rewards.
+    """
+    scale = q.std(dim=-1, correction=0, keepdim=True).clamp(min=1e-6)
+    logits = (q - q.amax(dim=-1, keepdim=True)) / (temperature * scale)
+    return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator).squeeze(-1)
+
+
 def td_loss(q_taken: Tensor, targets: Tensor, valid: Tensor) -> Tensor:
     """Huber loss of Q (B, ...) against its targets, over valid sequences (B,)."""
     error = F.smooth_l1_loss(q_taken, targets.expand_as(q_taken), reduction="none")
@@ -140,6 +151,15 @@ class SystemB(nn.Module):
         return plus the discounted `bootstrap` of the frame it ends at (latents z_last (B, D))."""
         returns, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
         return returns + discount * self.bootstrap(z_last), valid
+
+    def draw(self, z: Tensor, temperature: float, generator: torch.Generator) -> Tensor:
+        """One action (N,) per latent state (N, D) for rollouts in A's model: B's softmax on
+        the extrinsic values, batched (`sample_actions`)."""
+        return sample_actions(self.values(z), temperature, generator)
+
+    def habit_value(self, z: Tensor) -> Tensor:
+        """What the habit expects from states z (N, D): the best action's value (N,)."""
+        return self.values(z).amax(dim=-1)
 
     @torch.inference_mode()
     def policy(self, z: Tensor, temperature: float, curiosity: float = 0.0) -> list[float]:

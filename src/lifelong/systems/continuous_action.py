@@ -162,6 +162,15 @@ class ContinuousB(nn.Module):
         returns, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
         return returns + discount * self.bootstrap(z_last), valid
 
+    def draw(self, z: Tensor, temperature: float, generator: torch.Generator) -> Tensor:
+        """One action (N, d) per latent state (N, D) for rollouts in A's model: the actor's draw
+        (its entropy is its temperature; M's is not applied)."""
+        return self.actor(z, generator)[0]
+
+    def habit_value(self, z: Tensor) -> Tensor:
+        """What the habit expects from states z (N, D): the twins' mean at the actor's mean."""
+        return self.values(z, self.actor(z, self.noise)[2])
+
     @torch.inference_mode()
     def choose(
         self,
@@ -273,6 +282,34 @@ class ContinuousB(nn.Module):
             "b_entropy": -log_pi.mean().item(),
             "b_alpha": self.alpha.item(),
         }
+
+    def learn_imagined(
+        self, z: Tensor, action: Tensor, targets: Tensor, scale: float
+    ) -> dict[str, float] | None:
+        """One step of both critics towards imagined lambda-returns (as the discrete B's): z
+        (N, H, D), action (N, H, d), targets (N, H); the loss divided by `scale`."""
+        taken = self.q(z.flatten(0, 1), action.flatten(0, 1))  # (N*H, 2)
+        loss = F.smooth_l1_loss(taken, targets.reshape(-1, 1).expand_as(taken)) / scale
+        if not torch.isfinite(loss).item():
+            return None
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.update_targets()
+        return {"b_imagined_loss": loss.item()}
+
+    def predicted_value_loss(
+        self, predicted: Tensor, target: Tensor, mask: Tensor
+    ) -> tuple[Tensor, dict[str, float]]:
+        """The critics on A's predicted latents (B, H, D) agree with the target critics on the
+        real ones, both rated at the actor's mean action in the real latent (the discrete B
+        compares every action's value; a continuous one can only compare at some)."""
+        with torch.no_grad():
+            action = self.actor(target, self.noise)[2]
+            wanted = self.q_target(target, action)
+        error = (self.q(predicted.detach(), action) - wanted).pow(2).mean(dim=-1)
+        loss = (error * mask).sum() / mask.sum().clamp(min=1.0)
+        return loss, {"b_predicted_value_loss": loss.item()}
 
     @torch.no_grad()
     def update_targets(self) -> None:

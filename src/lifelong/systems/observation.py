@@ -96,6 +96,13 @@ def inverse_dynamics_loss(logits: Tensor, action: Tensor, mask: Tensor) -> Tenso
     return (error * mask).sum() / mask.sum().clamp(min=1.0)
 
 
+def inverse_regression_loss(mean: Tensor, log_std: Tensor, action: Tensor, mask: Tensor) -> Tensor:
+    """Masked Gaussian negative log-likelihood (up to a constant) of continuous actions (B, d)
+    under the predicted mean and log-std (B, d); mask (B,). The std learns how sure to be."""
+    error = 0.5 * ((action - mean) / log_std.exp()).pow(2) + log_std
+    return (error.sum(dim=-1) * mask).sum() / mask.sum().clamp(min=1.0)
+
+
 # ----------------------------------------------------------------------------------------------
 # Networks.
 
@@ -169,20 +176,31 @@ class EnsembleLinear(nn.Module):
 
 
 class PredictorEnsemble(nn.Module):
-    """K residual MLPs predicting z_{t+1} from (z_t, one_hot(a_t)): normalise(z_t + delta)."""
+    """K residual MLPs predicting z_{t+1} from (z_t, a_t): normalise(z_t + delta).
 
-    def __init__(self, members: int, latent_dim: int, n_actions: int, hidden_dim: int) -> None:
+    A discrete action enters as its one-hot code (width `n_actions`), a continuous one as its
+    vector in [-1, 1]^d (width d, `continuous`)."""
+
+    def __init__(
+        self,
+        members: int,
+        latent_dim: int,
+        n_actions: int,
+        hidden_dim: int,
+        continuous: bool = False,
+    ) -> None:
         super().__init__()
-        self.members, self.n_actions = members, n_actions
+        self.members, self.n_actions, self.continuous = members, n_actions, continuous
         self.layer1 = EnsembleLinear(members, latent_dim + n_actions, hidden_dim)
         self.layer2 = EnsembleLinear(members, hidden_dim, hidden_dim)
         self.layer3 = EnsembleLinear(members, hidden_dim, latent_dim)
 
     def forward(self, z: Tensor, action: Tensor) -> Tensor:
-        """z (K, N, D) or (N, D) shared by all members; action (N,) int64 -> (K, N, D)."""
+        """z (K, N, D) or (N, D) shared by all members; action (N,) int64 or (N, d) -> (K, N, D)."""
         if z.dim() == 2:
             z = z.unsqueeze(0).expand(self.members, -1, -1)
-        a = F.one_hot(action, self.n_actions).to(z.dtype).unsqueeze(0).expand(self.members, -1, -1)
+        code = action.to(z.dtype) if self.continuous else F.one_hot(action, self.n_actions)
+        a = code.to(z.dtype).unsqueeze(0).expand(self.members, -1, -1)
         h = F.silu(self.layer1(torch.cat([z, a], dim=-1)))
         h = F.silu(self.layer2(h))
         return normalise(z + self.layer3(h))
@@ -198,12 +216,19 @@ class RewardHead(nn.Module):
 
     The first layer, a linear map of cat(z, one_hot(a)), is written as a Linear of z plus an
     Embedding of a: the same function in fewer tensor operations, which is what costs on CPU.
+    A continuous action (d,) enters through a Linear map of its vector instead.
     """
 
-    def __init__(self, latent_dim: int, n_actions: int, hidden_dim: int) -> None:
+    def __init__(
+        self, latent_dim: int, n_actions: int, hidden_dim: int, continuous: bool = False
+    ) -> None:
         super().__init__()
         self.state = nn.Linear(latent_dim, hidden_dim)
-        self.action = nn.Embedding(n_actions, hidden_dim)
+        self.action: nn.Module
+        if continuous:
+            self.action = nn.Linear(n_actions, hidden_dim, bias=False)
+        else:
+            self.action = nn.Embedding(n_actions, hidden_dim)
         bound = 1.0 / math.sqrt(latent_dim + n_actions)
         nn.init.uniform_(self.action.weight, -bound, bound)
         self.out = nn.Linear(hidden_dim, 1)
@@ -213,28 +238,43 @@ class RewardHead(nn.Module):
         nn.init.zeros_(self.out.bias)
 
     def forward(self, z: Tensor, action: Tensor) -> Tensor:
-        """z (..., D) and action (int64) broadcastable to z's leading dims -> rewards (...)."""
+        """z (..., D) and action (int64, or (..., d) floats) matching z's leading dims -> (...)."""
         return self.out(F.silu(self.state(z) + self.action(action))).squeeze(-1)
 
 
 class InverseHead(nn.Module):
-    """Logits of the action that led from z_t to z_{t+1}: (B, D), (B, D) -> (B, A).
+    """The action that led from z_t to z_{t+1}: (B, D), (B, D) -> (B, A) logits of a discrete
+    action, or (B, 2d) the mean (in [-1, 1]) and log-std of a continuous one (a regression that
+    knows how sure it is).
 
     z_t comes from the online encoder (the gradient shapes it: features the agent controls) and
     z_{t+1} from the target encoder, already computed for A's targets: a second online pass
     would add about a tenth to the cost of A's update.
     """
 
-    def __init__(self, latent_dim: int, n_actions: int, hidden_dim: int) -> None:
+    def __init__(
+        self, latent_dim: int, n_actions: int, hidden_dim: int, continuous: bool = False
+    ) -> None:
         super().__init__()
+        self.continuous = continuous
         self.net = nn.Sequential(
             nn.Linear(2 * latent_dim, hidden_dim),
             nn.SiLU(),
-            nn.Linear(hidden_dim, n_actions),
+            nn.Linear(hidden_dim, 2 * n_actions if continuous else n_actions),
         )
 
     def forward(self, z: Tensor, next_z: Tensor) -> Tensor:
         return self.net(torch.cat([z, next_z], dim=-1))
+
+    def gaussian(self, z: Tensor, next_z: Tensor) -> tuple[Tensor, Tensor]:
+        """A continuous head's mean (B, d) in [-1, 1] and log-std (B, d)."""
+        mean, log_std = self(z, next_z).chunk(2, dim=-1)
+        return torch.tanh(mean), log_std.clamp(-5.0, 2.0)
+
+    def loss(self, z: Tensor, next_z: Tensor, action: Tensor, mask: Tensor) -> Tensor:
+        if self.continuous:
+            return inverse_regression_loss(*self.gaussian(z, next_z), action, mask)
+        return inverse_dynamics_loss(self(z, next_z), action, mask)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -257,7 +297,7 @@ def world_model_loss(
 
     z0 (B, D): the online encoder's latent of frame 0, with gradient (B's TD loss reads it too);
     target (B, L, D): the target encoder's latents of frames 0..L-1 (`SystemA.embed_sequences`);
-    action (B, L) where action[:, k] led to o_k;
+    action (B, L) (or (B, L, d) continuous) where action[:, k] led to o_k;
     alive (B, L-1): frame k+1 continues the stream of frame 0 (no reset in between);
     reward (B, L): reward[:, k] received on arriving at o_k (memory's convention), or None to
     leave the reward head untrained.
@@ -292,8 +332,7 @@ def world_model_loss(
         total = total + genome.reward_weight * reward_loss
         info["a_reward_loss"] = reward_loss.item()
     if genome.inverse_weight > 0:
-        logits = a.inverse_head(z0, future[:, 0])
-        inverse_loss = inverse_dynamics_loss(logits, action[:, 1], mask[:, 0])
+        inverse_loss = a.inverse_head.loss(z0, future[:, 0], action[:, 1], mask[:, 0])
         total = total + genome.inverse_weight * inverse_loss
         info["a_inverse_loss"] = inverse_loss.item()
     return total, info, predicted
@@ -306,16 +345,23 @@ def world_model_loss(
 class SystemA(nn.Module):
     """Encoder (shared with B), EMA target encoder, predictor ensemble, reward and inverse heads."""
 
-    def __init__(self, obs_shape: tuple[int, ...], n_actions: int, genome: Genome) -> None:
+    def __init__(
+        self,
+        obs_shape: tuple[int, ...],
+        n_actions: int,
+        genome: Genome,
+        continuous: bool = False,
+    ) -> None:
+        """`n_actions`: the number of discrete actions, or with `continuous` the dimension d of
+        continuous ones (vectors in [-1, 1]^d)."""
         super().__init__()
-        self.genome = genome
+        self.genome, self.continuous = genome, continuous
         self.encoder = make_encoder(obs_shape, genome.latent_dim, genome.hidden_dim)
         self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
-        self.predictor = PredictorEnsemble(
-            genome.ensemble_size, genome.latent_dim, n_actions, genome.hidden_dim
-        )
-        self.reward_head = RewardHead(genome.latent_dim, n_actions, genome.hidden_dim)
-        self.inverse_head = InverseHead(genome.latent_dim, n_actions, genome.hidden_dim)
+        d, hidden = genome.latent_dim, genome.hidden_dim
+        self.predictor = PredictorEnsemble(genome.ensemble_size, d, n_actions, hidden, continuous)
+        self.reward_head = RewardHead(d, n_actions, hidden, continuous)
+        self.inverse_head = InverseHead(d, n_actions, hidden, continuous)
         # Running mean variance of target embeddings: errors are reported relative to it, so a
         # latent space that spreads out (as VICReg asks) does not look like worse prediction.
         self.register_buffer("target_variance", torch.zeros(()))  # 0: not measured yet
@@ -399,9 +445,15 @@ class SystemA(nn.Module):
 
         For imitation of a demonstrator whose actions are not given: its latent actions, read
         off its frames by the inverse dynamics head. Returns (actions (N,) int64, confidence (N,)
-        the head's probability of that action), so a caller can skip unsure inferences.
+        the head's probability of that action), so a caller can skip unsure inferences. For
+        continuous actions: (the mean (N, d) in [-1, 1], confidence 1 - the mean predicted std
+        (a std of half the [-1, 1] half-range reads 0.5), clipped to [0, 1]).
         """
-        probs = self.inverse_head(self.encoder(obs), self.target_encoder(next_obs)).softmax(-1)
+        z, next_z = self.encoder(obs), self.target_encoder(next_obs)
+        if self.continuous:
+            mean, log_std = self.inverse_head.gaussian(z, next_z)
+            return mean, (1.0 - log_std.exp().mean(dim=-1)).clamp(0.0, 1.0)
+        probs = self.inverse_head(z, next_z).softmax(-1)
         confidence, actions = probs.max(dim=-1)
         return actions, confidence
 

@@ -7,12 +7,14 @@ softmax policy instead. A sequence's score is its discounted predicted reward, p
 pessimistic value where it ends (the min of the target twins, what B's own returns bootstrap
 from), minus a penalty on the ensemble's disagreement along the way: the model is trusted only
 where its members agree (MOPO's uncertainty penalty). The plan's first action is the first action
-of the best sequence, and the agent re-plans at every step, as in MPC.
+of the best sequence, and the agent re-plans at every step, as in MPC. Continuous actions
+cannot be listed: they are planned by MPPI (`plan_continuous`), warm-started from the last plan.
 
-IMAGINE is the paper's learning from imagination, on DreamerV3's recipe. B's policy is rolled out
-in A's model from remembered states, only from those where A's members agree most (a model's
-errors there are smallest), and B learns every imagined step towards lambda-returns that mix the
-imagined rewards with its own values, the loss divided by the returns' spread. The paper's
+IMAGINE is the paper's learning from imagination, on DreamerV3's recipe. B's policy (its softmax,
+or a continuous B's actor) is rolled out in A's model from remembered states, only from those
+where A's members agree most (a model's errors there are smallest), and B learns every imagined
+step towards lambda-returns that mix the imagined rewards with its own values, the loss divided
+by the returns' spread. The paper's
 "learn only from successful imagined trajectories" is the genome switch `imagine_success_only`:
 it keeps the trajectories whose return beats B's value of their start, which also selects the
 model's upward errors (docs/benchmarks.md measures both).
@@ -36,6 +38,7 @@ from torch import Tensor
 
 from lifelong.genome import Genome
 from lifelong.systems.action import SystemB
+from lifelong.systems.continuous_action import ContinuousB
 from lifelong.systems.observation import SystemA, spread, symexp
 
 
@@ -47,17 +50,6 @@ class Rollout:
     actions: Tensor  # (N, H) actions[:, k] taken at frame k, leading to frame k+1
     rewards: Tensor  # (N, H) predicted reward on arriving at frame k+1
     uncertainty: Tensor  # (N, H) members' relative disagreement about frame k+1
-
-
-def sample_actions(q: Tensor, temperature: float, generator: torch.Generator) -> Tensor:
-    """One action per row of Q-values q (N, A): `softmax_policy`, batched.
-
-    The temperature is measured in units of the Q spread across actions, as in B's own policy,
-    so the same gene means the same thing in worlds with large or small rewards.
-    """
-    scale = q.std(dim=-1, correction=0, keepdim=True).clamp(min=1e-6)
-    logits = (q - q.amax(dim=-1, keepdim=True)) / (temperature * scale)
-    return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator).squeeze(-1)
 
 
 def rollout(
@@ -81,10 +73,7 @@ def rollout(
     fixed = 0 if actions is None else actions.shape[1]
     latents, taken, rewards, uncertainty = [z], [], [], []
     for k in range(horizon):
-        if k < fixed:
-            action = actions[:, k]
-        else:
-            action = sample_actions(b.values(mean), temperature, generator)
+        action = actions[:, k] if k < fixed else b.draw(mean, temperature, generator)
         rewards.append(symexp(a.reward_head(mean, action)))
         members = a.predictor(members, action)
         mean = members.mean(dim=0)
@@ -161,6 +150,63 @@ def plan(
     }
 
 
+@torch.no_grad()
+def plan_continuous(
+    a: SystemA,
+    b: ContinuousB,
+    z: Tensor,
+    genome: Genome,
+    generator: torch.Generator,
+    warm: Tensor | None = None,
+) -> tuple[Tensor, Tensor, dict[str, float]]:
+    """MPPI in A's latent space for continuous actions, from one latent state z (1, D).
+
+    TD-MPC2's recipe. Each of `plan_iterations` rounds scores `plan_sequences` action sequences
+    (H, d) drawn around the current plan with the current spread, together with `plan_samples`
+    rollouts of the actor's own: a sequence's score is the discrete plan's (predicted rewards, B's
+    soft value at the horizon, minus the ensemble's disagreement). The plan is then refitted to
+    the `plan_elites` best, each weighted by exp(score / (plan_temperature x their spread)). The
+    first plan starts at zero (the middle of the actions' box) or from `warm`, the previous
+    plan shifted by one step. Returns the first action (d,) of the plan, the plan (H, d) for
+    the next warm start, and info as `plan`'s.
+    """
+    horizon, dim = genome.plan_horizon, a.predictor.n_actions
+    device = z.device
+    if warm is None:
+        mean = torch.zeros(horizon, dim, device=device)
+    else:
+        mean = torch.cat([warm[1:], torch.zeros(1, dim, device=device)])
+    std = torch.ones(horizon, dim, device=device)
+    actor = rollout(
+        a, b, z.expand(genome.plan_samples, -1), horizon, genome.plan_temperature, generator
+    ).actions
+    count = genome.plan_sequences
+    for _ in range(genome.plan_iterations):
+        noise = torch.randn((count, horizon, dim), generator=generator, device=device)
+        actions = torch.cat([actor, (mean + std * noise).clamp(-1.0, 1.0)])
+        trip = rollout(a, b, z.expand(actions.shape[0], -1), horizon, 1.0, generator, actions)
+        value = b.bootstrap(trip.latents[:, -1])
+        scores = rollout_scores(
+            trip.rewards, value, trip.uncertainty, genome.gamma, genome.plan_uncertainty
+        )
+        best = scores.topk(min(genome.plan_elites, scores.shape[0]))
+        elite = actions[best.indices]
+        spread_of = best.values.std(correction=0).clamp(min=1e-6)
+        weight = (best.values - best.values.max()) / (genome.plan_temperature * spread_of)
+        weight = weight.softmax(dim=0).view(-1, 1, 1)
+        mean = (weight * elite).sum(dim=0)
+        std = (weight * (elite - mean).pow(2)).sum(dim=0).sqrt().clamp(0.05, 1.0)
+    return (
+        mean[0],
+        mean,
+        {
+            "plan_score": best.values[0].item(),
+            "plan_spread": best.values.std(correction=0).item(),
+            "plan_uncertainty": trip.uncertainty.mean().item(),
+        },
+    )
+
+
 def lambda_returns(rewards: Tensor, values: Tensor, gamma: float, lam: float) -> Tensor:
     """TD(lambda) returns of imagined steps: rewards (N, H), values (N, H) of frames 1..H.
 
@@ -188,7 +234,7 @@ def imagine(
     trajectories whose return beats B's value of their start), and scale (float): max(1, spread
     of the returns, 5th to 95th percentile), DreamerV3's return normalisation.
     """
-    first_action = sample_actions(b.values(z_start), genome.plan_temperature, generator)
+    first_action = b.draw(z_start, genome.plan_temperature, generator)
     unsure = a.disagreement(z_start, first_action)
     count = max(1, round(genome.imagine_keep * z_start.shape[0]))
     chosen = unsure.argsort()[:count]
@@ -207,7 +253,7 @@ def imagine(
     low, high = torch.quantile(target[:, 0], torch.tensor([0.05, 0.95], device=target.device))
     keep = torch.ones(target.shape[0], dtype=torch.bool, device=target.device)
     if genome.imagine_success_only:
-        keep = target[:, 0] > b.values(trip.latents[:, 0]).amax(dim=-1)
+        keep = target[:, 0] > b.habit_value(trip.latents[:, 0])
     return {
         "z": trip.latents[:, :-1],
         "action": trip.actions,
