@@ -33,7 +33,7 @@ from lifelong.signals import MetaState
 from lifelong.systems.control import MetaController
 from lifelong.worlds import make_world
 
-SB3_AGENTS = {"sb3_dqn", "sb3_ppo"}
+SB3_AGENTS = {"sb3_dqn", "sb3_ppo", "sb3_sac", "sb3_td3"}
 
 
 def test_every_agent_name_is_built_somewhere():

@@ -37,6 +37,8 @@ AGENTS = (
     "cusum_ucb",  # CUSUM-UCB (bandit reference with a change detector, Liu et al. 2018)
     "sb3_dqn",  # Stable-Baselines3 DQN learning for the whole life (the `baseline` extra)
     "sb3_ppo",  # Stable-Baselines3 PPO learning for the whole life (the `baseline` extra)
+    "sb3_sac",  # Stable-Baselines3 SAC, for worlds with continuous (Box) actions (`baseline`)
+    "sb3_td3",  # Stable-Baselines3 TD3, for worlds with continuous (Box) actions (`baseline`)
 )
 
 

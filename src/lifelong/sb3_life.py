@@ -1,11 +1,17 @@
 """Stable-Baselines3 agents living a life in our worlds, with the same records as a `Life`.
 
 SB3 owns its training loop, so its agents cannot take the agent's place inside `Life.run`; here
-SB3's `learn` runs once over the whole life (learning never stops, exploration decays once, over
-the first tenth) and a callback writes `metrics.jsonl` and `events.jsonl` in the same format, so
-metrics, benchmarks and reports read an SB3 life like any other. Hyperparameters follow the
+SB3's `learn` runs once over the whole life (learning never stops; DQN's exploration decays once,
+over the first tenth) and a callback writes `metrics.jsonl` and `events.jsonl` in the same format,
+so metrics, benchmarks and reports read an SB3 life like any other. Hyperparameters follow the
 genome where they mean the same thing (learning rate, replay size and ratio, batch, discount,
-network width), so a comparison with our agent is at equal replay ratio and width.
+target rate, network width), so a comparison with our agent is at equal replay ratio and width.
+
+    agent     SB3 class  actions                 for
+    sb3_dqn   DQN        Discrete                grids, MinAtar, classic control
+    sb3_ppo   PPO        Discrete or Box         any world
+    sb3_sac   SAC        Box (bounded)           continuous control (Pendulum, MuJoCo, ...)
+    sb3_td3   TD3        Box (bounded)           continuous control, Gaussian noise 0.1
 
 A life interrupted midway starts again from birth: SB3 checkpoints would need its replay buffer
 (hundreds of MB), and a bench never reruns a finished life anyway.
@@ -17,6 +23,8 @@ import inspect
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+import numpy as np
 from torch import Tensor, nn
 
 from lifelong.config import Config
@@ -25,6 +33,27 @@ from lifelong.genome import Genome
 from lifelong.records import Recorder
 from lifelong.systems.observation import make_encoder
 from lifelong.worlds import make_world
+
+# The action spaces each SB3 agent acts in (PPO: both kinds our worlds have).
+FITS: dict[str, tuple[type[gym.Space], ...]] = {
+    "sb3_dqn": (gym.spaces.Discrete,),
+    "sb3_ppo": (gym.spaces.Discrete, gym.spaces.Box),
+    "sb3_sac": (gym.spaces.Box,),
+    "sb3_td3": (gym.spaces.Box,),
+}
+
+
+def check_fits(agent: str, action_space: gym.Space, world: str = "this world") -> None:
+    """Refuse, with one line naming the agents that fit, an SB3 agent that cannot act here."""
+    if isinstance(action_space, FITS[agent]):
+        return
+    kind = type(action_space).__name__
+    fitting = [name for name, kinds in FITS.items() if isinstance(action_space, kinds)]
+    raise UserError(
+        f"agent {agent!r} acts in a {' or '.join(k.__name__ for k in FITS[agent])} action space,"
+        f" but {world} has {action_space}; SB3 agents for {kind} actions:"
+        f" {', '.join(fitting) or 'none'}"
+    )
 
 
 class AgentEncoder(nn.Module):
@@ -55,11 +84,17 @@ def make_model(
     """The SB3 model `config.agent` names, its hyperparameters read from the genome.
 
     DQN's exploration decays over the first tenth of `steps` to 0.05; a fixed `epsilon` instead
-    (for timing, so nearly every step runs the network as our agent's acting does).
-    `our_encoder` puts `AgentEncoder` in front of SB3's head instead of its MlpPolicy's flatten.
+    (for timing, so nearly every step runs the network as our agent's acting does). SAC tunes its
+    entropy coefficient ("auto"); TD3 explores with Gaussian noise of 0.1 on actions scaled to
+    [-1, 1] (the TD3 paper's), which no gene sets. `our_encoder` puts `AgentEncoder` in front of
+    SB3's heads (SAC's and TD3's actor and critics each have their own) instead of MlpPolicy's
+    flatten.
     """
+    if config.agent not in FITS:
+        raise ValueError(f"agent {config.agent!r} is not a Stable-Baselines3 agent")
+    check_fits(config.agent, env.action_space)
     try:
-        from stable_baselines3 import DQN, PPO
+        from stable_baselines3 import DQN, PPO, SAC, TD3
     except ImportError:
         raise UserError(
             f"agent {config.agent!r} needs Stable-Baselines3: pip install 'lifelong[baseline]'"
@@ -81,12 +116,9 @@ def make_model(
             device="cpu",
             verbose=0,
         )
-    options: dict[str, Any] = {}
-    if "n_steps" in inspect.signature(DQN).parameters:  # n-step returns, SB3 >= 2.6
-        options["n_steps"] = genome.n_step
-    return DQN(
-        "MlpPolicy",
-        env,
+    algorithm = {"sb3_dqn": DQN, "sb3_sac": SAC, "sb3_td3": TD3}[config.agent]
+    # What DQN, SAC and TD3 share: replay ratio, batch, discount and target rate from the genome.
+    options: dict[str, Any] = dict(
         learning_rate=genome.lr_b,
         buffer_size=min(genome.memory_recent, max(steps, 1)),
         learning_starts=genome.warmup,
@@ -95,54 +127,72 @@ def make_model(
         gamma=genome.gamma,
         train_freq=genome.train_every,
         gradient_steps=1,
+        policy_kwargs=width,
+        seed=config.seed,
+        device="cpu",
+        verbose=0,
+    )
+    if "n_steps" in inspect.signature(algorithm).parameters:  # n-step returns, SB3 >= 2.6
+        options["n_steps"] = genome.n_step
+    if config.agent == "sb3_sac":
+        return SAC("MlpPolicy", env, ent_coef="auto", **options)
+    if config.agent == "sb3_td3":
+        from stable_baselines3.common.noise import NormalActionNoise
+
+        size = env.action_space.shape
+        noise = NormalActionNoise(mean=np.zeros(size), sigma=np.full(size, 0.1))
+        return TD3("MlpPolicy", env, action_noise=noise, **options)
+    return DQN(
+        "MlpPolicy",
+        env,
         target_update_interval=genome.train_every,
         exploration_fraction=0.1,
         exploration_initial_eps=1.0 if epsilon is None else epsilon,
         exploration_final_eps=0.05 if epsilon is None else epsilon,
-        policy_kwargs=width,
-        seed=config.seed,
-        device="cpu",
         **options,
-        verbose=0,
     )
 
 
 def run_sb3_life(directory: str | Path, config: Config, genome: Genome, steps: int) -> None:
-    """Live `steps` world steps with the SB3 agent `config.agent`, recording as a Life does."""
+    """Live `steps` world steps with the SB3 agent `config.agent`, recording as a Life does.
+
+    An agent that cannot act in the world's actions is refused before anything is written.
+    """
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    config.save(directory / "config.yaml")
-    genome.save(directory / "genome.yaml")
-    for name in ("metrics.jsonl", "events.jsonl"):
-        (directory / name).unlink(missing_ok=True)  # an interrupted life starts again
-    torch.set_num_threads(config.threads)
     env = make_world(config.world)
-    model = make_model(config, genome, env, steps)
-
-    class Recording(BaseCallback):
-        """Hands every world step to the life's recorder, and a record every `log_every`."""
-
-        def _on_training_start(self) -> None:
-            self.recorder = Recorder(directory, config.bin_width)
-
-        def _on_step(self) -> bool:
-            step = self.num_timesteps
-            self.recorder.world_step(
-                step, float(self.locals["rewards"][0]), self.locals["infos"][0]
-            )
-            if step % config.log_every == 0 and step <= steps:  # PPO overshoots by a rollout
-                updates = int(getattr(self.model, "_n_updates", 0))
-                fields = {"learn_steps": updates, "updates_a": 0, "updates_b": updates}
-                self.recorder.write(step, fields)
-            return True
-
-        def _on_training_end(self) -> None:
-            self.recorder.flush_events()
-
     try:
+        check_fits(config.agent, env.action_space, config.world)
+        directory.mkdir(parents=True, exist_ok=True)
+        config.save(directory / "config.yaml")
+        genome.save(directory / "genome.yaml")
+        for name in ("metrics.jsonl", "events.jsonl"):
+            (directory / name).unlink(missing_ok=True)  # an interrupted life starts again
+        torch.set_num_threads(config.threads)
+        model = make_model(config, genome, env, steps)
+
+        class Recording(BaseCallback):
+            """Hands every world step to the life's recorder, and a record every `log_every`."""
+
+            def _on_training_start(self) -> None:
+                self.recorder = Recorder(directory, config.bin_width)
+
+            def _on_step(self) -> bool:
+                step = self.num_timesteps
+                self.recorder.world_step(
+                    step, float(self.locals["rewards"][0]), self.locals["infos"][0]
+                )
+                if step % config.log_every == 0 and step <= steps:  # PPO overshoots by a rollout
+                    updates = int(getattr(self.model, "_n_updates", 0))
+                    fields = {"learn_steps": updates, "updates_a": 0, "updates_b": updates}
+                    self.recorder.write(step, fields)
+                return True
+
+            def _on_training_end(self) -> None:
+                self.recorder.flush_events()
+
         model.learn(total_timesteps=steps, callback=Recording())
     finally:
         env.close()
