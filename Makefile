@@ -14,7 +14,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,worlds,baseline,ray]'
+	$(PY) -m pip install --quiet -e '.[dev,worlds,baseline,ray,mujoco]'
 	touch $(STAMP)
 
 run: setup

@@ -290,3 +290,17 @@ def test_a_continuous_abm_life_plans_imagines_and_resumes_exactly(tmp_path):
     assert comparable(read_metrics(tmp_path / "whole")) == comparable(
         read_metrics(tmp_path / "split")
     )
+
+
+def test_the_held_out_probe_draws_continuous_actions_in_the_agent_s_unit_box():
+    from lifelong.diagnostics import collect_probe, diagnose
+
+    probe = collect_probe("gym:Pendulum-v1", seed=0, steps=300)
+    assert probe.action.shape == (300, 1) and probe.action.dtype == np.float32
+    assert np.abs(probe.action).max() <= 1.0 and np.abs(probe.action).max() > 0.5
+    world = gym.make("Pendulum-v1")
+    agent = lifelong.make_agent(
+        world.observation_space, world.action_space, genome=Genome(**TINY)
+    ).agent
+    agent.a.track_scale(torch.ones(1, 2, TINY["latent_dim"]))  # as after A's first update
+    assert "diag_error_ratio_k1" in diagnose(agent, probe)  # A's k-step errors on the probe

@@ -101,6 +101,26 @@ SUITES: dict[str, Suite] = {
         agents=NURSERY_AGENTS,
         about="CartPole (paying -1 per fall) and Acrobot whose physics jump without warning",
     ),
+    "pendulum-shifts": Suite(
+        worlds=(
+            "gym:Pendulum-v1+shift(kind=gravity, every=10000, scale=1.5)",
+            "gym:Pendulum-v1+shift(kind=mass, every=10000, scale=2.0)",
+        ),
+        steps=50_000,
+        quick_steps=2_000,
+        agents=("abm", "b_only", "a_plus_b", "random", "sb3_sac"),
+        about="continuous actions: Pendulum whose gravity or mass jumps every 10,000 steps",
+    ),
+    "mujoco-shifts": Suite(
+        worlds=(
+            "gym:HalfCheetah-v5+shift(kind=friction, every=50000, scale=0.3)",
+            "gym:Ant-v5+shift(kind=friction, pareto=50000, alpha=1.5, scale=0.3)",
+        ),
+        steps=200_000,
+        quick_steps=2_000,
+        agents=("abm", "b_only", "random", "sb3_sac"),
+        about="MuJoCo bodies on floors whose friction changes (needs lifelong[mujoco])",
+    ),
     "bandits": Suite(
         worlds=("bandit(arms=5, every=2000)",),
         steps=50_000,

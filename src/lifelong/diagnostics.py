@@ -33,6 +33,7 @@ from torch import Tensor, nn
 
 from lifelong.errors import UserError
 from lifelong.metrics import dormant_fraction, effective_rank, linear_probe_r2
+from lifelong.systems.continuous_action import ActionScale
 from lifelong.worlds import make_world
 
 # Mixed into every probe seed, so a probe built with a life's seed never replays that life's own
@@ -111,16 +112,19 @@ def collect_probe(world_spec: str, seed: int, steps: int = 1024) -> ProbeSet:
     reset_seed, policy_seed = probe_seeds(seed)
     world = make_world(world_spec)
     try:
-        if not isinstance(world.action_space, gym.spaces.Discrete):
-            raise UserError(f"a probe needs a Discrete action space, got {world.action_space}")
-        n_actions = int(world.action_space.n)
+        space = world.action_space
+        # Continuous actions are drawn uniformly and kept as the agent keeps them, in [-1, 1]^d.
+        scale = ActionScale(space.low, space.high) if isinstance(space, gym.spaces.Box) else None
+        if scale is None and not isinstance(space, gym.spaces.Discrete):
+            raise UserError(f"a probe needs a Discrete or Box action space, got {space}")
+        no_action: Any = 0 if scale is None else np.zeros(scale.shape, dtype=np.float32)
         rng = np.random.default_rng(policy_seed)
         frames: list[np.ndarray] = []
-        actions: list[int] = []
+        actions: list[Any] = []
         firsts: list[bool] = []
         truths: list[Any] = []
         obs, info = world.reset(seed=reset_seed)
-        action, first, ended = 0, True, False
+        action, first, ended = no_action, True, False
         while True:
             frames.append(np.array(obs, dtype=np.float32))  # a copy: worlds may reuse buffers
             actions.append(action)
@@ -130,17 +134,22 @@ def collect_probe(world_spec: str, seed: int, steps: int = 1024) -> ProbeSet:
                 break
             if ended:
                 obs, info = world.reset()
-                action, first, ended = 0, True, False
+                action, first, ended = no_action, True, False
             else:
-                action = int(rng.integers(n_actions))
-                obs, _, terminated, truncated, info = world.step(action)
+                if scale is None:
+                    action = int(rng.integers(space.n))
+                    obs, _, terminated, truncated, info = world.step(action)
+                else:
+                    action = rng.uniform(-1.0, 1.0, scale.shape).astype(np.float32)
+                    step = world.step(scale.to_world(action))
+                    obs, _, terminated, truncated, info = step
                 first, ended = False, bool(terminated or truncated)
     finally:
         world.close()
     truth, names = _truth_table(truths)
     return ProbeSet(
         obs=np.stack(frames),
-        action=np.asarray(actions, dtype=np.int64),
+        action=np.asarray(actions, dtype=np.int64 if scale is None else np.float32),
         first=np.asarray(firsts, dtype=bool),
         truth=truth,
         truth_names=names,
@@ -176,7 +185,7 @@ def diagnose(agent: Any, probe: ProbeSet) -> dict[str, float]:
     values: dict[str, float] = {}
     if a is not None:
         values.update(_diagnose_a(a, obs, probe))
-    if b is not None:
+    if b is not None and not getattr(b, "continuous", False):  # a critic of (z, a): left out
         b_input = getattr(agent, "b_input", None)
         if not callable(b_input):
             b_input = None if a is None else a.embed
