@@ -99,7 +99,153 @@ def value_net(latent_dim: int, hidden: int, outputs: int) -> nn.Sequential:
     )
 
 
-class SystemB(nn.Module):
+class ValueLearner(nn.Module):
+    """What every System B shares, whatever its actions: the encoder it may own, n-step targets,
+    the TD losses of its twin heads and curiosity head, imagined targets, EMA targets.
+
+    A subclass says how its heads read an action (`twins_taken`, `intrinsic_taken`) and what a
+    state is worth (`bootstrap`, `intrinsic_bootstrap`): `SystemB` below for discrete actions,
+    `continuous_action.ContinuousB` for continuous ones. Subclasses define `q`, `q_int`, their
+    target copies `q_target`, `q_int_target`, and `optimizer`.
+    """
+
+    genome: Genome
+    encoder: nn.Module | None
+    target_encoder: nn.Module | None
+
+    def _own_encoder(self, obs_shape: tuple[int, ...] | None) -> list[nn.Module]:
+        """Given `obs_shape`, an encoder of B's own and its EMA target (the model-free control);
+        returns the modules B's optimizer trains."""
+        self.encoder, self.target_encoder = None, None
+        if obs_shape is None:
+            return []
+        g = self.genome
+        self.encoder = make_encoder(obs_shape, g.latent_dim, g.hidden_dim)
+        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
+        return [self.encoder]
+
+    def bootstrap(self, z: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def twins_taken(self, z: Tensor, action: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def intrinsic_taken(self, z: Tensor, action: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def intrinsic_bootstrap(self, z: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def targets(
+        self, z_last: Tensor, reward: Tensor, first: Tensor, terminal: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """n-step targets (B,) and which sequences have a transition (B,): the n-step return
+        plus the discounted `bootstrap` of the frame it ends at (latents z_last (B, D))."""
+        returns, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
+        return returns + discount * self.bootstrap(z_last), valid
+
+    # --- Losses ----------------------------------------------------------------------------------
+    def extrinsic_loss(
+        self,
+        z0: Tensor,
+        z_last: Tensor,
+        action: Tensor,
+        reward: Tensor,
+        first: Tensor,
+        terminal: Tensor,
+    ) -> tuple[Tensor, dict[str, float]]:
+        """n-step TD loss of both twins at frame 0.
+
+        z0 (B, D) latents of frame 0 (with gradient when B trains the encoder); z_last (B, D)
+        target latents of the frame each return bootstraps from (`n_step_returns`' `last`);
+        action (B,) or (B, d) taken at frame 0; reward, first, terminal (B, n+1) frame fields.
+        """
+        targets, valid = self.targets(z_last, reward, first, terminal)
+        taken = self.twins_taken(z0, action)  # (B, 2)
+        loss = td_loss(taken, targets.unsqueeze(1), valid)
+        q_taken = taken.mean(dim=1)
+        return loss, {
+            "b_td_loss": loss.item(),
+            "b_value": q_taken.mean().item(),
+            "b_value_error": (q_taken - targets).abs().mean().item(),
+        }
+
+    def intrinsic_loss(
+        self,
+        z0: Tensor,
+        z_last: Tensor,
+        action: Tensor,
+        bonus: Tensor,
+        first: Tensor,
+        terminal: Tensor,
+    ) -> tuple[Tensor, dict[str, float]]:
+        """n-step TD of the curiosity head on A's disagreement.
+
+        bonus (B, n): the disagreement about frames 1..n, divided here by the running std of its
+        n-step returns (`track_intrinsic_scale`; not a batch mean: the scale then follows the
+        life, not the batch, and a world that grows predictable earns less bonus). The head
+        reads z0 detached: novelty must not shape the features the agent's values share (a
+        noisy TV would).
+        """
+        reward = torch.cat([torch.zeros_like(bonus[:, :1]), bonus], dim=1)
+        raw, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
+        with torch.no_grad():
+            spread_now = raw[valid].std(correction=0) if valid.sum() > 1 else raw.new_zeros(())
+            measured = self.intrinsic_scale.item() > 0
+            scale = (self.intrinsic_scale if measured else spread_now).clamp(min=1e-8)
+            bootstrap = self.intrinsic_bootstrap(z_last.detach())
+            targets = raw / scale + discount * bootstrap
+        q_taken = self.intrinsic_taken(z0.detach(), action)
+        loss = td_loss(q_taken, targets, valid)
+        return loss, {
+            "b_intrinsic_loss": loss.item(),
+            "b_intrinsic_value": q_taken.mean().item(),
+            "b_intrinsic_spread": spread_now.item(),
+        }
+
+    @torch.no_grad()
+    def track_intrinsic_scale(self, spread_now: float) -> None:
+        """Fold one batch's spread of intrinsic returns into the running scale (after a step:
+        a skipped, poisoned batch leaves it alone)."""
+        if math.isfinite(spread_now) and spread_now > 0:
+            rate = 0.01 if self.intrinsic_scale.item() > 0 else 1.0
+            self.intrinsic_scale.lerp_(torch.tensor(spread_now), rate)
+
+    # --- Steps ---------------------------------------------------------------------------------
+    @torch.no_grad()
+    def update_targets(self) -> None:
+        """EMA of the value heads (and of B's own encoder, when it has one)."""
+        online = [*self.q.parameters(), *self.q_int.parameters()]
+        target = [*self.q_target.parameters(), *self.q_int_target.parameters()]
+        if self.encoder is not None:
+            online += list(self.encoder.parameters())
+            target += list(self.target_encoder.parameters())
+        torch._foreach_lerp_(target, online, self.genome.q_target_rate)
+
+    def learn_imagined(
+        self, z: Tensor, action: Tensor, targets: Tensor, scale: float
+    ) -> dict[str, float] | None:
+        """One step of both twins towards imagined targets; None (no step) if not finite.
+
+        z (N, H, D) imagined latents, action (N, H) or (N, H, d) taken at each, targets (N, H)
+        their lambda-returns; the loss is divided by `scale` (max(1, the returns' spread):
+        DreamerV3's return normalisation), so large imagined returns cannot swamp what B learned
+        awake.
+        """
+        taken = self.twins_taken(z.flatten(0, 1), action.flatten(0, 1))
+        loss = F.smooth_l1_loss(taken, targets.reshape(-1, 1).expand_as(taken)) / scale
+        if not torch.isfinite(loss).item():
+            return None
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.update_targets()
+        return {"b_imagined_loss": loss.item()}
+
+
+class SystemB(ValueLearner):
+    """B for discrete actions: twin heads of a value per action, acting by a softmax of them."""
+
     continuous = False  # B for continuous actions: systems/continuous_action.py
 
     def __init__(
@@ -109,13 +255,7 @@ class SystemB(nn.Module):
         target), trained by the TD loss alone: the model-free control, a DQN."""
         super().__init__()
         self.genome, self.n_actions = genome, n_actions
-        self.encoder: nn.Module | None = None
-        self.target_encoder: nn.Module | None = None
-        trained: list[nn.Module] = []
-        if obs_shape is not None:
-            self.encoder = make_encoder(obs_shape, genome.latent_dim, genome.hidden_dim)
-            self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
-            trained.append(self.encoder)
+        trained = self._own_encoder(obs_shape)
         self.q = value_net(genome.latent_dim, genome.q_hidden, 2 * n_actions)  # twin heads
         self.q_int = value_net(genome.latent_dim, genome.q_hidden, n_actions)
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
@@ -136,6 +276,10 @@ class SystemB(nn.Module):
         """The habit's Q-values (N, A): the mean of the online twins."""
         return self.twins(z).mean(dim=1)
 
+    def twins_taken(self, z: Tensor, action: Tensor) -> Tensor:
+        """Both twins' values (N, 2) of the actions (N,) taken in states z (N, D)."""
+        return self.twins(z).gather(2, action.view(-1, 1, 1).expand(-1, 2, 1)).squeeze(2)
+
     @torch.no_grad()
     def bootstrap(self, z: Tensor) -> Tensor:
         """V(z) (N,) that returns bootstrap from: the online twins pick the action (double Q),
@@ -144,13 +288,13 @@ class SystemB(nn.Module):
         rated = self.twins(z, target=True)[torch.arange(z.shape[0], device=z.device), :, greedy]
         return rated.amin(dim=-1)
 
-    def targets(
-        self, z_last: Tensor, reward: Tensor, first: Tensor, terminal: Tensor
-    ) -> tuple[Tensor, Tensor]:
-        """n-step double-Q targets (B,) and which sequences have a transition (B,): the n-step
-        return plus the discounted `bootstrap` of the frame it ends at (latents z_last (B, D))."""
-        returns, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
-        return returns + discount * self.bootstrap(z_last), valid
+    def intrinsic_taken(self, z: Tensor, action: Tensor) -> Tensor:
+        return self.q_int(z).gather(1, action.unsqueeze(1)).squeeze(1)
+
+    def intrinsic_bootstrap(self, z: Tensor) -> Tensor:
+        """The curiosity value of z: double Q, as the extrinsic one (online picks, target rates)."""
+        greedy = self.q_int(z).argmax(dim=-1, keepdim=True)
+        return self.q_int_target(z).gather(1, greedy).squeeze(1)
 
     def draw(self, z: Tensor, temperature: float, generator: torch.Generator) -> Tensor:
         """One action (N,) per latent state (N, D) for rollouts in A's model: B's softmax on
@@ -170,76 +314,6 @@ class SystemB(nn.Module):
             q = q + curiosity * self.q_int(z)
         return softmax_policy(q[0].tolist(), temperature)
 
-    # --- Losses ----------------------------------------------------------------------------------
-    def extrinsic_loss(
-        self,
-        z0: Tensor,
-        z_last: Tensor,
-        action: Tensor,
-        reward: Tensor,
-        first: Tensor,
-        terminal: Tensor,
-    ) -> tuple[Tensor, dict[str, float]]:
-        """n-step double-Q loss of both twins at frame 0.
-
-        z0 (B, D) latents of frame 0 (with gradient when B trains the encoder); z_last (B, D)
-        target latents of the frame each return bootstraps from (`n_step_returns`' `last`);
-        action (B,) taken at frame 0; reward, first, terminal (B, n+1) frame fields.
-        """
-        targets, valid = self.targets(z_last, reward, first, terminal)
-        twins = self.twins(z0)
-        taken = twins.gather(2, action.view(-1, 1, 1).expand(-1, 2, 1)).squeeze(2)  # (B, 2)
-        loss = td_loss(taken, targets.unsqueeze(1), valid)
-        q_taken = taken.mean(dim=1)
-        return loss, {
-            "b_td_loss": loss.item(),
-            "b_value": q_taken.mean().item(),
-            "b_value_error": (q_taken - targets).abs().mean().item(),
-        }
-
-    def intrinsic_loss(
-        self,
-        z0: Tensor,
-        z_last: Tensor,
-        action: Tensor,
-        bonus: Tensor,
-        first: Tensor,
-        terminal: Tensor,
-    ) -> tuple[Tensor, dict[str, float]]:
-        """n-step Q-learning of the curiosity head on A's disagreement.
-
-        bonus (B, n): the disagreement about frames 1..n, divided here by the running std of its
-        n-step returns (`track_intrinsic_scale`; not a batch mean: the scale then follows the
-        life, not the batch, and a world that grows predictable earns less bonus). The head
-        reads z0 detached: novelty must not shape the features the agent's values share (a
-        noisy TV would).
-        """
-        reward = torch.cat([torch.zeros_like(bonus[:, :1]), bonus], dim=1)
-        raw, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
-        with torch.no_grad():
-            spread_now = raw[valid].std(correction=0) if valid.sum() > 1 else raw.new_zeros(())
-            measured = self.intrinsic_scale.item() > 0
-            scale = (self.intrinsic_scale if measured else spread_now).clamp(min=1e-8)
-            z_last = z_last.detach()
-            greedy = self.q_int(z_last).argmax(dim=-1, keepdim=True)
-            bootstrap = self.q_int_target(z_last).gather(1, greedy).squeeze(1)
-            targets = raw / scale + discount * bootstrap
-        q_taken = self.q_int(z0.detach()).gather(1, action.unsqueeze(1)).squeeze(1)
-        loss = td_loss(q_taken, targets, valid)
-        return loss, {
-            "b_intrinsic_loss": loss.item(),
-            "b_intrinsic_value": q_taken.mean().item(),
-            "b_intrinsic_spread": spread_now.item(),
-        }
-
-    @torch.no_grad()
-    def track_intrinsic_scale(self, spread_now: float) -> None:
-        """Fold one batch's spread of intrinsic returns into the running scale (after a step:
-        a skipped, poisoned batch leaves it alone)."""
-        if math.isfinite(spread_now) and spread_now > 0:
-            rate = 0.01 if self.intrinsic_scale.item() > 0 else 1.0
-            self.intrinsic_scale.lerp_(torch.tensor(spread_now), rate)
-
     def predicted_value_loss(
         self, predicted: Tensor, target: Tensor, mask: Tensor
     ) -> tuple[Tensor, dict[str, float]]:
@@ -255,38 +329,7 @@ class SystemB(nn.Module):
         loss = (error * mask).sum() / mask.sum().clamp(min=1.0)
         return loss, {"b_predicted_value_loss": loss.item()}
 
-    # --- Steps ---------------------------------------------------------------------------------
     def learn_policy(self, z: Tensor) -> dict[str, float]:
         """Nothing: the discrete B's policy is a softmax of its values (a continuous B learns an
         actor here)."""
         return {}
-
-    @torch.no_grad()
-    def update_targets(self) -> None:
-        """EMA of the value heads (and of B's own encoder, when it has one)."""
-        online = [*self.q.parameters(), *self.q_int.parameters()]
-        target = [*self.q_target.parameters(), *self.q_int_target.parameters()]
-        if self.encoder is not None:
-            online += list(self.encoder.parameters())
-            target += list(self.target_encoder.parameters())
-        torch._foreach_lerp_(target, online, self.genome.q_target_rate)
-
-    def learn_imagined(
-        self, z: Tensor, action: Tensor, targets: Tensor, scale: float
-    ) -> dict[str, float] | None:
-        """One step of both twins towards imagined targets; None (no step) if not finite.
-
-        z (N, H, D) imagined latents, action (N, H) taken at each, targets (N, H) their
-        lambda-returns; the loss is divided by `scale` (max(1, the returns' spread): DreamerV3's
-        return normalisation), so large imagined returns cannot swamp what B learned awake.
-        """
-        twins = self.twins(z.flatten(0, 1))
-        taken = twins.gather(2, action.reshape(-1, 1, 1).expand(-1, 2, 1)).squeeze(2)
-        loss = F.smooth_l1_loss(taken, targets.reshape(-1, 1).expand_as(taken)) / scale
-        if not torch.isfinite(loss).item():
-            return None
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self.update_targets()
-        return {"b_imagined_loss": loss.item()}

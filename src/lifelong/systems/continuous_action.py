@@ -38,8 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lifelong.genome import Genome
-from lifelong.systems.action import n_step_returns, softmax_policy, td_loss, value_net
-from lifelong.systems.observation import make_encoder
+from lifelong.systems.action import ValueLearner, softmax_policy, value_net
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0  # the actor's spread stays between ~0.007 and ~7
 
@@ -98,7 +97,9 @@ class Actor(nn.Module):
         return action, (gaussian - squash).sum(dim=-1), torch.tanh(mean)
 
 
-class ContinuousB(nn.Module):
+class ContinuousB(ValueLearner):
+    """B for continuous actions: twin critics of (z, a) and an actor (see the module's doc)."""
+
     continuous = True
 
     def __init__(
@@ -116,13 +117,7 @@ class ContinuousB(nn.Module):
         seed = int(torch.randint(2**62, ()).item())  # from the agent's seeded global stream
         self.noise = torch.Generator(device=device).manual_seed(seed)
         self.genome, self.action_dim = genome, action_dim
-        self.encoder: nn.Module | None = None
-        self.target_encoder: nn.Module | None = None
-        trained: list[nn.Module] = []
-        if obs_shape is not None:
-            self.encoder = make_encoder(obs_shape, genome.latent_dim, genome.hidden_dim)
-            self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
-            trained.append(self.encoder)
+        trained = self._own_encoder(obs_shape)
         d, hidden = genome.latent_dim, genome.q_hidden
         self.q = TwinCritic(d, action_dim, hidden)
         self.q_int = value_net(d + action_dim, hidden, 1)
@@ -148,19 +143,24 @@ class ContinuousB(nn.Module):
         """The habit's value of actions a (N, d) in states z (N, D): the twins' mean (N,)."""
         return self.q(z, a).mean(dim=-1)
 
+    def twins_taken(self, z: Tensor, action: Tensor) -> Tensor:
+        """Both critics' values (N, 2) of actions (N, d) in states z (N, D)."""
+        return self.q(z, action)
+
+    def intrinsic_taken(self, z: Tensor, action: Tensor) -> Tensor:
+        return self.q_int(torch.cat([z, action], dim=-1)).squeeze(-1)
+
+    def intrinsic_bootstrap(self, z: Tensor) -> Tensor:
+        """The curiosity value of z, at the actor's mean action."""
+        mean = self.actor(z, self.noise)[2]
+        return self.q_int_target(torch.cat([z, mean], dim=-1)).squeeze(-1)
+
     @torch.no_grad()
     def bootstrap(self, z: Tensor) -> Tensor:
         """The soft value (N,) returns bootstrap from: the min of the target twins at an action
         the actor draws, less alpha times its log-density."""
         action, log_pi, _ = self.actor(z, self.noise)
         return self.q_target(z, action).amin(dim=-1) - self.alpha * log_pi
-
-    def targets(
-        self, z_last: Tensor, reward: Tensor, first: Tensor, terminal: Tensor
-    ) -> tuple[Tensor, Tensor]:
-        """n-step soft targets (B,) and which sequences have a transition (B,)."""
-        returns, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
-        return returns + discount * self.bootstrap(z_last), valid
 
     def draw(self, z: Tensor, temperature: float, generator: torch.Generator) -> Tensor:
         """One action (N, d) per latent state (N, D) for rollouts in A's model: the actor's draw
@@ -199,63 +199,6 @@ class ContinuousB(nn.Module):
                 return offered[i].cpu().numpy()
         return offered[-1].cpu().numpy()
 
-    # --- Losses ----------------------------------------------------------------------------------
-    def extrinsic_loss(
-        self,
-        z0: Tensor,
-        z_last: Tensor,
-        action: Tensor,
-        reward: Tensor,
-        first: Tensor,
-        terminal: Tensor,
-    ) -> tuple[Tensor, dict[str, float]]:
-        """n-step soft TD loss of both twins at frame 0; action (B, d) taken at frame 0, the rest
-        as the discrete B's `extrinsic_loss`."""
-        targets, valid = self.targets(z_last, reward, first, terminal)
-        taken = self.q(z0, action)  # (B, 2)
-        loss = td_loss(taken, targets.unsqueeze(1), valid)
-        q_taken = taken.mean(dim=1)
-        return loss, {
-            "b_td_loss": loss.item(),
-            "b_value": q_taken.mean().item(),
-            "b_value_error": (q_taken - targets).abs().mean().item(),
-        }
-
-    def intrinsic_loss(
-        self,
-        z0: Tensor,
-        z_last: Tensor,
-        action: Tensor,
-        bonus: Tensor,
-        first: Tensor,
-        terminal: Tensor,
-    ) -> tuple[Tensor, dict[str, float]]:
-        """n-step TD of the curiosity head on A's disagreement, scaled by the running spread of
-        its returns (as the discrete B's); it bootstraps at the actor's mean action."""
-        reward = torch.cat([torch.zeros_like(bonus[:, :1]), bonus], dim=1)
-        raw, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
-        with torch.no_grad():
-            spread_now = raw[valid].std(correction=0) if valid.sum() > 1 else raw.new_zeros(())
-            measured = self.intrinsic_scale.item() > 0
-            scale = (self.intrinsic_scale if measured else spread_now).clamp(min=1e-8)
-            z_last = z_last.detach()
-            _, _, mean = self.actor(z_last, self.noise)
-            bootstrap = self.q_int_target(torch.cat([z_last, mean], dim=-1)).squeeze(-1)
-            targets = raw / scale + discount * bootstrap
-        q_taken = self.q_int(torch.cat([z0.detach(), action], dim=-1)).squeeze(-1)
-        loss = td_loss(q_taken, targets, valid)
-        return loss, {
-            "b_intrinsic_loss": loss.item(),
-            "b_intrinsic_value": q_taken.mean().item(),
-            "b_intrinsic_spread": spread_now.item(),
-        }
-
-    @torch.no_grad()
-    def track_intrinsic_scale(self, spread_now: float) -> None:
-        if math.isfinite(spread_now) and spread_now > 0:
-            rate = 0.01 if self.intrinsic_scale.item() > 0 else 1.0
-            self.intrinsic_scale.lerp_(torch.tensor(spread_now), rate)
-
     # --- Steps ---------------------------------------------------------------------------------
     def learn_policy(self, z: Tensor) -> dict[str, float]:
         """One step of the actor and of alpha on latents z (B, D), after the critics' step.
@@ -283,21 +226,6 @@ class ContinuousB(nn.Module):
             "b_alpha": self.alpha.item(),
         }
 
-    def learn_imagined(
-        self, z: Tensor, action: Tensor, targets: Tensor, scale: float
-    ) -> dict[str, float] | None:
-        """One step of both critics towards imagined lambda-returns (as the discrete B's): z
-        (N, H, D), action (N, H, d), targets (N, H); the loss divided by `scale`."""
-        taken = self.q(z.flatten(0, 1), action.flatten(0, 1))  # (N*H, 2)
-        loss = F.smooth_l1_loss(taken, targets.reshape(-1, 1).expand_as(taken)) / scale
-        if not torch.isfinite(loss).item():
-            return None
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self.update_targets()
-        return {"b_imagined_loss": loss.item()}
-
     def predicted_value_loss(
         self, predicted: Tensor, target: Tensor, mask: Tensor
     ) -> tuple[Tensor, dict[str, float]]:
@@ -310,16 +238,6 @@ class ContinuousB(nn.Module):
         error = (self.q(predicted.detach(), action) - wanted).pow(2).mean(dim=-1)
         loss = (error * mask).sum() / mask.sum().clamp(min=1.0)
         return loss, {"b_predicted_value_loss": loss.item()}
-
-    @torch.no_grad()
-    def update_targets(self) -> None:
-        """EMA of the critics and the curiosity head (and of B's own encoder, when it has one)."""
-        online = [*self.q.parameters(), *self.q_int.parameters()]
-        target = [*self.q_target.parameters(), *self.q_int_target.parameters()]
-        if self.encoder is not None:
-            online += list(self.encoder.parameters())
-            target += list(self.target_encoder.parameters())
-        torch._foreach_lerp_(target, online, self.genome.q_target_rate)
 
     # The actor's and alpha's optimizers and the learning draws' stream travel with the module's
     # state_dict (the agent saves `optimizer`, the critics', itself).
