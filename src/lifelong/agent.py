@@ -328,7 +328,12 @@ class Agent:
             self.teacher_action = None
         elif "follow" in teacher or "action" in teacher:
             # A teacher in the same world is followed; one demonstrating in a copy is imitated.
-            self.teacher_action = int(teacher.get("follow", teacher.get("action")))
+            shown = teacher.get("follow", teacher.get("action"))
+            if self.action_scale is None:
+                self.teacher_action = int(shown)
+            else:  # a continuous action stays a vector (a copy) in the world's units
+                shown = np.array(shown, dtype=np.float32).reshape(self.action_scale.shape)
+                self.teacher_action = shown
         else:
             self.teacher_action = self._infer_action(obs, teacher.get("next_obs"))
 

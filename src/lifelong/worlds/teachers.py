@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
 from gymnasium.envs.classic_control import CartPoleEnv
 
 from lifelong.errors import UserError
-from lifelong.worlds.params import discrete, noop_of, probability
+from lifelong.worlds.params import noop_of, probability
 from lifelong.worlds.state import (
     block_state,
     inner_state,
@@ -39,6 +41,23 @@ def _cartpole_policy(obs: Any) -> int:
 TEACHER_POLICIES = ("random", "cartpole", "noop")
 
 
+def _action_space(space: gym.Space) -> spaces.Discrete | spaces.Box:
+    """The actions a teacher can show: Discrete, or a bounded float Box vector (continuous)."""
+    if isinstance(space, spaces.Discrete):
+        return space
+    if (
+        isinstance(space, spaces.Box)
+        and np.issubdtype(space.dtype, np.floating)
+        and len(space.shape) == 1
+        and space.is_bounded("both")
+    ):
+        return space
+    raise UserError(
+        f"teacher: a teacher cannot use {space}; allowed: a Discrete action space or a bounded"
+        " float Box of shape (N,)"
+    )
+
+
 class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """A demonstrator in view some of the time, right some of the time.
 
@@ -46,6 +65,9 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
     one just returned): with probability ``reliability`` its policy's action, else a uniformly
     random one. With probability ``visible`` the learner sees it: ``info["teachers"]`` gets
     ``{"source": name, "action": a}`` and ``info["teacher"]`` is the first teacher in view.
+    Actions are ints for a Discrete world; for continuous actions (a bounded Box) float32
+    arrays in the world's units: the random action uniform within the bounds, ``noop`` zeros
+    clipped into them, a caller's policy returning an array in the world's units.
     Stacked teachers (different names and reliabilities) append to the same list, so an agent
     can learn whom to trust.
 
@@ -89,7 +111,8 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
                 " cannot"
             )
         self.shows = shows
-        self.space = discrete("teacher", env.action_space, "a teacher")
+        self.space = _action_space(env.action_space)
+        self.continuous = isinstance(self.space, spaces.Box)
         self.reliability = probability("teacher", "reliability", reliability)
         self.visible = probability("teacher", "visible", visible)
         if not isinstance(name, str) or not name:
@@ -111,13 +134,21 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._pos = self._block_size
         self._reliable: list[float] = []
         self._seen: list[float] = []
-        self._actions: list[int] = []
+        self._actions: list[Any] = []
 
     def _resolve(self, policy: Policy | str) -> Policy:
         if callable(policy):
             return policy
         if policy == "random":
+            if self.continuous:
+                return lambda obs: self._rng.uniform(self.space.low, self.space.high).astype(
+                    np.float32
+                )
             return lambda obs: int(self.space.start) + int(self._rng.integers(self.space.n))
+        if policy == "noop" and self.continuous:
+            zeros = np.zeros(self.space.shape, dtype=np.float32)
+            action = np.clip(zeros, self.space.low, self.space.high).astype(np.float32)
+            return lambda obs: action.copy()
         if policy == "noop":
             noop = noop_of(self.env)
             action = int(self.space.start) if noop is None else noop
@@ -141,7 +172,13 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
             f"directory holding a saved agent, or one of {', '.join(TEACHER_POLICIES)}"
         )
 
-    def _outcome(self, action: int) -> Any:
+    def _shown(self, action: Any) -> Any:
+        """A policy's action as ``info`` shows it: an int, or a float32 array in world units."""
+        if self.continuous:
+            return np.array(action, dtype=np.float32).reshape(self.space.shape)  # a copy
+        return int(action)
+
+    def _outcome(self, action: Any) -> Any:
         """The observation `action` would lead to, the world left exactly as it was."""
         state = inner_state(self.env)
         next_obs = self.env.step(action)[0]
@@ -155,7 +192,13 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
         coins = rng.random((2, size))
         self._reliable = coins[0].tolist()
         self._seen = coins[1].tolist()
-        self._actions = (rng.integers(self.space.n, size=size) + int(self.space.start)).tolist()
+        if self.continuous:  # uniform within the bounds, one row per step
+            space = self.space
+            draws = rng.uniform(space.low, space.high, size=(size, *space.shape))
+            self._actions = list(draws.astype(np.float32))
+        else:
+            actions = rng.integers(self.space.n, size=size) + int(self.space.start)
+            self._actions = actions.tolist()
         self._pos = 0
 
     def _demonstrate(self, obs: Any, info: dict[str, Any], ended: bool = False) -> dict[str, Any]:
@@ -168,9 +211,11 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
         reliable = self._reliable[pos] < self.reliability
         if self._seen[pos] < self.visible:
             if reliable and policy is not self._random_policy:
-                action = int(policy(obs))
+                action = self._shown(policy(obs))
             else:
                 action = self._actions[pos]
+                if self.continuous:
+                    action = action.copy()  # the caller may change what it is shown
             demo: dict[str, Any] = {"source": self.name, "action": action}
             if self.shows == "outcome":
                 if ended:
