@@ -4,6 +4,7 @@ never steps a world past an episode's end."""
 from __future__ import annotations
 
 import re
+import shlex
 import warnings
 from pathlib import Path
 
@@ -16,9 +17,10 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def readme_worlds() -> list[str]:
-    """The specs of the README's `lifelong run --world SPEC` examples, quotes removed."""
+    """The specs of the README's `lifelong run --world SPEC ...` examples, as a shell reads
+    them (quotes removed, the options after the spec left out)."""
     lines = re.findall(r"^lifelong run --world (.+)$", README.read_text(), re.MULTILINE)
-    return [line.strip().strip("\"'") for line in lines]
+    return [shlex.split(line)[0] for line in lines]
 
 
 def test_the_readme_shows_worlds_to_check():
