@@ -12,7 +12,8 @@ thread, the default configuration unless `--set` changes a config key or genome 
 ticks take no world step, so the agent's figure is world steps per second of wall time with
 sleep included: the number a person waiting for a life to reach step N cares about.
 
-`--sb3` also times Stable-Baselines3's DQN (`pip install 'lifelong[baseline]'`) in the same world,
+`--sb3` also times Stable-Baselines3's DQN, or SAC where the actions are a Box (`pip install
+'lifelong[baseline]'`), in the same world,
 with the genome's batch, network width, buffer, warm-up, discount, learning rate, n-step and
 target rate, alternating with our agent in this one process (ours, SB3, ours, SB3, ...), and
 prints each run, the medians and the ratios ours/SB3. SB3 runs twice a round: with its MlpPolicy
@@ -92,8 +93,8 @@ def measure_sb3(
     our_encoder: bool = False,
     on_timing: Callable[[Any], None] = lambda model: None,
 ) -> dict[str, float]:
-    """Stable-Baselines3 DQN in `world`, timed for `steps` env steps after its warm-up
-    (`on_timing(model)` as in `measure_agent`).
+    """Stable-Baselines3 in `world` (DQN, or SAC where the actions are a Box), timed for `steps`
+    env steps after its warm-up (`on_timing(model)` as in `measure_agent`).
 
     Genome changes in `overrides` apply here too, so `--set train_every=4` changes both sides;
     of the config keys only `seed` and `threads` mean anything to SB3. `our_encoder`: SB3's
@@ -104,13 +105,15 @@ def measure_sb3(
     from lifelong.sb3_life import make_model
 
     config_changes, genome_changes = parse_overrides(list(overrides))
-    config = Config(**{**Config().to_dict(), **config_changes, "agent": "sb3_dqn"})
+    env = make_world(world)  # SB3's MlpPolicy flattens a (height, width, channels) Box itself
+    agent = sb3_agent(env)
+    config = Config(**{**Config().to_dict(), **config_changes, "agent": agent})
     genome = Genome().replace(**genome_changes) if genome_changes else Genome()
     torch.set_num_threads(config.threads)
-    env = make_world(world)  # SB3's MlpPolicy flattens a (height, width, channels) Box itself
-    # The same model as the bench's sb3_dqn, with a constant epsilon for timing.
+    # The same model as the bench's, with a constant epsilon for timing (DQN).
+    epsilon = 0.05 if agent == "sb3_dqn" else None
     model = make_model(
-        config, genome, env, genome.memory_recent, epsilon=0.05, our_encoder=our_encoder
+        config, genome, env, genome.memory_recent, epsilon=epsilon, our_encoder=our_encoder
     )
     try:
         model.learn(total_timesteps=genome.warmup + 200)  # past the warm-up, as ours
@@ -132,9 +135,19 @@ def measure_sb3(
 SB3_NETWORKS = {"MLP on the frame": False, "our encoder": True}  # label: `our_encoder`
 
 
+def sb3_agent(env: Any) -> str:
+    """The SB3 agent our agent is timed against: SAC for continuous actions, else DQN."""
+    import gymnasium as gym
+
+    return "sb3_sac" if isinstance(env.action_space, gym.spaces.Box) else "sb3_dqn"
+
+
 def compare_with_sb3(steps: int, overrides: list[str], rounds: int, world: str) -> None:
-    """Ours and SB3's DQN (both networks) alternately, `rounds` times each, then the medians
-    and the ratios."""
+    """Ours and SB3's DQN or SAC (both networks) alternately, `rounds` times each, then the
+    medians and the ratios."""
+    probe = make_world(world)
+    name = {"sb3_dqn": "SB3 DQN", "sb3_sac": "SB3 SAC"}[sb3_agent(probe)]
+    probe.close()
     ours: list[float] = []
     theirs: dict[str, list[float]] = {label: [] for label in SB3_NETWORKS}
     for round_ in range(1, rounds + 1):
@@ -150,7 +163,7 @@ def compare_with_sb3(steps: int, overrides: list[str], rounds: int, world: str) 
             sb3 = measure_sb3(steps, world, [*overrides, f"train_every={train_freq}"], our_encoder)
             theirs[label].append(sb3["env_steps_per_s"])
             print(
-                f"round {round_}  SB3 DQN, {label + ':':<17} {sb3['env_steps_per_s']:>7.0f} env "
+                f"round {round_}  {name}, {label + ':':<17} {sb3['env_steps_per_s']:>7.0f} env "
                 f"steps/s  ({sb3['updates_per_s']:.0f} updates/s, train_freq {train_freq}: ours "
                 f"made one B update per {agent['steps_per_b_update']:.2f} world steps)",
                 flush=True,
@@ -160,7 +173,7 @@ def compare_with_sb3(steps: int, overrides: list[str], rounds: int, world: str) 
     for label, rates in theirs.items():
         median = statistics.median(rates)
         print(
-            f"median       SB3 DQN, {label}: {median:.0f} env steps/s   "
+            f"median       {name}, {label}: {median:.0f} env steps/s   "
             f"ratio ours/SB3 ({label}): {ours_median / median:.2f}"
         )
 
