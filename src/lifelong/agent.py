@@ -162,14 +162,13 @@ class Agent:
         controller that can order one, and attached only while `_learn` measures them."""
         example = torch.zeros((1, *obs_shape), device=self.device)
         z = torch.zeros(1, self.genome.latent_dim, device=self.device)
-        values_of = (z, torch.zeros(1, self.b.action_dim)) if self.b.continuous else (z,)
+        # An action as the networks read it: an index, or a vector in [-1, 1]^d.
+        action = torch.as_tensor(self._stored(None), device=self.device).unsqueeze(0)
+        values_of = (z, action) if self.b.continuous else (z,)
         trackers = [(UnitUtility(self.b.q, values_of), self.b.optimizer)]
         if self.b.encoder is not None:
             trackers.append((UnitUtility(self.b.encoder, (example,)), self.b.optimizer))
         if self.a is not None:
-            action = torch.zeros(1, dtype=torch.long, device=self.device)
-            if self.b.continuous:
-                action = torch.zeros(1, self.b.action_dim, device=self.device)
             trackers += [
                 (UnitUtility(self.a.encoder, (example,)), self.a.optimizer),
                 (UnitUtility(self.a.predictor, (z, action)), self.a.optimizer),
