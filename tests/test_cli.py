@@ -77,7 +77,7 @@ MISTAKES = [
     (
         "a bandit algorithm in continuous actions",
         ["--world", "gym:Pendulum-v1", "--set", "agent=sw_ucb", "--dir", "{new}"],
-        "plays the arms of a Discrete action space",
+        "'sw_ucb' acts in a Discrete action space",
     ),
     ("unknown wrapper", ["--world", "nursery+fog", "--dir", "{new}"], "unknown wrapper 'fog'"),
     (

@@ -37,7 +37,6 @@ import numpy as np
 
 from lifelong.agent import COUNTERS, Agent
 from lifelong.config import Config, parse_mode_mix
-from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.modes import Mode
 from lifelong.signals import MetaState, ModeReturns, Telemetry
@@ -448,14 +447,6 @@ AGENTS: dict[str, Factory] = {
 }
 # The agents whose lives learn a policy (B's values), which a later life can follow as a teacher.
 LEARNERS = tuple(name for name, build in AGENTS.items() if build not in (RandomAgent, BanditAgent))
-
-
-def check_fits(agent: str, action_space: gym.Space) -> None:
-    """Refuse, before a life writes anything, an agent that cannot act in these actions."""
-    if not isinstance(action_space, gym.spaces.Box):
-        return
-    if AGENTS.get(agent) is BanditAgent:
-        raise UserError(f"agent {agent!r} plays the arms of a Discrete action space, not a Box")
 
 
 def build_agent(

@@ -32,7 +32,7 @@ import numpy as np
 import yaml
 
 from lifelong import metrics
-from lifelong.config import Config
+from lifelong.config import ACTS_IN, Config, check_fits
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.records import read_jsonl
@@ -293,7 +293,7 @@ def run_bench(
     if steps < 100:
         raise UserError(f"--steps must be >= 100 (a life needs records), got {steps}")
     Genome(**(genome or {}))  # a bad genome key or value fails here, before any life starts
-    _check_sb3_fits([agent for agent in agents if agent.startswith("sb3_")], suite.worlds)
+    _check_fits(agents, suite.worlds)
     asked = {"suite": suite_name, "worlds": list(suite.worlds), "agents": agents,
              "seeds": list(range(seeds)), "steps": steps, "genome": dict(genome or {})}  # fmt: skip
     _check_same_bench(directory, asked)
@@ -325,13 +325,12 @@ def _same(a: LifePlan, b: LifePlan) -> bool:
     return (a.world, a.seed) == (b.world, b.seed)
 
 
-def _check_sb3_fits(agents: list[str], worlds: tuple[str, ...]) -> None:
-    """Refuse an SB3 agent that cannot act in one of the suite's worlds (DQN in a Box, SAC in a
-    Discrete), before anything is written; only when SB3 agents are asked, as it builds each world.
-    """
-    if not agents:
+def _check_fits(agents: list[str], worlds: tuple[str, ...]) -> None:
+    """Refuse an agent that cannot act in one of the suite's worlds (DQN or a bandit in a Box,
+    SAC in a Discrete), before anything is written; only when such an agent is asked, as it
+    builds each world."""
+    if not any(agent in ACTS_IN for agent in agents):
         return
-    from lifelong.sb3_life import check_fits
     from lifelong.worlds import make_world
 
     for world in worlds:

@@ -41,6 +41,30 @@ AGENTS = (
     "sb3_td3",  # Stable-Baselines3 TD3, for worlds with continuous (Box) actions (`baseline`)
 )
 
+# The kinds of action space an agent acts in, where it is not both (our learners and `random`
+# act in Discrete and Box): read by every check made before a life writes anything.
+ACTS_IN: dict[str, tuple[str, ...]] = {
+    "sw_ucb": ("Discrete",),  # bandit algorithms play arms
+    "cusum_ucb": ("Discrete",),
+    "sb3_dqn": ("Discrete",),
+    "sb3_sac": ("Box",),
+    "sb3_td3": ("Box",),
+}
+
+
+def check_fits(agent: str, action_space: Any, world: str = "this world") -> None:
+    """Refuse, in one line naming the agents that fit, an agent that cannot act in a world's
+    action space (a gymnasium space; an ablation `abm-no_x` acts as `abm` does)."""
+    kinds = ACTS_IN.get(agent, ("Discrete", "Box"))
+    kind = type(action_space).__name__
+    if kind in kinds:
+        return
+    fitting = [name for name in AGENTS if kind in ACTS_IN.get(name, ("Discrete", "Box"))]
+    raise UserError(
+        f"agent {agent!r} acts in a {' or '.join(kinds)} action space, but {world} has"
+        f" {action_space}; agents for {kind} actions: {', '.join(fitting)}"
+    )
+
 
 @dataclass(frozen=True)
 class Config:

@@ -28,9 +28,9 @@ import gymnasium as gym
 import torch
 
 from lifelong.agent import tick
-from lifelong.baselines import build_agent, check_fits
+from lifelong.baselines import build_agent
 from lifelong.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
-from lifelong.config import Config
+from lifelong.config import Config, check_fits
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.modes import Mode

@@ -23,37 +23,15 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from torch import Tensor, nn
 
-from lifelong.config import Config
+from lifelong.config import Config, check_fits
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.records import Recorder
 from lifelong.systems.observation import make_encoder
 from lifelong.worlds import make_world
-
-# The action spaces each SB3 agent acts in (PPO: both kinds our worlds have).
-FITS: dict[str, tuple[type[gym.Space], ...]] = {
-    "sb3_dqn": (gym.spaces.Discrete,),
-    "sb3_ppo": (gym.spaces.Discrete, gym.spaces.Box),
-    "sb3_sac": (gym.spaces.Box,),
-    "sb3_td3": (gym.spaces.Box,),
-}
-
-
-def check_fits(agent: str, action_space: gym.Space, world: str = "this world") -> None:
-    """Refuse, with one line naming the agents that fit, an SB3 agent that cannot act here."""
-    if isinstance(action_space, FITS[agent]):
-        return
-    kind = type(action_space).__name__
-    fitting = [name for name, kinds in FITS.items() if isinstance(action_space, kinds)]
-    raise UserError(
-        f"agent {agent!r} acts in a {' or '.join(k.__name__ for k in FITS[agent])} action space,"
-        f" but {world} has {action_space}; SB3 agents for {kind} actions:"
-        f" {', '.join(fitting) or 'none'}"
-    )
 
 
 class AgentEncoder(nn.Module):
@@ -90,7 +68,7 @@ def make_model(
     SB3's heads (SAC's and TD3's actor and critics each have their own) instead of MlpPolicy's
     flatten.
     """
-    if config.agent not in FITS:
+    if not config.agent.startswith("sb3_"):
         raise ValueError(f"agent {config.agent!r} is not a Stable-Baselines3 agent")
     check_fits(config.agent, env.action_space)
     try:
