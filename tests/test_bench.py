@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import TINY
 
-from lifelong import bench
+from lifelong import bench, cli
 from lifelong.bench import SUITES, Suite, run_bench
 from lifelong.cli import main
 from lifelong.errors import UserError
@@ -105,6 +105,7 @@ def test_a_crashing_life_is_reported_and_the_others_finish(tmp_path, tiny_suite,
         (["bench", "bandits", "--set", "log_every=5"], "genome fields only"),
         (["bench", "bandits", "--set", "gamma=7"], "gamma"),
         (["bench", "bandits", "--address", "auto"], "--address is for --backend ray"),
+        (["bench", "bandits", "--worlds", "cheetah"], "--worlds 'cheetah' matches none"),
         (["report", "/nonexistent/place"], "no such directory"),
     ],
 )
@@ -140,6 +141,27 @@ def test_ray_gives_the_same_bench_as_the_process_pool(tmp_path, tiny_suite):
         assert json.loads((life / "done.json").read_text()) == {"steps": 300}
         assert len((life / "metrics.jsonl").read_text().splitlines()) == 100
         assert not (life / "checkpoints").exists()
+
+
+def test_worlds_keeps_some_of_a_suite_at_the_whole_suite_s_directories(tmp_path, monkeypatch):
+    worlds = ("bandit(arms=3, every=200)", "bandit(arms=4, every=200)")
+    monkeypatch.setitem(SUITES, "two", Suite(worlds, 200, 200, ("random",), ""))
+    one = run_bench("two", None, 1, None, 1, tmp_path, progress=lambda line: None,
+                    worlds=["ARMS=4"])  # fmt: skip
+    assert one["worlds"] == [worlds[1]]
+    assert not (tmp_path / "random" / bench.world_tag(worlds[0])).exists()
+    lines: list[str] = []
+    both = run_bench("two", None, 1, None, 1, tmp_path, progress=lines.append)
+    assert both["worlds"] == list(worlds)
+    assert sum(line.startswith("done already") for line in lines) == 1  # the arms=4 life
+
+
+def test_bench_help_names_every_suite(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    text = "".join(capsys.readouterr().out.split())  # argparse wraps lines at hyphens
+    assert all(name in text for name in SUITES)
+    assert set(SUITES) == set(cli.SUITE_NAMES)
 
 
 def test_a_bench_directory_cannot_change_its_size(tmp_path, tiny_suite):

@@ -4,7 +4,7 @@ import pytest
 
 from lifelong.errors import UserError
 from lifelong.evolve import make_settings
-from lifelong.genome import GROUPS, SYSTEMS, Genome
+from lifelong.genome import CONTINUOUS_CHANGES, GROUPS, SYSTEMS, Genome
 
 # The fields `--freeze cost` froze when evolve.py kept them in a hand-written list (COST_FIELDS),
 # written down here so the genome's `cost` tags cannot drift from it unnoticed.
@@ -34,6 +34,27 @@ def test_partial_yaml_takes_defaults_for_missing_fields():
     genome = Genome.from_yaml("min_dwell: 5\nlr_a: 0.01\n")
     assert genome.min_dwell == 5 and genome.lr_a == 0.01
     assert genome.horizon == Genome().horizon
+
+
+def test_the_continuous_newborn_differs_only_where_it_says_and_fills_partial_files(tmp_path):
+    discrete, continuous = Genome.default(), Genome.default(continuous=True)
+    assert discrete == Genome()
+    differ = {k for k, v in continuous.to_dict().items() if v != discrete.to_dict()[k]}
+    assert differ == set(CONTINUOUS_CHANGES)
+    path = tmp_path / "partial.yaml"
+    path.write_text("lr_a: 0.01\n")
+    genome = Genome.load(path, base=continuous)
+    assert genome == continuous.replace(lr_a=0.01)
+
+
+def test_a_life_is_born_with_the_genome_of_its_kind_of_actions(tmp_path):
+    from lifelong.life import open_life
+
+    pendulum = open_life(tmp_path / "p", world="gym:Pendulum-v1", genome_changes={"lr_a": 0.01})
+    assert pendulum.genome == Genome.default(continuous=True).replace(lr_a=0.01)
+    cartpole = open_life(tmp_path / "c", world="gym:CartPole-v1")
+    assert cartpole.genome == Genome()
+    assert Genome.load(tmp_path / "p" / "genome.yaml") == pendulum.genome  # written in full
 
 
 @pytest.mark.parametrize(
@@ -101,3 +122,11 @@ def test_a_group_is_a_view_of_its_fields_and_an_unknown_group_is_a_user_error():
     assert list(view) == Genome.fields_of("A") and view["lr_a"] == 3e-3
     with pytest.raises(UserError, match="unknown genome group 'C'; allowed: A, B, M, memory, cost"):
         Genome.fields_of("C")
+
+
+def test_evolution_starts_from_the_newborn_of_its_worlds_actions():
+    from lifelong.cli import _newborn
+
+    assert _newborn(["gym:Pendulum-v1"]) == Genome.default(continuous=True)
+    assert _newborn(["gym:Pendulum-v1", "nursery-small"]) == Genome()  # mixed: discrete's
+    assert _newborn(None) == Genome()

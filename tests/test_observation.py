@@ -15,6 +15,7 @@ from lifelong.systems.observation import (
     make_encoder,
     normalise,
     reward_prediction_loss,
+    scale_gradient,
     symexp,
     symlog,
     variance_loss,
@@ -264,3 +265,27 @@ def test_world_model_loss_is_pure():
     assert first[2].shape == (system.predictor.members, 32, 3, 8)
     for key, value in system.state_dict().items():
         assert torch.equal(value, state[key]), key
+
+
+@pytest.mark.parametrize("share", [0.0, 0.25, 1.0])
+def test_scale_gradient_keeps_the_value_and_scales_what_flows_back(share):
+    x = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = scale_gradient(x, share)
+    assert torch.equal(y, x)
+    (y * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert torch.allclose(x.grad, share * torch.tensor([1.0, 2.0, 3.0]))
+
+
+def test_with_no_share_a_learns_its_heads_and_leaves_the_encoder_alone():
+    """`encoder_share` 0: A's loss moves its predictor and heads, not the encoder B reads."""
+    torch.manual_seed(0)
+    system = SystemA((6,), 3, Genome(latent_dim=8, hidden_dim=16))
+    obs, actions = deterministic_sequences()
+    target = system.embed_sequences(obs)
+    z0 = scale_gradient(system.encoder(obs[:, 0]), 0.0)
+    loss, _, _ = world_model_loss(
+        system, z0, target, actions, torch.ones(32, 3), ring_rewards(obs), system.genome
+    )
+    loss.backward()
+    assert all(p.grad is None or not p.grad.any() for p in system.encoder.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in system.predictor.parameters())

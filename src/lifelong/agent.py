@@ -27,7 +27,7 @@ from lifelong.signals import ModeReturns, Telemetry
 from lifelong.systems.action import SystemB, n_step_returns
 from lifelong.systems.continuous_action import ActionScale, ContinuousB
 from lifelong.systems.control import MetaAction, MetaController
-from lifelong.systems.observation import SystemA, world_model_loss
+from lifelong.systems.observation import SystemA, scale_gradient, world_model_loss
 from lifelong.systems.planning import imagine, plan, plan_continuous
 
 # A's error on fresh experience is measured in windows of this many transitions: one batched
@@ -433,7 +433,7 @@ class Agent:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
             self.a.track_scale(target[:, 1:])
             model_loss, a_info, predicted = world_model_loss(
-                self.a, z0, target, action, alive, rewards, g
+                self.a, scale_gradient(z0, g.encoder_share), target, action, alive, rewards, g
             )
             info.update(a_info)
             loss = loss + g.model_weight * model_loss

@@ -24,7 +24,7 @@ import csv
 import json
 import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -168,16 +168,31 @@ def plan(
     steps: int,
     directory: Path,
     genome: dict[str, Any] | None = None,
+    worlds: tuple[str, ...] | None = None,
 ) -> list[LifePlan]:
+    """The suite's lives, or those in `worlds` (some of the suite's) at the same directories."""
     changes = tuple(sorted((genome or {}).items()))
     return [
         LifePlan(
             agent, world, seed, steps, life_directory(directory, suite, agent, world, seed), changes
         )
         for agent in agents
-        for world in suite.worlds
+        for world in worlds or suite.worlds
         for seed in range(seeds)
     ]
+
+
+def select_worlds(suite_name: str, suite: Suite, terms: list[str] | None) -> tuple[str, ...]:
+    """The suite's worlds whose spec contains one of `terms` (case-insensitive); all without."""
+    if not terms:
+        return suite.worlds
+    for term in terms:
+        if not any(term.lower() in world.lower() for world in suite.worlds):
+            raise UserError(
+                f"--worlds {term!r} matches none of {suite_name}'s worlds:"
+                f" {', '.join(suite.worlds)}"
+            )
+    return tuple(w for w in suite.worlds if any(t.lower() in w.lower() for t in terms))
 
 
 def life_config(life: LifePlan, mode_mix: str | None = None) -> dict[str, Any]:
@@ -272,8 +287,12 @@ def run_bench(
     genome: dict[str, Any] | None = None,
     backend: str = "local",
     address: str | None = None,
+    worlds: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run (or continue) a suite; returns the summary also written to DIR/summary.json.
+
+    `worlds` keeps some of the suite's worlds (`select_worlds`); their lives live where the whole
+    suite's would, so a bench can grow from one world to all of them in the same directory.
 
     Lives run `jobs` at a time on `backend` (`runner.py`: a local process pool, or Ray at
     `address`, where `jobs` sizes a local Ray). Both write the same lives and the same summary.
@@ -293,15 +312,16 @@ def run_bench(
     if steps < 100:
         raise UserError(f"--steps must be >= 100 (a life needs records), got {steps}")
     Genome(**(genome or {}))  # a bad genome key or value fails here, before any life starts
-    _check_fits(agents, suite.worlds)
-    asked = {"suite": suite_name, "worlds": list(suite.worlds), "agents": agents,
+    chosen = select_worlds(suite_name, suite, worlds)
+    _check_fits(agents, chosen)
+    asked = {"suite": suite_name, "worlds": list(chosen), "agents": agents,
              "seeds": list(range(seeds)), "steps": steps, "genome": dict(genome or {})}  # fmt: skip
     _check_same_bench(directory, asked)
     runner = make_backend(backend, address, jobs)  # connects to Ray before anything is written
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "bench.yaml").write_text(yaml.safe_dump({**asked, "world": suite.worlds[0]}))
-        lives = plan(suite, agents, seeds, steps, directory, genome)
+        (directory / "bench.yaml").write_text(yaml.safe_dump({**asked, "world": chosen[0]}))
+        lives = plan(suite, agents, seeds, steps, directory, genome, chosen)
         first = [life for life in lives if life.agent not in DEPENDENT]
         second = [life for life in lives if life.agent in DEPENDENT]
         failures = _run_wave(first, runner, progress, mix_for=lambda life: None)
@@ -314,7 +334,7 @@ def run_bench(
         failures += _run_wave(second, runner, progress, mix_for=mix_for)
     finally:
         runner.close()
-    summary = summarize(directory, suite_name, suite, lives, steps)
+    summary = summarize(directory, suite_name, replace(suite, worlds=chosen), lives, steps)
     summary["failures"] = failures
     (directory / "summary.json").write_text(json.dumps(summary, indent=1))
     write_csv(directory / "summary.csv", summary)

@@ -17,6 +17,13 @@ from lifelong.config import parse_overrides
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 
+# `lifelong.bench` takes a third of a second to import; its suites are named here for --help, and
+# a test keeps the two lists the same.
+SUITE_NAMES = (
+    "nursery", "minatar-continual", "minigrid-noisytv", "control-shifts", "pendulum-shifts",
+    "mujoco-shifts", "bandits", "ablations",
+)  # fmt: skip
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -47,8 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no live display")
 
     bench = commands.add_parser("bench", help="run (or continue) a benchmark suite of lives")
-    bench.add_argument("suite", help="suite name (nursery, minatar-continual, minigrid-noisytv,"
-                       " control-shifts, bandits)")  # fmt: skip
+    bench.add_argument("suite", help=f"suite name ({', '.join(SUITE_NAMES)})")
+    bench.add_argument(
+        "--worlds", help="comma-separated parts of world specs: run only the suite's worlds that"
+        " contain one (default: all)"
+    )  # fmt: skip
     bench.add_argument("--agents", help="comma-separated agents (default: the suite's)")
     bench.add_argument("--seeds", type=int, default=3, help="seeds per agent and world")
     bench.add_argument("--steps", type=int, help="world steps per life (default: the suite's)")
@@ -76,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     genome = commands.add_parser("genome", help="print the default genome with ranges")
     genome.add_argument("--file", type=Path, help="print and validate this genome file instead")
+    genome.add_argument(
+        "--continuous", action="store_true", help="the default for bodies with continuous actions"
+    )
 
     commands.add_parser("worlds", help="list the worlds")
 
@@ -120,7 +133,9 @@ def _add_evolve(commands: argparse._SubParsersAction) -> None:
         help="genome fields kept at the start genome's value (repeatable); a group name freezes"
         " its fields: A, B, M, memory, or cost (sizes and learning schedule)",
     )
-    evolve.add_argument("--genome", type=Path, help="start genome YAML (default: the default)")
+    evolve.add_argument(
+        "--genome", type=Path, help="start genome YAML (default: the worlds' newborn's)"
+    )
     evolve.add_argument(
         "--set",
         action="append",
@@ -221,6 +236,7 @@ def _bench(args: argparse.Namespace) -> int:
         args.suite, agents, args.seeds, args.steps, args.jobs, directory, args.quick,
         progress=lambda line: console.print(line, highlight=False), genome=genome_changes,
         backend=args.backend, address=args.address,
+        worlds=[w.strip() for w in args.worlds.split(",") if w.strip()] if args.worlds else None,
     )  # fmt: skip
     columns = {
         "auc": "AUC",
@@ -256,9 +272,10 @@ def _evolve(args: argparse.Namespace) -> int:
             f"evolve --set takes genome fields only; {next(iter(config_changes))!r} is a config"
             " key the evolution sets itself"
         )
-    start = None
+    born = _newborn(args.worlds)
+    start = None if born == Genome() else born.to_dict()
     if args.genome is not None or genome_changes:
-        base = Genome.load(args.genome) if args.genome is not None else Genome()
+        base = Genome.load(args.genome, base=born) if args.genome is not None else born
         start = base.replace(**genome_changes).to_dict()
     directory = args.dir or Path("runs") / "evolve"
     asked = {
@@ -292,6 +309,21 @@ def _evolve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _newborn(worlds: list[str] | None) -> Genome:
+    """The default genome of bodies living in `worlds`: `Genome.default` for continuous actions
+    when every world's are continuous."""
+    import gymnasium as gym
+
+    from lifelong.worlds import make_world
+
+    spaces = []
+    for spec in worlds or []:
+        world = make_world(spec)
+        spaces.append(world.action_space)
+        world.close()
+    return Genome.default(bool(spaces) and all(isinstance(s, gym.spaces.Box) for s in spaces))
+
+
 def _report(args: argparse.Namespace) -> int:
     from lifelong.report import write_report
 
@@ -300,7 +332,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _genome(args: argparse.Namespace) -> int:
-    genome = Genome.load(args.file) if args.file else Genome()
+    born = Genome.default(args.continuous)
+    genome = Genome.load(args.file, base=born) if args.file else born
     values = genome.to_dict()
     for name, _default, (low, high), doc in Genome.describe():
         print(f"{name}: {values[name]!r:<10} # [{low}, {high}] {doc}")

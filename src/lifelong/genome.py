@@ -53,6 +53,18 @@ def _gene(
     return field(default=default, metadata=metadata)
 
 
+# A body with continuous actions is born with these changes to the defaults below. Its SAC-like
+# critics bootstrap from a slow copy of the encoder they read, and A learns its model on their
+# latents without moving them (`encoder_share` 0, no value loss on A's predictions): with A
+# shaping the shared latents, the full agent scored below chance in Pendulum (docs/benchmarks.md,
+# "Continuous bodies").
+CONTINUOUS_CHANGES: dict[str, float] = {
+    "target_rate": 0.01,
+    "encoder_share": 0.0,
+    "predicted_value_weight": 0.0,
+}
+
+
 @dataclass(frozen=True)
 class Genome:
     # --- System M: when to switch modes -------------------------------------------------------
@@ -172,6 +184,9 @@ class Genome:
     reward_weight: float = _gene("A", 1.0, 0.0, 100.0, "weight of A's reward prediction loss")
     inverse_weight: float = _gene("A", 0.1, 0.0, 100.0, "weight of A's inverse dynamics loss")
     model_weight: float = _gene("A", 0.01, 0.0, 100.0, "weight of A's loss beside B's TD loss")
+    encoder_share: float = _gene(
+        "A", 1.0, 0.0, 1.0, "share of A's gradient that reaches the shared encoder"
+    )
     # --- System B: value learning -------------------------------------------------------------
     q_hidden: int = _gene("B", 128, 8, 2048, "hidden width of B's value network", cost=True)
     lr_b: float = _gene("B", 1e-3, 1e-6, 1e-1, "learning rate of System B", log=True)
@@ -241,6 +256,11 @@ class Genome:
 
     # --- Conversions ------------------------------------------------------------------------------
     @classmethod
+    def default(cls, continuous: bool = False) -> Genome:
+        """The genome of a newborn with discrete actions, or with `continuous` ones."""
+        return cls(**CONTINUOUS_CHANGES) if continuous else cls()
+
+    @classmethod
     def names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]
 
@@ -248,8 +268,11 @@ class Genome:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any], source: str = "genome") -> Genome:
-        """Build a genome from a (possibly partial) mapping; missing fields take defaults."""
+    def from_dict(
+        cls, values: dict[str, Any], source: str = "genome", base: Genome | None = None
+    ) -> Genome:
+        """Build a genome from a (possibly partial) mapping; missing fields take `base`'s values
+        (default: the defaults)."""
         if not isinstance(values, dict):
             raise UserError(
                 f"{source} must be a mapping of field: value, got {type(values).__name__}"
@@ -260,7 +283,7 @@ class Genome:
                 f"unknown genome field '{unknown[0]}' in {source};"
                 f" allowed: {', '.join(cls.names())}"
             )
-        return cls(**values)
+        return cls(**values) if base is None else cls(**{**base.to_dict(), **values})
 
     def replace(self, **changes: Any) -> Genome:
         return self.from_dict({**self.to_dict(), **changes})
@@ -269,24 +292,25 @@ class Genome:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     @classmethod
-    def from_yaml(cls, text: str, source: str = "genome") -> Genome:
+    def from_yaml(cls, text: str, source: str = "genome", base: Genome | None = None) -> Genome:
         try:
             values = yaml.safe_load(text)
         except yaml.YAMLError as error:
             raise UserError(f"{source} is not valid YAML: {str(error).splitlines()[0]}") from None
-        return cls.from_dict(values or {}, source)
+        return cls.from_dict(values or {}, source, base)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(self.to_yaml())
 
     @classmethod
-    def load(cls, path: str | Path) -> Genome:
+    def load(cls, path: str | Path, base: Genome | None = None) -> Genome:
+        """A genome file; fields it leaves out take `base`'s values (default: the defaults)."""
         path = Path(path)
         try:
             text = path.read_text()
         except OSError as error:
             raise UserError(f"cannot read genome file {path}: {error.strerror}") from None
-        return cls.from_yaml(text, source=f"genome file {path}")
+        return cls.from_yaml(text, source=f"genome file {path}", base=base)
 
     def to_vector(self) -> list[float]:
         """Every field mapped to [0, 1] (log-scaled where marked): the space evolution searches."""

@@ -60,13 +60,15 @@ def open_life(
     rebuilt if the world breaks. Whether the world itself continues where it was depends on it
     (a world without `state_dict` starts a new episode, and the life says so).
 
-    Everything is validated before anything is written, so a mistake leaves the directory as it
-    was. A life's world, seed and genome are fixed once it has begun.
+    A new life's genome is the newborn's for the world's kind of actions (`Genome.default`),
+    with what `genome_file` and `genome_changes` set on top. Everything is validated before
+    anything is written, so a mistake leaves the directory as it was. A life's world, seed and
+    genome are fixed once it has begun.
     """
     directory = Path(directory)
-    build_world = None
+    build_world, custom_actions = None, None
     if world is not None and not isinstance(world, str):
-        build_world, world = _world_builder(world)
+        build_world, world, custom_actions = _world_builder(world)
     config_changes = dict(config_changes or {})
     genome_changes = dict(genome_changes or {})
     if str(config_changes.get("agent", "")).startswith("sb3_"):
@@ -103,13 +105,16 @@ def open_life(
         if build_world is None:
             make_world(config.world).close()  # fail early if this version no longer knows it
         return Life(directory, config, genome, build_world)
-    genome = Genome.load(genome_file) if genome_file is not None else Genome()
-    genome = genome.replace(**genome_changes) if genome_changes else genome
     config = Config(**{**Config().to_dict(), **config_changes})
+    actions = custom_actions
     if build_world is None:
         probe_world = make_world(config.world)
-        check_fits(config.agent, probe_world.action_space)
+        actions = probe_world.action_space
+        check_fits(config.agent, actions)
         probe_world.close()
+    born = Genome.default(continuous=isinstance(actions, gym.spaces.Box))
+    genome = Genome.load(genome_file, base=born) if genome_file is not None else born
+    genome = genome.replace(**genome_changes) if genome_changes else genome
     try:
         (directory / "checkpoints").mkdir(parents=True, exist_ok=True)
         probe = directory / ".write-test"
@@ -122,8 +127,11 @@ def open_life(
     return Life(directory, config, genome, build_world)
 
 
-def _world_builder(world: gym.Env | Callable[[], gym.Env]) -> tuple[Callable[[], gym.Env], str]:
-    """A function that builds the world given from Python, and its name for config.yaml."""
+def _world_builder(
+    world: gym.Env | Callable[[], gym.Env],
+) -> tuple[Callable[[], gym.Env], str, gym.Space]:
+    """A function that builds the world given from Python, its name for config.yaml, and its
+    action space."""
     if isinstance(world, gym.Env):
         given: list[gym.Env] = [world]
 
@@ -149,9 +157,10 @@ def _world_builder(world: gym.Env | Callable[[], gym.Env]) -> tuple[Callable[[],
             f" {type(world).__name__}"
         )
     name = first.spec.id if first.spec is not None else type(first.unwrapped).__name__
+    actions = first.action_space
     if first is not world:
         first.close()
-    return build, f"{CUSTOM}{name}"
+    return build, f"{CUSTOM}{name}", actions
 
 
 class Life:

@@ -102,16 +102,19 @@ def make_agent(
 ) -> StepwiseAgent:
     """An agent for a loop you own. `agent` names who lives (`lifelong.config.AGENTS`: the A-B-M
     agent, a baseline, or an ablation via `ablate="plan,imagine"`); `genome` is who it is
-    (default: the default genome); `noop_action` is the action that keeps still, for OBSERVE
-    with no teacher in view; other `config` keys are `Config`'s (e.g. `mode_mix`).
+    (default: the newborn's for its kind of actions, `Genome.default`); `noop_action` is the
+    action that keeps still, for OBSERVE with no teacher in view; other `config` keys are
+    `Config`'s (e.g. `mode_mix`).
 
     The agent reads float vectors or channels-last float images (a Box space) and takes Discrete
-    actions. `lifelong.worlds.adopt_world(env)` makes any other Gymnasium env look so (one-hot
-    states, scaled and transposed pixels, MiniGrid's symbolic image), as every world of a life is.
+    actions or bounded Box ones. `lifelong.worlds.adopt_world(env)` makes any other Gymnasium env
+    look so (one-hot states, scaled and transposed pixels, MiniGrid's symbolic image), as every
+    world of a life is.
     """
     unknown = sorted(set(config) - set(Config.names()))
     if unknown:
         raise ValueError(f"unknown config keys {unknown}; known: {Config.names()}")
     config_ = Config(agent=agent, seed=seed, device=device, **config)
-    built = build_agent(config_, observation_space, action_space, genome or Genome(), noop_action)
+    genome = genome or Genome.default(continuous=isinstance(action_space, gym.spaces.Box))
+    built = build_agent(config_, observation_space, action_space, genome, noop_action)
     return StepwiseAgent(built)

@@ -281,6 +281,16 @@ class InverseHead(nn.Module):
 # A's loss: everything A asks of the shared encoder and of its own heads.
 
 
+def scale_gradient(x: Tensor, share: float) -> Tensor:
+    """`x` unchanged going forward; going back, only `share` of the gradient passes through.
+
+    How much A's losses shape the encoder B also reads (`encoder_share`): at 0 A learns its
+    predictor and heads on B's latents without moving them."""
+    if share == 1.0:
+        return x
+    return x.detach() + share * (x - x.detach())
+
+
 def world_model_loss(
     a: SystemA,
     z0: Tensor,
