@@ -22,13 +22,14 @@ MODES = ("observe", "explore", "exploit", "plan")
 
 
 def lifetime_returns(bench: Path, agent: str) -> dict[str, dict[str, float]]:
-    """{seed directory name: {mode: lifetime return}} for each finished life of `agent`."""
+    """{life: {mode: lifetime return}} for each life of `agent`; a life is named by its seed
+    directory, with its world's directory in front when the bench has several worlds."""
     found = {}
-    for life in sorted((bench / agent).glob("seed*")):
-        records = read_jsonl(life / "metrics.jsonl")
+    for path in sorted((bench / agent).glob("**/seed*/metrics.jsonl")):
+        records = read_jsonl(path)
         if records:
             last = records[-1]
-            found[life.name] = {
+            found[path.parent.relative_to(bench / agent).as_posix()] = {
                 mode: last[f"return_after_{mode}"]
                 for mode in MODES
                 if last.get(f"return_after_{mode}") is not None
@@ -45,17 +46,19 @@ def main() -> None:
     lives = lifetime_returns(args.bench, args.agent)
     if not lives:
         parser.error(f"no lives of {args.agent!r} under {args.bench}")
-    print("seed    " + "".join(f"{mode:>10}" for mode in MODES))
+    width = max(8, *(len(name) + 2 for name in lives))
+    print(f"{'life':<{width}}" + "".join(f"{mode:>10}" for mode in MODES))
     for seed, returns in lives.items():
         cells = "".join(f"{returns[m]:>+10.4f}" if m in returns else f"{'-':>10}" for m in MODES)
-        print(f"{seed:<8}{cells}")
+        print(f"{seed:<{width}}{cells}")
     means = {
         mode: statistics.mean(r[mode] for r in lives.values() if mode in r)
         for mode in MODES
         if any(mode in r for r in lives.values())
     }
     print(
-        "mean    " + "".join(f"{means[m]:>+10.4f}" if m in means else f"{'-':>10}" for m in MODES)
+        f"{'mean':<{width}}"
+        + "".join(f"{means[m]:>+10.4f}" if m in means else f"{'-':>10}" for m in MODES)
     )
     margins = [r["plan"] - r["exploit"] for r in lives.values() if {"plan", "exploit"} <= set(r)]
     if margins:

@@ -31,3 +31,11 @@ def test_lifetime_returns_come_from_each_life_s_last_record(tmp_path, capsys, mo
     printed = capsys.readouterr().out
     assert "PLAN - EXPLOIT: mean -0.3750, PLAN ahead in 1 of 2 lives" in printed
     assert out.read_text().splitlines()[1] == "abm,seed0,,,0.25,0.5"
+
+
+def test_a_bench_of_several_worlds_names_each_life_by_world_and_seed(tmp_path):
+    for world in ("w1", "w2"):
+        life = tmp_path / "abm" / world / "seed0"
+        life.mkdir(parents=True)
+        (life / "metrics.jsonl").write_text(json.dumps({"step": 1, "return_after_plan": 1.0}))
+    assert list(mode_returns.lifetime_returns(tmp_path, "abm")) == ["w1/seed0", "w2/seed0"]
