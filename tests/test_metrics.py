@@ -490,9 +490,11 @@ def test_summarize_life_alarm_events_win_over_explore_switches():
     records, events = _life()
     events.append({"step": 1200, "kind": "alarm", "source": "cusum"})
     events.append({"step": 1900, "kind": "alarm", "source": "cusum"})
-    out = m.summarize_life(records, events, window=300)
+    out = m.summarize_life(records, events, window=300, after=300)
     assert out["detection_delay_median"] == pytest.approx(200.0)
     assert out["false_alarms_per_1e5"] == pytest.approx(1e5 / 1700)
+    # Detection's window is the change-aligned one: within 1,000 steps, 1900 belongs to the change.
+    assert m.summarize_life(records, events, window=300)["false_alarms_per_1e5"] == 0.0
     assert out["regret_mean"] is None  # no reference
     # floor None means 0: threshold 0.9, still first reached at 1300
     assert out["recovery_median"] == pytest.approx(300.0)

@@ -123,7 +123,12 @@ def summarize_life(
     """Every scalar metric of one life, keyed by the summary metric names (see SUMMARY_METRICS).
 
     - window (w): default 10 record widths (10 x the median width). It is also the regret
-      horizon W and the detection's max_delay.
+      horizon W.
+    - Detection's max_delay is `after`, the change-aligned window (1,000 steps): an alarm later
+      than that after a change is a false one. It was w until 2026-12-03, which in 100-record
+      lives is 10% of the life, longer than the gaps between the bandits' or the Nursery's
+      changes: nearly every alarm then belonged to some change, and the false-alarm rate was
+      measured on the steps before the first change alone.
     - floor: the random agent's level, per regime (dict: floor[new regime] for each change, the
       dict's mean for regimes it lacks) or one number; None means 0.
     - reference: a reward curve on the same record grid (same log_every); cut or NaN-padded to
@@ -188,7 +193,7 @@ def summarize_life(
     if not alarms and explore_as_alarm:
         alarms = [e["step"] for e in mode_switches(events) if e.get("mode") == "explore"]
     if alarms or (mode_events and explore_as_alarm):
-        detection = detection_stats(taus, alarms, total_steps, max_delay=window)
+        detection = detection_stats(taus, alarms, total_steps, max_delay=after)
         summary["detection_delay_median"] = detection["delay_median"]
         summary["false_alarms_per_1e5"] = detection["false_alarms_per_1e5"]
         summary["missed"] = float(detection["missed"])
