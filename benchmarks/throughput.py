@@ -38,6 +38,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from nursery_speed import measure as measure_nursery  # noqa: E402
@@ -108,7 +110,7 @@ def measure_sb3(
     env = make_world(world)  # SB3's MlpPolicy flattens a (height, width, channels) Box itself
     agent = sb3_agent(env)
     config = Config(**{**Config().to_dict(), **config_changes, "agent": agent})
-    genome = Genome().replace(**genome_changes) if genome_changes else Genome()
+    genome = Genome.default(isinstance(env.action_space, gym.spaces.Box)).replace(**genome_changes)
     torch.set_num_threads(config.threads)
     # The same model as the bench's, with a constant epsilon for timing (DQN).
     epsilon = 0.05 if agent == "sb3_dqn" else None

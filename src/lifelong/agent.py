@@ -437,12 +437,13 @@ class Agent:
             )
             info.update(a_info)
             loss = loss + g.model_weight * model_loss
-            horizon = predicted.shape[2]
-            value_loss, value_info = self.b.predicted_value_loss(
-                predicted.mean(dim=0), target[:, 1 : horizon + 1], alive[:, :horizon]
-            )
-            info.update(value_info)
-            loss = loss + g.predicted_value_weight * value_loss
+            if g.predicted_value_weight > 0:  # 0 in a continuous newborn: not computed at all
+                horizon = predicted.shape[2]
+                value_loss, value_info = self.b.predicted_value_loss(
+                    predicted.mean(dim=0), target[:, 1 : horizon + 1], alive[:, :horizon]
+                )
+                info.update(value_info)
+                loss = loss + g.predicted_value_weight * value_loss
             if self.curious:
                 bonus = self.a.disagreement(
                     target[:, : n - 1].flatten(0, 1), action[:, 1:n].flatten(0, 1)
