@@ -29,6 +29,7 @@ from lifelong.evolve import (
     run_evolution,
     run_life_task,
 )
+from lifelong.evolve.settings import FORMAT
 from lifelong.genome import Genome
 from lifelong.report import write_report
 
@@ -315,7 +316,7 @@ def _evolution_directory(directory: Path, error: str) -> None:
             "errors": [None, None, error if g else None], "mean": mean, "sigma": 0.2,
             "seconds": 1.5,
         })  # fmt: skip
-    state = {"format": 1, "fields": Genome.names(), "generations": generations}
+    state = {"format": FORMAT, "fields": Genome.names(), "generations": generations}
     (directory / "state.json").write_text(json.dumps(state))
     Genome(**settings.start).save(directory / "best.yaml")
 

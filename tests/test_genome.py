@@ -2,6 +2,7 @@ import dataclasses
 
 import pytest
 
+from lifelong import genome as genome_module
 from lifelong.errors import UserError
 from lifelong.evolve import make_settings
 from lifelong.genome import CONTINUOUS_CHANGES, GROUPS, SYSTEMS, Genome
@@ -130,3 +131,27 @@ def test_evolution_starts_from_the_newborn_of_its_worlds_actions():
     assert _newborn(["gym:Pendulum-v1"]) == Genome.default(continuous=True)
     assert _newborn(["gym:Pendulum-v1", "nursery-small"]) == Genome()  # mixed: discrete's
     assert _newborn(None) == Genome()
+
+
+def test_evolution_searches_every_default_away_from_the_edges_of_its_range():
+    """A default in the outer 2% of a linear range (a warm-up of 500 in [0, 10^6]) makes every
+    step of CMA-ES a leap: a searched gene sits at a bound (a switch) or well inside."""
+    genome = Genome()
+    for f, u in zip(dataclasses.fields(genome), genome.to_vector(), strict=True):
+        if not f.metadata["cost"]:
+            assert u in (0.0, 1.0) or 0.02 <= u <= 0.98, (f.name, u)
+
+
+def test_a_log_scale_from_zero_keeps_zero_and_multiplies_above_its_unit():
+    zero, default = Genome(model_weight=0.0), Genome()
+    assert Genome.from_vector(zero.to_vector()).model_weight == 0.0
+    i = Genome.names().index("model_weight")
+    vector = default.to_vector()
+    up, down = list(vector), list(vector)
+    up[i] += 0.05
+    down[i] -= 0.05
+    ratio_up = Genome.from_vector(up).model_weight / default.model_weight
+    ratio_down = default.model_weight / Genome.from_vector(down).model_weight
+    assert ratio_up > 1.5 and ratio_down > 1.3  # a step multiplies, in both directions
+    with pytest.raises(ValueError, match="needs a unit"):
+        genome_module._gene("A", 0.0, 0.0, 1.0, "x", log=True)

@@ -46,11 +46,45 @@ def _gene(
     doc: str,
     log: bool = False,
     cost: bool = False,
+    unit: float | None = None,
 ) -> Any:
+    """One field: its system, default, range [low, high], meaning, and how evolution searches it.
+
+    `log`: searched on a log scale, so that a step of CMA-ES multiplies the value rather than
+    adding to it; for a range that starts at 0 the scale is log(1 + value / `unit`), which is
+    linear below `unit` and logarithmic above it (0 stays reachable).
+    """
     if system not in SYSTEMS:
         raise ValueError(f"unknown system {system!r}; known: {', '.join(SYSTEMS)}")
-    metadata = {"system": system, "cost": cost, "range": (low, high), "log": log, "doc": doc}
+    if log and low <= 0 and (unit is None or unit <= 0):
+        raise ValueError(f"a log-scaled gene whose range starts at {low} needs a unit > 0")
+    metadata = {
+        "system": system,
+        "cost": cost,
+        "range": (low, high),
+        "log": log,
+        "unit": unit,
+        "doc": doc,
+    }
     return field(default=default, metadata=metadata)
+
+
+def _searched(metadata: Any, value: float) -> float:
+    """A value on the scale evolution searches (see `_gene`)."""
+    if not metadata["log"]:
+        return value
+    if metadata["range"][0] > 0:
+        return math.log(value)
+    return math.log1p(value / metadata["unit"])
+
+
+def _unsearched(metadata: Any, x: float) -> float:
+    """The inverse of `_searched`."""
+    if not metadata["log"]:
+        return x
+    if metadata["range"][0] > 0:
+        return math.exp(x)
+    return metadata["unit"] * math.expm1(x)
 
 
 # A body with continuous actions is born with these changes to the defaults below. Its SAC-like
@@ -68,7 +102,9 @@ CONTINUOUS_CHANGES: dict[str, float] = {
 @dataclass(frozen=True)
 class Genome:
     # --- System M: when to switch modes -------------------------------------------------------
-    min_dwell: int = _gene("M", 16, 1, 1000, "ticks a mode is kept before M may switch again")
+    min_dwell: int = _gene(
+        "M", 16, 1, 1000, "ticks a mode is kept before M may switch again", log=True
+    )
     sleep_threshold: float = _gene("M", 0.8, 0.05, 1.0, "sleep pressure at which M falls asleep")
     wake_threshold: float = _gene("M", 0.1, 0.0, 0.95, "sleep pressure below which a sleeper wakes")
     sleep_rise: float = _gene(
@@ -87,7 +123,9 @@ class Genome:
     )
     trust_threshold: float = _gene("M", 0.5, 0.0, 1.0, "trust needed to observe a teacher")
     teacher_trust: float = _gene("M", 0.7, 0.0, 1.0, "innate trust in a teacher")
-    observe_span: int = _gene("M", 48, 1, 100_000, "ticks of watching before trying on one's own")
+    observe_span: int = _gene(
+        "M", 48, 1, 100_000, "ticks of watching before trying on one's own", log=True
+    )
     progress_threshold: float = _gene(
         "M", 0.01, -1.0, 1.0, "learning progress above which M explores"
     )
@@ -98,7 +136,9 @@ class Genome:
     # without them, -0.0042 with them, on 5 of 5 seeds (docs/benchmarks.md, "Ablations at full
     # size"). Evolution may switch them back on.
     explore_rules: int = _gene("M", 0, 0, 1, "1: M explores on learning progress or surprise")
-    intrinsic_gain: float = _gene("M", 0.3, 0.0, 10.0, "weight of A's disagreement in B's reward")
+    intrinsic_gain: float = _gene(
+        "M", 0.3, 0.0, 10.0, "weight of A's disagreement in B's reward", log=True, unit=0.1
+    )
     explore_temperature: float = _gene(
         "M", 1.0, 1e-3, 10.0, "softmax temperature when exploring", True
     )
@@ -122,13 +162,17 @@ class Genome:
     plan_margin: float = _gene(
         "M", -1.0, -10.0, 10.0, "PLAN's measured advantage over EXPLOIT (in reward scales), to plan"
     )
-    plan_retry: int = _gene("M", 2000, 1, 1_000_000, "ticks without planning before a trial spell")
+    plan_retry: int = _gene(
+        "M", 2000, 1, 1_000_000, "ticks without planning before a trial spell", log=True
+    )
     # Off by default: in 100k-step Nursery lives (explore rules off) the agent scored an IQM of
     # -0.0010 per step without PLAN, -0.0014 with it (intervals overlap; docs/benchmarks.md,
     # "Ablations at full size"), and a plan costs ~1.6 ms. Evolution may switch it back on.
     plan_rules: int = _gene("M", 0, 0, 1, "1: M plans when A's model is reliable (see plan_margin)")
-    imagine_every: int = _gene("M", 2000, 1, 1_000_000, "ticks between spells of imagining")
-    imagine_span: int = _gene("M", 16, 1, 10_000, "ticks in one spell of imagining")
+    imagine_every: int = _gene(
+        "M", 2000, 1, 1_000_000, "ticks between spells of imagining", log=True
+    )
+    imagine_span: int = _gene("M", 16, 1, 10_000, "ticks in one spell of imagining", log=True)
     complexity_low: float = _gene(
         "M", 0.05, 0.0, 1.0, "model reliability below which it is hopeless"
     )
@@ -136,11 +180,15 @@ class Genome:
         "M", 0.9, 0.0, 1.0, "model reliability above which it is trivial"
     )
     reinit_fraction: float = _gene(
-        "M", 0.02, 0.0, 0.5, "share of least useful units reset on change"
+        "M", 0.02, 0.0, 0.5, "share of least useful units reset on change", log=True, unit=0.01
     )
     lr_boost: float = _gene("M", 2.0, 1.0, 10.0, "learning-rate factor after a detected change")
-    boost_duration: int = _gene("M", 500, 1, 1_000_000, "updates over which that boost decays")
-    recency_span: int = _gene("M", 0, 0, 1_000_000, "ticks of recent-only replay after a change")
+    boost_duration: int = _gene(
+        "M", 500, 1, 1_000_000, "updates over which that boost decays", log=True
+    )
+    recency_span: int = _gene(
+        "M", 0, 0, 1_000_000, "ticks of recent-only replay after a change", log=True, unit=100
+    )
     replay_half_life: float = _gene(
         "M", 1e7, 100.0, 1e7, "frames over which the odds of replaying a ring frame halve", log=True
     )
@@ -151,12 +199,20 @@ class Genome:
     detector_threshold: float = _gene("M", 10.0, 2.0, 50.0, "CUSUM threshold h of M's detector")
     detector_error_drift: float = _gene("M", 0.5, 0.0, 2.5, "CUSUM slack k on A's log error")
     detector_reward_drift: float = _gene("M", 0.25, 0.0, 2.5, "CUSUM slack k on the reward rate")
-    detector_refractory: int = _gene("M", 250, 0, 100_000, "world steps without alarms after one")
+    detector_refractory: int = _gene(
+        "M", 250, 0, 100_000, "world steps without alarms after one", log=True, unit=10
+    )
     detector_error_block: int = _gene(
-        "M", 16, 1, 1000, "A's errors averaged into one detector sample"
+        "M", 16, 1, 1000, "A's errors averaged into one detector sample", log=True
     )
     detector_agree_window: int = _gene(
-        "M", 1000, 0, 100_000, "world steps within which the two streams' alarms agree"
+        "M",
+        1000,
+        0,
+        100_000,
+        "world steps within which the two streams' alarms agree",
+        log=True,
+        unit=10,
     )
     # --- Signals: how fast internal averages move ---------------------------------------------
     fast_rate: float = _gene("M", 0.05, 1e-4, 1.0, "EMA rate of the fast signal averages", log=True)
@@ -178,12 +234,20 @@ class Genome:
         log=True,
     )
     variance_weight: float = _gene(
-        "A", 1.0, 0.0, 100.0, "weight of the anti-collapse variance term"
+        "A", 1.0, 0.0, 100.0, "weight of the anti-collapse variance term", log=True, unit=0.01
     )
-    covariance_weight: float = _gene("A", 0.04, 0.0, 100.0, "weight of the decorrelation term")
-    reward_weight: float = _gene("A", 1.0, 0.0, 100.0, "weight of A's reward prediction loss")
-    inverse_weight: float = _gene("A", 0.1, 0.0, 100.0, "weight of A's inverse dynamics loss")
-    model_weight: float = _gene("A", 0.01, 0.0, 100.0, "weight of A's loss beside B's TD loss")
+    covariance_weight: float = _gene(
+        "A", 0.04, 0.0, 100.0, "weight of the decorrelation term", log=True, unit=0.01
+    )
+    reward_weight: float = _gene(
+        "A", 1.0, 0.0, 100.0, "weight of A's reward prediction loss", log=True, unit=0.01
+    )
+    inverse_weight: float = _gene(
+        "A", 0.1, 0.0, 100.0, "weight of A's inverse dynamics loss", log=True, unit=0.01
+    )
+    model_weight: float = _gene(
+        "A", 0.01, 0.0, 100.0, "weight of A's loss beside B's TD loss", log=True, unit=0.001
+    )
     encoder_share: float = _gene(
         "A", 1.0, 0.0, 1.0, "share of A's gradient that reaches the shared encoder"
     )
@@ -194,25 +258,35 @@ class Genome:
     n_step: int = _gene("B", 3, 1, 16, "steps in B's n-step return")
     q_target_rate: float = _gene("B", 0.01, 1e-4, 1.0, "EMA rate of B's target network", log=True)
     predicted_value_weight: float = _gene(
-        "B", 1.0, 0.0, 100.0, "weight of B's value loss on A's predicted latents"
+        "B",
+        1.0,
+        0.0,
+        100.0,
+        "weight of B's value loss on A's predicted latents",
+        log=True,
+        unit=0.01,
     )
     proposals: int = _gene(
-        "B", 16, 1, 1024, "actor draws offered when exploring continuous actions"
+        "B", 16, 1, 1024, "actor draws offered when exploring continuous actions", log=True
     )
     # --- Planning and imagination in A's latent model (PLAN and IMAGINE modes) -------------
     plan_horizon: int = _gene("B", 3, 1, 16, "steps of lookahead when planning")
-    plan_sequences: int = _gene("B", 512, 1, 100_000, "action sequences scored exactly, at most")
-    plan_samples: int = _gene("B", 8, 1, 256, "sampled continuations per first action, beyond that")
+    plan_sequences: int = _gene(
+        "B", 512, 1, 100_000, "action sequences scored exactly, at most", log=True
+    )
+    plan_samples: int = _gene(
+        "B", 8, 1, 256, "sampled continuations per first action, beyond that", log=True
+    )
     plan_uncertainty: float = _gene(
-        "B", 1.0, 0.0, 100.0, "plan score lost per unit of disagreement"
+        "B", 1.0, 0.0, 100.0, "plan score lost per unit of disagreement", log=True, unit=0.01
     )
     plan_temperature: float = _gene(
         "B", 1.0, 1e-3, 10.0, "temperature of B's policy inside A's model", log=True
     )
     # Continuous actions are planned by MPPI: each round draws `plan_sequences` sequences around
     # the current plan (and `plan_samples` of the actor's own) and refits it to the best.
-    plan_iterations: int = _gene("B", 4, 1, 64, "MPPI rounds per continuous plan")
-    plan_elites: int = _gene("B", 32, 1, 10_000, "best sequences an MPPI round refits to")
+    plan_iterations: int = _gene("B", 4, 1, 64, "MPPI rounds per continuous plan", log=True)
+    plan_elites: int = _gene("B", 32, 1, 10_000, "best sequences an MPPI round refits to", log=True)
     imagine_horizon: int = _gene("B", 3, 1, 16, "steps of each imagined trajectory")
     imagine_batch: int = _gene("B", 64, 1, 1024, "imagined trajectories per imagination update")
     imagine_keep: float = _gene(
@@ -226,7 +300,9 @@ class Genome:
     a_every: int = _gene(
         "memory", 4, 1, 64, "learning steps per update of A (B updates at every one)", cost=True
     )
-    warmup: int = _gene("memory", 500, 0, 1_000_000, "world steps before the first update")
+    warmup: int = _gene(
+        "memory", 500, 0, 1_000_000, "world steps before the first update", log=True, unit=10
+    )
     memory_recent: int = _gene(
         "memory", 50_000, 100, 10_000_000, "frames in the recent ring buffer", cost=True
     )
@@ -316,10 +392,8 @@ class Genome:
         """Every field mapped to [0, 1] (log-scaled where marked): the space evolution searches."""
         vector = []
         for f in dataclasses.fields(self):
-            low, high = f.metadata["range"]
-            value = float(getattr(self, f.name))
-            if f.metadata["log"]:
-                low, high, value = math.log(low), math.log(high), math.log(value)
+            low, high = (_searched(f.metadata, bound) for bound in f.metadata["range"])
+            value = _searched(f.metadata, float(getattr(self, f.name)))
             vector.append((value - low) / (high - low))
         return vector
 
@@ -333,11 +407,10 @@ class Genome:
         for f, u in zip(fields, vector, strict=True):
             low, high = f.metadata["range"]
             u = min(max(float(u), 0.0), 1.0)
-            if f.metadata["log"]:
-                value = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
-            else:
-                value = low + u * (high - low)
-            values[f.name] = round(value) if f.type in ("int", int) else min(max(value, low), high)
+            start, end = _searched(f.metadata, low), _searched(f.metadata, high)
+            value = _unsearched(f.metadata, start + u * (end - start))
+            value = min(max(value, low), high)
+            values[f.name] = round(value) if f.type in ("int", int) else value
         wake, sleep = values["wake_threshold"], values["sleep_threshold"]
         if wake >= sleep:
             values["wake_threshold"] = sleep * 0.5

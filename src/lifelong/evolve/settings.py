@@ -19,7 +19,9 @@ import yaml
 from lifelong.errors import UserError
 from lifelong.genome import GROUPS, Genome
 
-FORMAT = 1  # of evolve.yaml and state.json
+# Of evolve.yaml and state.json. 2: the genome vector searches counts, durations and loss weights
+# on log scales (`genome._searched`), so an older evolution's vectors mean other genomes.
+FORMAT = 2
 
 # Placeholders a curriculum variant may use; fractions of the lifetime are in world steps.
 PLACEHOLDERS = ("world", "lifetime", "half", "third", "quarter")
