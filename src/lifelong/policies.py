@@ -25,9 +25,28 @@ def load_policy(directory: str | Path) -> Callable[[Any], Any]:
     """The greedy policy of the agent saved in a run directory, as a function obs -> action.
 
     For demonstrators: a teacher can be any agent that has lived before and learned a policy
-    (`baselines.LEARNERS`). It is built as its life built it (`build_agent`, so a baseline or an
-    ablation is itself again), on the CPU; the world is built only to learn its spaces. The agent
-    acts on its own observations without learning.
+    (`baselines.LEARNERS`). The agent acts on its own observations without learning.
+    """
+    agent = load_agent(directory)
+
+    def policy(obs: Any) -> Any:
+        """The action the habit values most (discrete), or the actor's mean (continuous)."""
+        with torch.inference_mode():
+            z = agent.b_input(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
+            if agent.action_scale is not None:
+                _, _, mean = agent.b.actor(z)
+                return agent.action_scale.to_world(mean[0].cpu().numpy())
+            return int(agent.b.values(z).argmax(dim=-1).item())
+
+    return policy
+
+
+def load_agent(directory: str | Path) -> Any:
+    """The agent saved in a run directory, as its latest checkpoint left it.
+
+    Built as its life built it (`build_agent`, so a baseline or an ablation is itself again), on
+    the CPU; the world is built only to learn its spaces. Only learners have one
+    (`baselines.LEARNERS`).
     """
     directory = Path(directory)
     if not (directory / "config.yaml").exists():
@@ -55,14 +74,4 @@ def load_policy(directory: str | Path) -> Callable[[Any], Any]:
     if found is None:
         raise UserError(f"no checkpoint in {directory} to take a policy from")
     agent.load_state_dict(found[1]["agent"])
-
-    def policy(obs: Any) -> Any:
-        """The action the habit values most (discrete), or the actor's mean (continuous)."""
-        with torch.inference_mode():
-            z = agent.b_input(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
-            if agent.action_scale is not None:
-                _, _, mean = agent.b.actor(z)
-                return agent.action_scale.to_world(mean[0].cpu().numpy())
-            return int(agent.b.values(z).argmax(dim=-1).item())
-
-    return policy
+    return agent
