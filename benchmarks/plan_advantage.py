@@ -5,7 +5,7 @@
 For each life directory, the agent is loaded from its latest checkpoint (`load_agent`) and,
 frozen (no learning, no M), acts in fresh episodes of its own world twice over, from the same
 starts: by its habit (B's greedy action: the actor's mean, or the best Q) and by PLAN (A's model
-searched by `plan_continuous`, MPPI warm-started step to step, or `plan` for discrete actions).
+searched by `Agent.planned`: MPPI warm-started step to step, or `plan` for discrete actions).
 It prints the mean reward per step of both and their difference per life, and writes them to
 `--csv`. Unlike `mode_returns.py`, which reads what followed the steps M chose to plan, this
 compares the two ways of acting on the same states' distribution, so M's choice of when to plan
@@ -25,7 +25,6 @@ import torch
 
 from lifelong.config import Config
 from lifelong.policies import load_agent
-from lifelong.systems.planning import plan, plan_continuous
 from lifelong.worlds import make_world
 
 HEADER = ["life", "episodes", "steps", "habit", "plan", "plan_minus_habit"]
@@ -39,19 +38,11 @@ def rollout(agent: Any, world_spec: str, seed: int, steps: int, planning: bool) 
     try:
         for _ in range(steps):
             with torch.inference_mode():
-                z = agent.b_input(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
-                if planning and agent.action_scale is not None:
-                    u, warm, _ = plan_continuous(
-                        agent.a, agent.b, z, agent.genome, agent.model_rng, warm
-                    )
-                    action = agent.action_scale.to_world(u.cpu().numpy())
-                elif planning:
-                    action = plan(agent.a, agent.b, z, agent.genome, agent.model_rng)[0]
-                elif agent.action_scale is not None:
-                    _, _, mean = agent.b.actor(z)
-                    action = agent.action_scale.to_world(mean[0].cpu().numpy())
+                z = agent.b_input(torch.as_tensor(obs, dtype=torch.float32)[None])
+                if planning:
+                    action, warm = agent.planned(z, warm)
                 else:
-                    action = int(agent.b.values(z).argmax(dim=-1).item())
+                    action = agent.greedy(z)
             obs, reward, terminated, truncated, _ = world.step(action)
             total += float(reward)
             if terminated or truncated:

@@ -38,14 +38,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
-
 sys.path.insert(0, str(Path(__file__).parent))
 
 from nursery_speed import measure as measure_nursery  # noqa: E402
 
-from lifelong.config import Config, parse_overrides  # noqa: E402
-from lifelong.genome import Genome  # noqa: E402
+from lifelong.config import Config, newborn, parse_overrides  # noqa: E402
 from lifelong.life import open_life  # noqa: E402
 from lifelong.worlds import make_world  # noqa: E402
 
@@ -110,7 +107,7 @@ def measure_sb3(
     env = make_world(world)  # SB3's MlpPolicy flattens a (height, width, channels) Box itself
     agent = sb3_agent(env)
     config = Config(**{**Config().to_dict(), **config_changes, "agent": agent})
-    genome = Genome.default(isinstance(env.action_space, gym.spaces.Box)).replace(**genome_changes)
+    genome = newborn(env.action_space).replace(**genome_changes)
     torch.set_num_threads(config.threads)
     # The same model as the bench's, with a constant epsilon for timing (DQN).
     epsilon = 0.05 if agent == "sb3_dqn" else None

@@ -208,12 +208,8 @@ class Agent:
         z = self.b_input(torch.as_tensor(self.obs, device=self.device).unsqueeze(0))
         if route.acts_by == "planner" and self.a is not None:
             self.counters["plans"] += 1
-            if self.action_scale is not None:
-                u, self.plan_warm, _ = plan_continuous(
-                    self.a, self.b, z, self.genome, self.model_rng, warm
-                )
-                return self.action_scale.to_world(u.cpu().numpy())
-            return plan(self.a, self.b, z, self.genome, self.model_rng)[0]
+            action, self.plan_warm = self.planned(z, warm)
+            return action
         curiosity = self.meta.intrinsic_weight if self.curious else 0.0
         if self.action_scale is not None:
             u = self.b.choose(z, self.meta.temperature, curiosity, self.rng, self.model_rng)
@@ -225,6 +221,23 @@ class Agent:
             if u < 0.0:
                 return action
         return len(probs) - 1  # u landed in the rounding error of the last probability
+
+    def planned(self, z: Tensor, warm: Tensor | None = None) -> tuple[Any, Tensor | None]:
+        """PLAN's action in the world's units from latent z (1, D), and for continuous actions
+        the plan to warm-start the next one from (MPPI; None for discrete actions)."""
+        if self.action_scale is not None:
+            u, warm, _ = plan_continuous(self.a, self.b, z, self.genome, self.model_rng, warm)
+            return self.action_scale.to_world(u.cpu().numpy()), warm
+        return plan(self.a, self.b, z, self.genome, self.model_rng)[0], None
+
+    @torch.inference_mode()
+    def greedy(self, z: Tensor) -> Any:
+        """The habit's own best action from latent z (1, D), in the world's units: the action
+        B values most, or the actor's mean. What a saved agent teaches (`load_policy`)."""
+        if self.action_scale is not None:
+            _, _, mean = self.b.actor(z)
+            return self.action_scale.to_world(mean[0].cpu().numpy())
+        return int(self.b.values(z).argmax(dim=-1).item())
 
     def observe(
         self,

@@ -186,13 +186,14 @@ def select_worlds(suite_name: str, suite: Suite, terms: list[str] | None) -> tup
     """The suite's worlds whose spec contains one of `terms` (case-insensitive); all without."""
     if not terms:
         return suite.worlds
-    for term in terms:
-        if not any(term.lower() in world.lower() for world in suite.worlds):
+    matches = {term: {w for w in suite.worlds if term.lower() in w.lower()} for term in terms}
+    for term, worlds in matches.items():
+        if not worlds:
             raise UserError(
                 f"--worlds {term!r} matches none of {suite_name}'s worlds:"
                 f" {', '.join(suite.worlds)}"
             )
-    return tuple(w for w in suite.worlds if any(t.lower() in w.lower() for t in terms))
+    return tuple(w for w in suite.worlds if any(w in worlds for worlds in matches.values()))
 
 
 def life_config(life: LifePlan, mode_mix: str | None = None) -> dict[str, Any]:

@@ -310,18 +310,17 @@ def _evolve(args: argparse.Namespace) -> int:
 
 
 def _newborn(worlds: list[str] | None) -> Genome:
-    """The default genome of bodies living in `worlds`: `Genome.default` for continuous actions
-    when every world's are continuous."""
-    import gymnasium as gym
-
+    """The default genome of bodies living in `worlds` (`config.newborn`); the discrete one when
+    the worlds' kinds of actions differ, or none are named."""
+    from lifelong.config import newborn
     from lifelong.worlds import make_world
 
-    spaces = []
+    born = set()
     for spec in worlds or []:
         world = make_world(spec)
-        spaces.append(world.action_space)
+        born.add(newborn(world.action_space))
         world.close()
-    return Genome.default(bool(spaces) and all(isinstance(s, gym.spaces.Box) for s in spaces))
+    return born.pop() if len(born) == 1 else Genome()
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -52,6 +52,12 @@ ACTS_IN: dict[str, tuple[str, ...]] = {
 }
 
 
+def newborn(action_space: Any) -> Genome:
+    """The default genome of a body acting in `action_space` (a gymnasium space): the
+    continuous newborn's for a Box (`Genome.default`), kinds named as `ACTS_IN` names them."""
+    return Genome.default(continuous=type(action_space).__name__ == "Box")
+
+
 def check_fits(agent: str, action_space: Any, world: str = "this world") -> None:
     """Refuse, in one line naming the agents that fit, an agent that cannot act in a world's
     action space (a gymnasium space; an ablation `abm-no_x` acts as `abm` does)."""

@@ -30,7 +30,7 @@ import torch
 from lifelong.agent import tick
 from lifelong.baselines import build_agent
 from lifelong.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
-from lifelong.config import Config, check_fits
+from lifelong.config import Config, check_fits, newborn
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.modes import Mode
@@ -60,7 +60,7 @@ def open_life(
     rebuilt if the world breaks. Whether the world itself continues where it was depends on it
     (a world without `state_dict` starts a new episode, and the life says so).
 
-    A new life's genome is the newborn's for the world's kind of actions (`Genome.default`),
+    A new life's genome is the newborn's for the world's kind of actions (`config.newborn`),
     with what `genome_file` and `genome_changes` set on top. Everything is validated before
     anything is written, so a mistake leaves the directory as it was. A life's world, seed and
     genome are fixed once it has begun.
@@ -112,7 +112,7 @@ def open_life(
         actions = probe_world.action_space
         check_fits(config.agent, actions)
         probe_world.close()
-    born = Genome.default(continuous=isinstance(actions, gym.spaces.Box))
+    born = newborn(actions)
     genome = Genome.load(genome_file, base=born) if genome_file is not None else born
     genome = genome.replace(**genome_changes) if genome_changes else genome
     try:

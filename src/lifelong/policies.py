@@ -31,12 +31,7 @@ def load_policy(directory: str | Path) -> Callable[[Any], Any]:
 
     def policy(obs: Any) -> Any:
         """The action the habit values most (discrete), or the actor's mean (continuous)."""
-        with torch.inference_mode():
-            z = agent.b_input(torch.as_tensor(obs, dtype=torch.float32).unsqueeze(0))
-            if agent.action_scale is not None:
-                _, _, mean = agent.b.actor(z)
-                return agent.action_scale.to_world(mean[0].cpu().numpy())
-            return int(agent.b.values(z).argmax(dim=-1).item())
+        return agent.greedy(agent.b_input(torch.as_tensor(obs, dtype=torch.float32)[None]))
 
     return policy
 

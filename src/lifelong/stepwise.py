@@ -28,7 +28,7 @@ import numpy as np
 
 from lifelong.agent import Agent, tick
 from lifelong.baselines import RandomAgent, build_agent
-from lifelong.config import Config
+from lifelong.config import Config, newborn
 from lifelong.genome import Genome
 from lifelong.modes import Mode
 
@@ -102,7 +102,7 @@ def make_agent(
 ) -> StepwiseAgent:
     """An agent for a loop you own. `agent` names who lives (`lifelong.config.AGENTS`: the A-B-M
     agent, a baseline, or an ablation via `ablate="plan,imagine"`); `genome` is who it is
-    (default: the newborn's for its kind of actions, `Genome.default`); `noop_action` is the
+    (default: the newborn's for its kind of actions, `config.newborn`); `noop_action` is the
     action that keeps still, for OBSERVE with no teacher in view; other `config` keys are
     `Config`'s (e.g. `mode_mix`).
 
@@ -115,6 +115,6 @@ def make_agent(
     if unknown:
         raise ValueError(f"unknown config keys {unknown}; known: {Config.names()}")
     config_ = Config(agent=agent, seed=seed, device=device, **config)
-    genome = genome or Genome.default(continuous=isinstance(action_space, gym.spaces.Box))
+    genome = genome or newborn(action_space)
     built = build_agent(config_, observation_space, action_space, genome, noop_action)
     return StepwiseAgent(built)
