@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import TINY
 
 from lifelong import bench, cli
@@ -104,6 +105,7 @@ def test_a_crashing_life_is_reported_and_the_others_finish(tmp_path, tiny_suite,
         (["bench", "bandits", "--steps", "10"], "--steps must be >= 100"),
         (["bench", "bandits", "--set", "log_every=5"], "genome fields only"),
         (["bench", "bandits", "--set", "gamma=7"], "gamma"),
+        (["bench", "bandits", "--genome", "/no/such/genome.yaml"], "cannot read genome file"),
         (["bench", "bandits", "--address", "auto"], "--address is for --backend ray"),
         (["bench", "bandits", "--worlds", "cheetah"], "--worlds 'cheetah' matches none"),
         (["report", "/nonexistent/place"], "no such directory"),
@@ -190,3 +192,18 @@ def test_an_ablated_agent_is_abm_without_those_rule_families(tmp_path):
     assert "agent: abm" in config and "ablate: plan,imagine" in config
     events = (tmp_path / "abm-no_plan+imagine" / "seed0" / "events.jsonl").read_text()
     assert '"plan"' not in events and '"imagine"' not in events
+
+
+def test_a_genome_file_sets_every_life_s_fields_and_set_wins(tmp_path, tiny_suite):
+    path = tmp_path / "evolved.yaml"
+    path.write_text("gamma: 0.9\nmin_dwell: 4\n")
+    where = tmp_path / "b"
+    argv = ["bench", tiny_suite, "--agents", "abm", "--seeds", "1", "--steps", "200",
+            "--genome", str(path), "--set", "min_dwell=6", "--dir", str(where)]  # fmt: skip
+    assert main(argv) == 0
+    life = yaml.safe_load((where / "abm" / "seed0" / "genome.yaml").read_text())
+    assert life["gamma"] == 0.9 and life["min_dwell"] == 6
+    assert yaml.safe_load((where / "bench.yaml").read_text())["genome"] == {
+        "gamma": 0.9,
+        "min_dwell": 6,
+    }

@@ -48,6 +48,17 @@ def test_the_continuous_newborn_differs_only_where_it_says_and_fills_partial_fil
     assert genome == continuous.replace(lr_a=0.01)
 
 
+def test_listed_gives_only_the_fields_a_file_names_checked(tmp_path):
+    path = tmp_path / "partial.yaml"
+    path.write_text("min_dwell: 5\nlr_a: 0.01\n")
+    assert Genome.listed(path) == {"min_dwell": 5, "lr_a": 0.01}
+    path.write_text("gamma: 7\n")
+    with pytest.raises(UserError, match="gamma"):
+        Genome.listed(path)
+    with pytest.raises(UserError, match="cannot read genome file"):
+        Genome.listed(tmp_path / "absent.yaml")
+
+
 def test_a_life_is_born_with_the_genome_of_its_kind_of_actions(tmp_path):
     from lifelong.life import open_life
 

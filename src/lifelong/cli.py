@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dir", type=Path, help="bench directory (default: runs/bench-<suite>)")
     bench.add_argument("--quick", action="store_true", help="the suite's smoke-test size")
     bench.add_argument(
+        "--genome", type=Path, help="genome YAML file: its fields, for every life (--set wins)"
+    )
+    bench.add_argument(
         "--set",
         action="append",
         default=[],
@@ -231,6 +234,8 @@ def _bench(args: argparse.Namespace) -> int:
             f"bench --set takes genome fields only; {next(iter(config_changes))!r} is a config"
             " key the bench sets itself"
         )
+    if args.genome is not None:
+        genome_changes = {**Genome.listed(args.genome), **genome_changes}
     console = Console()
     summary = run_bench(
         args.suite, agents, args.seeds, args.steps, args.jobs, directory, args.quick,

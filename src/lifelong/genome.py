@@ -390,6 +390,24 @@ class Genome:
             raise UserError(f"cannot read genome file {path}: {error.strerror}") from None
         return cls.from_yaml(text, source=f"genome file {path}", base=base)
 
+    @classmethod
+    def listed(cls, path: str | Path) -> dict[str, Any]:
+        """The fields a genome file lists, checked, as changes to apply to a newborn's genome.
+
+        Unlike `load`, fields the file leaves out are not filled in, so that each life still
+        takes them from its own body's newborn (`config.newborn`).
+        """
+        path = Path(path)
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except OSError as error:
+            raise UserError(f"cannot read genome file {path}: {error.strerror}") from None
+        except yaml.YAMLError as error:
+            source = f"genome file {path}"
+            raise UserError(f"{source} is not valid YAML: {str(error).splitlines()[0]}") from None
+        checked = cls.from_dict(values, source=f"genome file {path}").to_dict()
+        return {name: checked[name] for name in values}
+
     def to_vector(self) -> list[float]:
         """Every field mapped to [0, 1] (log-scaled where marked): the space evolution searches."""
         vector = []
