@@ -371,11 +371,7 @@ class Genome:
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "genome", base: Genome | None = None) -> Genome:
-        try:
-            values = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise UserError(f"{source} is not valid YAML: {str(error).splitlines()[0]}") from None
-        return cls.from_dict(values or {}, source, base)
+        return cls.from_dict(_parse_yaml(text, source), source, base)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(self.to_yaml())
@@ -383,12 +379,8 @@ class Genome:
     @classmethod
     def load(cls, path: str | Path, base: Genome | None = None) -> Genome:
         """A genome file; fields it leaves out take `base`'s values (default: the defaults)."""
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as error:
-            raise UserError(f"cannot read genome file {path}: {error.strerror}") from None
-        return cls.from_yaml(text, source=f"genome file {path}", base=base)
+        values, source = _read_genome_file(path)
+        return cls.from_dict(values, source, base)
 
     @classmethod
     def listed(cls, path: str | Path) -> dict[str, Any]:
@@ -397,15 +389,8 @@ class Genome:
         Unlike `load`, fields the file leaves out are not filled in, so that each life still
         takes them from its own body's newborn (`config.newborn`).
         """
-        path = Path(path)
-        try:
-            values = yaml.safe_load(path.read_text()) or {}
-        except OSError as error:
-            raise UserError(f"cannot read genome file {path}: {error.strerror}") from None
-        except yaml.YAMLError as error:
-            source = f"genome file {path}"
-            raise UserError(f"{source} is not valid YAML: {str(error).splitlines()[0]}") from None
-        checked = cls.from_dict(values, source=f"genome file {path}").to_dict()
+        values, source = _read_genome_file(path)
+        checked = cls.from_dict(values, source).to_dict()
         return {name: checked[name] for name in values}
 
     def to_vector(self) -> list[float]:
@@ -457,3 +442,21 @@ class Genome:
     def group(self, name: str) -> dict[str, float | int]:
         """This genome's values of one group's fields: a system's view of its own genes."""
         return {field_name: getattr(self, field_name) for field_name in self.fields_of(name)}
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    """YAML text as data (None as an empty mapping); invalid YAML is a one-line UserError."""
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise UserError(f"{source} is not valid YAML: {str(error).splitlines()[0]}") from None
+
+
+def _read_genome_file(path: str | Path) -> tuple[Any, str]:
+    """A genome file's parsed contents and the name errors give it."""
+    path, source = Path(path), f"genome file {path}"
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise UserError(f"cannot read {source}: {error.strerror}") from None
+    return _parse_yaml(text, source), source
