@@ -113,9 +113,10 @@ class Genome:
         "M", 5e-4, 1e-6, 0.1, "sleep pressure gained per awake step", log=True
     )
     sleep_fall: float = _gene("M", 0.02, 1e-4, 0.5, "sleep pressure lost per sleep tick", log=True)
-    # Off by default: in 100k-step Nursery lives (explore and plan rules off) the agent scored an
-    # IQM of -0.0005 per step without sleep, -0.0010 with it (intervals overlap; docs/benchmarks.md,
-    # "Ablations at full size"). Evolution may switch it back on.
+    # Off by default: in 100k-step Nursery lives (explore and plan rules off) the sleep ablation
+    # scored an IQM of -0.0005 per step, -0.0010 with sleep; this genome itself later scored
+    # -0.0010 too, so sleep is level, not a loss (docs/benchmarks.md, "Ablations at full size").
+    # Evolution may switch it back on.
     sleep_rules: int = _gene(
         "M", 0, 0, 1, "1: M sleeps when sleep pressure is high (replay offline)"
     )
