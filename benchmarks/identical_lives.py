@@ -120,11 +120,17 @@ def fingerprint(directory: Path) -> dict[str, str]:
     assert found is not None, f"no checkpoint in {directory}"
     hasher = hashlib.sha256()
     digest_value(found[1], hasher)
+    parts = {}
+    for key, value in found[1]["agent"].items():  # which part of the agent differs, if any
+        part = hashlib.sha256()
+        digest_value(value, part)
+        parts[key] = part.hexdigest()[:8]
     return {
         "metrics": hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16],
         "events": hashlib.sha256(events.read_bytes() if events.exists() else b"").hexdigest()[:16],
         "checkpoint": hasher.hexdigest()[:16],
         "records": str(len(lines)),
+        "agent_parts": parts,
     }
 
 
@@ -178,13 +184,15 @@ def main() -> None:
                 continue
             live(Path(root) / name, world, config, genome, steps)
             results[name] = fingerprint(Path(root) / name)
-            print(name, json.dumps(results[name]), flush=True)
+            shown = {k: v for k, v in results[name].items() if k != "agent_parts"}
+            print(name, json.dumps(shown), flush=True)
         if not only or "teacher-from-dir" in only:
             teacher = Path(root) / TEACHER_FROM
             world = f"gym:CartPole-v1+teacher(policy={teacher},reliability=0.8)"
             live(Path(root) / "teacher-from-dir", world, {}, {"warmup": 200}, 1500)
             results["teacher-from-dir"] = fingerprint(Path(root) / "teacher-from-dir")
-            print("teacher-from-dir", json.dumps(results["teacher-from-dir"]), flush=True)
+            shown = {k: v for k, v in results["teacher-from-dir"].items() if k != "agent_parts"}
+            print("teacher-from-dir", json.dumps(shown), flush=True)
         if not only or "stepwise" in only:
             results["stepwise"] = stepwise_fingerprint()
             print("stepwise", json.dumps(results["stepwise"]), flush=True)

@@ -18,7 +18,9 @@ from lifelong.diagnostics import (
 )
 from lifelong.errors import UserError
 from lifelong.genome import Genome
-from lifelong.systems.observation import ConvEncoder, SystemA
+from lifelong.plasticity import UnitUtility
+from lifelong.systems.action import value_net
+from lifelong.systems.observation import ConvEncoder, SystemA, make_encoder
 from lifelong.worlds import make_world
 from lifelong.worlds.nursery import Nursery
 
@@ -243,6 +245,39 @@ def test_activation_hooks_see_conv_channels_and_are_removed():
     assert [layer.shape for layer in layers] == [(300, 16), (300, 16)]  # one unit per channel
     assert (layers[0] >= 0).all()  # mean absolute activation per channel
     assert all(not m._forward_hooks for m in encoder.modules())
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda: make_encoder((6,), 8, 16), (6,)),  # Linear, LayerNorm, SiLU, Linear
+        (lambda: value_net(8, 16, 4), (8,)),  # B's Q: two hidden layers
+        (lambda: make_encoder((5, 5, 4), 8, 16), (5, 5, 4)),  # conv, conv, Flatten, Linear
+        # Softsign is elementwise, so its outputs are hidden units; Softmax's are not.
+        (
+            lambda: nn.Sequential(nn.Linear(6, 8), nn.Softsign(), nn.Linear(8, 3), nn.Softmax(-1)),
+            (6,),
+        ),
+    ],
+    ids=["mlp_encoder", "value_net", "conv_encoder", "softsign"],
+)
+def test_dormancy_is_measured_on_the_units_plasticity_resets(make, shape):
+    """diagnostics and plasticity share one definition of a hidden unit (is_activation): on
+    these networks each layer diagnostics records is a layer that plasticity tracks, in the same
+    order, with the same mean |h| per unit (per channel of a convolution)."""
+    torch.manual_seed(0)
+    net, x = make(), torch.randn(40, *shape)
+    tracker = UnitUtility(net, (x[:1],), decay=0.5)
+    with torch.no_grad():
+        _, layers = forward_with_activations(net, x)  # one chunk: one observation per layer
+    assert tracker.skipped == [] and len(tracker.layers) == len(layers) > 0
+    for unit_layer, activation in zip(tracker.layers, layers, strict=True):
+        stats = tracker.stats[unit_layer.name]
+        assert stats.observations == 1
+        torch.testing.assert_close(
+            stats.debiased(stats.mean_abs, tracker.decay)[0], activation.abs().mean(dim=0)
+        )
+    tracker.detach()
 
 
 def test_randomly_initialised_copies_are_seeded_and_leave_the_rng_alone():

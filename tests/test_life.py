@@ -282,7 +282,7 @@ def test_a_saved_agent_can_be_loaded_as_a_policy(tmp_path):
 def test_a_saved_agent_can_teach_in_another_life(tmp_path):
     start(tmp_path / "teacher").run(200)
     spec = f"nursery-small+teacher(policy='{tmp_path / 'teacher'}',reliability=1.0)"
-    world = make_world(spec)
+    world = make_world(spec, load_policy=load_policy)
     _, info = world.reset(seed=0)
     _, _, _, _, info = world.step(0)
     assert info["teacher"]["source"] == "teacher"

@@ -223,3 +223,37 @@ def test_yaml_file_mistakes(tmp_path: Path) -> None:
     bad_wrapper = tmp_path / "wrappers.yaml"
     bad_wrapper.write_text("world: nursery\nwrappers: [{a: 1, b: 2}]\n")
     assert "a wrapper is a name" in _message(str(bad_wrapper))
+
+
+def test_the_worlds_import_nothing_above_them() -> None:
+    """lifelong.worlds is a floor of its own: it imports (statically, lazily or by name) only
+    itself and lifelong.errors, so nothing above it (a life, a saved agent) can loop back in."""
+    import ast
+
+    import lifelong.worlds
+
+    allowed = ("lifelong.worlds", "lifelong.errors")
+    found = []
+    for path in sorted(Path(lifelong.worlds.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = ["lifelong.worlds" if node.level else node.module or ""]
+            elif (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", getattr(node.func, "id", None))
+                in ("import_module", "find_spec", "__import__")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                names = [str(node.args[0].value)]
+            else:
+                continue
+            found += [
+                f"{path.name}: {name}"
+                for name in names
+                if name.split(".")[0] == "lifelong"
+                and not any(name == a or name.startswith(a + ".") for a in allowed)
+            ]
+    assert found == []

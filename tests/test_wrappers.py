@@ -483,3 +483,33 @@ def test_failure_pays_only_for_falling():
     assert ends > 5 and sorted(set(rewards)) == [-2.0, 0.0] and sum(rewards) == -2.0 * ends
     with pytest.raises(UserError, match="failure: penalty"):
         make_world("gym:CartPole-v1+failure(penalty=0)")
+
+
+def test_a_saved_agent_teaches_only_through_a_loader_handed_in(tmp_path):
+    """The worlds import nothing above them: a teacher that is a saved agent (a run directory)
+    is loaded by the caller's `load_policy`, which make_world hands down, into sequences too."""
+    run = tmp_path / "teacher"
+    run.mkdir()
+    (run / "config.yaml").write_text("world: gym:CartPole-v1\n")
+    spec = f"gym:CartPole-v1+teacher(policy='{run}')"
+    with pytest.raises(UserError) as caught:
+        make_world(spec)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("teacher: ")
+    assert "saved agent" in message and "load_policy" in message and "allowed" in message
+
+    loaded = []
+
+    def load_policy(directory: str):
+        loaded.append(directory)
+        return lambda obs: 1
+
+    for world in (
+        make_world(spec, load_policy=load_policy),
+        make_world(f"sequence(tasks={spec}|gym:CartPole-v1,every=5)", load_policy=load_policy),
+    ):
+        _, info = world.reset(seed=0)
+        assert info["teacher"]["action"] == 1
+    assert loaded == [str(run), str(run)]
+    with pytest.raises(UserError, match="unknown parameter 'load_policy'"):  # not a spec's
+        make_world("gym:CartPole-v1+teacher(load_policy=x)", load_policy=load_policy)

@@ -1,44 +1,36 @@
-"""The agent: Systems A, B and M wired around one episodic memory and one encoder.
+"""The body every agent shares, with a Controller and a Mind injected.
 
-Each tick the life asks the agent to `decide` (M reads the meta-state and picks a mode). Awake, the
-agent `act`s and then `observe`s what the world returned; asleep, it `sleep`s: no world step, only
-replay. Everything M decides reaches the data plane through the mode's `Route` and the numbers
-of the `MetaAction`; nothing else switches behaviour.
+The body owns the tick and everything that is the same whoever decides and whatever learns: the
+counters, the telemetry M reads, the realised returns of each mode, cleaning what the world
+sends (non-finite observations and rewards), the teacher in view and whose lead was followed,
+and their state in a checkpoint. Two parts are handed in behind declared interfaces:
 
-One learning step (`_update`) trains the encoder A and B share with one backward pass through
-B's TD loss plus A's world-model loss; see docs/architecture.md for its data flow.
+    Controller   decide(meta_state) -> MetaAction: System M, or a baseline's schedule
+                 (`systems/control.py`, `baselines.py`)
+    Mind         act, observe and learn, sleep, imagine, intervene, state: the A-B-M mind
+                 (`mind.py`), or a small one without networks (`baselines.py`)
+
+One tick, in the only order there is (`Agent.tick`): M decides; the mode's route says whether
+the tick takes a world step; if not, the mind sleeps or imagines; if so, the body returns the
+mind's action (or a teacher's lead, when observing) and later `observe`s what the world did.
+The registry (`agents.py`) says which controller and which mind make each named agent.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
-import torch
-from torch import Tensor
 
+from lifelong.actions import ActionKind
 from lifelong.genome import Genome
-from lifelong.memory import Memory
-from lifelong.modes import ROUTES, Mode, Route
-from lifelong.plasticity import LearningRateBoost, UnitUtility, reinitialize_units
+from lifelong.modes import ROUTES, Mode
 from lifelong.signals import ModeReturns, Telemetry
-from lifelong.systems.action import SystemB, n_step_returns
-from lifelong.systems.continuous_action import ActionScale, ContinuousB
-from lifelong.systems.control import MetaAction, MetaController
-from lifelong.systems.observation import SystemA, scale_gradient, world_model_loss
-from lifelong.systems.planning import imagine, plan, plan_continuous
-
-# A's error on fresh experience is measured in windows of this many transitions: one batched
-# pass is far cheaper than one per step, and M's signals still see every transition.
-MEASURE_WINDOW = 32
-# Hidden units' utilities (plasticity) are measured on the batches of one learning step in this
-# many: a training batch averages 64 sequences where an acting pass sees one frame, and hooks
-# that run on every forward pass cost about a sixth of the agent's time.
-UTILITY_EVERY = 4
-# A unit is judged once measured this often (100 learning steps, continual backprop's maturity).
-UNIT_MATURITY = 100 // UTILITY_EVERY
+from lifelong.systems.control import Controller, MetaAction
 
 COUNTERS = (
     "env_steps",
@@ -58,267 +50,177 @@ COUNTERS = (
 )
 
 
-def tick(agent: Any) -> int | None:
-    """One tick of a life, the one order of the agent's verbs: M decides, then the agent sleeps
-    or imagines (no world step: None) or returns the action to take in the world.
+@dataclass(frozen=True)
+class Birth:
+    """What a mind is built from: the world's spaces, its genome and seed, and the body's
+    telemetry and counters, which the mind feeds (A's error, updates) as it learns."""
 
-    `Life.run` and a loop a user owns (`StepwiseAgent`) both tick this way, so they live the same
-    life; `agent.meta` then says which mode the tick was in. Any agent with `decide` and `act`
-    (and `sleep`, `imagine` if its controller ever chooses them) can tick.
-    """
-    meta = agent.decide()
-    if meta.mode == Mode.SLEEP:
-        agent.sleep()
-        return None
-    if meta.mode == Mode.IMAGINE:
-        agent.imagine()
-        return None
-    return agent.act()
+    observation_space: gym.Space
+    actions: ActionKind
+    genome: Genome
+    seed: int
+    device: str
+    telemetry: Telemetry
+    counters: dict[str, int]
+    track_units: bool  # keep hidden units' utility: the controller may order unit resets
+
+
+class Mind(Protocol):
+    """What acts and learns. The body calls it in the tick's order and never looks inside."""
+
+    losses: dict[str, float]  # the newest value of every loss, for the records
+
+    def begin(self, obs: np.ndarray) -> None:
+        """A new stream starts with `obs` (birth, or the world was reset)."""
+        ...
+
+    def act(self, obs: np.ndarray, meta: MetaAction, lead: Any = None) -> Any:
+        """The action for `obs` in the world's units. `lead` is the body's when the mode acts
+        by a teacher (the teacher's action, or keeping still): None when the mind acts alone."""
+        ...
+
+    def observe(
+        self, action: Any, obs: np.ndarray, reward: float, terminated: bool, followed: str | None
+    ) -> bool:
+        """Store a world step; True when a change detector of the mind's own fired."""
+        ...
+
+    def learn(self, meta: MetaAction) -> None:
+        """After the body counted the world step: learn if the schedule says so."""
+        ...
+
+    def sleep(self, meta: MetaAction) -> None: ...
+
+    def imagine(self, meta: MetaAction) -> None: ...
+
+    def intervene(self, meta: MetaAction) -> None:
+        """M's plasticity command (`meta.plasticity`, `meta.lr_boost`)."""
+        ...
+
+    def infer_action(self, obs: np.ndarray, next_obs: Any) -> Any:
+        """The action a teacher took from obs to next_obs, or None where it cannot tell."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 class Agent:
-    """The A-B-M agent. Baselines (`baselines.py`) build it with another controller or settings."""
+    """The body: one tick of a life at a time, the controller deciding and the mind acting."""
 
     def __init__(
         self,
+        controller: Controller,
+        mind: Callable[[Birth], Mind],
         observation_space: gym.Space,
-        action_space: gym.Space,
+        actions: ActionKind,
         genome: Genome,
         seed: int = 0,
         device: str = "cpu",
         noop_action: int | None = None,
-        controller: MetaController | None = None,
-        world_model: bool = True,
-        curious: bool = True,
-        extrinsic_weight: float = 1.0,
     ) -> None:
-        """`controller` decides the mode: None is System M, `MetaController(genome)`; an ablation
-        is a controller with rule families disabled. Without a `world_model` (System A) B learns
-        on raw observations through its own encoder (the model-free baseline); without `curious`
-        B keeps no curiosity value (A's disagreement) for EXPLORE to act on. `extrinsic_weight`
-        weighs the world's reward in B's learning signal: 0 for an agent driven by curiosity only.
-        """
-        continuous = isinstance(action_space, gym.spaces.Box)
-        if not (continuous or isinstance(action_space, gym.spaces.Discrete)):
-            raise ValueError(
-                f"the agent acts in a Discrete or a bounded Box action space, got {action_space}"
-            )
-        if not isinstance(observation_space, gym.spaces.Box):
-            raise ValueError(f"the agent needs a Box observation space, got {observation_space}")
-        self.genome = genome
-        self.curious, self.extrinsic_weight = curious, extrinsic_weight
-        self.device = torch.device(device)
-        # Continuous actions are stored and learned in [-1, 1]^d and mapped to the world's bounds.
-        self.action_scale = ActionScale(action_space.low, action_space.high) if continuous else None
-        self.n_actions = None if continuous else int(action_space.n)
-        self.noop_action = noop_action
-        obs_shape = tuple(observation_space.shape)
-        torch.manual_seed(seed)
-        # A's and B's action width: the number of discrete actions, or the continuous dimension.
-        width = int(np.prod(action_space.shape)) if continuous else self.n_actions
-        self.a = (
-            SystemA(obs_shape, width, genome, continuous).to(self.device) if world_model else None
-        )
-        own_encoder = None if world_model else obs_shape
-        if continuous:
-            self.b = ContinuousB(width, genome, own_encoder, self.device).to(self.device)
-        else:
-            self.b = SystemB(self.n_actions, genome, own_encoder).to(self.device)
-        self.boosts = {"updates_b": LearningRateBoost(self.b.optimizer)}
-        if self.a is not None:
-            self.boosts["updates_a"] = LearningRateBoost(self.a.optimizer)
-        self.sequence_length = max(genome.horizon, genome.n_step) + 1
-        self.memory = Memory(
-            obs_shape,
-            recent_capacity=genome.memory_recent,
-            longterm_capacity=genome.memory_longterm,
-            segment_length=self.sequence_length,
-            seed=seed,
-            action_shape=tuple(action_space.shape) if continuous else (),
-        )
+        """`mind` builds the mind from its `Birth`; `noop_action` keeps still, for OBSERVE with
+        nobody in view (None: the mind acts instead)."""
+        self.genome, self.actions, self.noop_action = genome, actions, noop_action
+        self.controller = controller
         self.telemetry = Telemetry.from_genome(genome)
-        self.controller = MetaController(genome) if controller is None else controller
-        self.utilities = self._unit_trackers(obs_shape) if self.controller.intervenes else []
-        self.rng = np.random.default_rng(seed)
-        # Sampling inside A's model (planning, imagining) has its own stream, saved with the life.
-        self.model_rng = torch.Generator(device=self.device).manual_seed(seed)
-        self.meta: MetaAction = self.controller.action_for(self.controller.mode, "birth")
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.mind = mind(
+            Birth(
+                observation_space,
+                actions,
+                genome,
+                seed,
+                device,
+                self.telemetry,
+                self.counters,
+                track_units=controller.intervenes,
+            )
+        )
+        self.meta: MetaAction = controller.current()
         # What acting in each mode earned: the discounted n-step return after each world step,
         # per mode of the step (PLAN must beat EXPLOIT where it runs). [mode, return, steps]
         self.returns = ModeReturns(genome.gamma, genome.n_step)
         self.alarm = False  # a change detector fired this tick (see `events.jsonl`)
-        self.counters = dict.fromkeys(COUNTERS, 0)
-        self.losses: dict[str, float] = {}
         self.obs: np.ndarray | None = None
-        self.teacher_action: int | np.ndarray | None = None
+        self.teacher_action: Any = None
         self.teacher_source: str | None = None  # who is in view
         self.followed: str | None = None  # whose lead the last action took
-        self.sources: list[str] = []  # teachers ever followed; memory stores their index
-        self.plan_warm: Tensor | None = None  # the last continuous plan (H, d), while planning
-
-    def _unit_trackers(self, obs_shape: tuple[int, ...]) -> list[tuple[UnitUtility, Any]]:
-        """Plasticity (plasticity.py): forward hooks keep every hidden unit's utility, so M's
-        intervention after a change can reset the least useful ones. Built only for a
-        controller that can order one, and attached only while `_learn` measures them."""
-        example = torch.zeros((1, *obs_shape), device=self.device)
-        z = torch.zeros(1, self.genome.latent_dim, device=self.device)
-        # An action as the networks read it: an index, or a vector in [-1, 1]^d.
-        action = torch.as_tensor(self._stored(None), device=self.device).unsqueeze(0)
-        values_of = (z, action) if self.b.continuous else (z,)
-        trackers = [(UnitUtility(self.b.q, values_of), self.b.optimizer)]
-        if self.b.encoder is not None:
-            trackers.append((UnitUtility(self.b.encoder, (example,)), self.b.optimizer))
-        if self.a is not None:
-            trackers += [
-                (UnitUtility(self.a.encoder, (example,)), self.a.optimizer),
-                (UnitUtility(self.a.predictor, (z, action)), self.a.optimizer),
-            ]
-        for utility, _ in trackers:
-            utility.detach()
-        return trackers
 
     # --- The verbs the life calls -------------------------------------------------------------
+    def tick(self) -> Any:
+        """One tick: M decides, then the agent sleeps or imagines (no world step: None) or
+        returns the action to take in the world. `Life.run` and a loop a user owns
+        (`StepwiseAgent`) both tick this way, so they live the same life."""
+        meta = self.decide()
+        if ROUTES[meta.mode].steps_world:
+            return self.act()
+        if meta.mode == Mode.SLEEP:
+            self.sleep()
+        else:
+            self.imagine()
+        return None
+
     def begin(self, obs: np.ndarray, info: dict[str, Any]) -> None:
         """A new stream starts (birth, or the world was reset): remember its first frame."""
         obs = self._sanitized(obs)
-        self.memory.add(obs, self._stored(None), 0.0, first=True)
+        self.mind.begin(obs)
         self.returns.clear()  # returns are counted within one stream
         self._perceive(obs, info)
 
     def decide(self) -> MetaAction:
-        state = self.telemetry.meta_state()
+        state = self.telemetry.heard()
         self.alarm = state.change_detected > 0 and self.controller.uses_detector
-        self.telemetry.change_pending = self.telemetry.agreement_pending = False  # M has heard
         self.meta = self.controller.decide(state)
         self.counters["ticks"] += 1
         if self.meta.plasticity or self.meta.lr_boost > 1.0:
-            self._intervene()
+            self.counters["interventions"] += 1
+            self.mind.intervene(self.meta)
         return self.meta
 
-    def act(self) -> int | np.ndarray:
-        route = ROUTES[self.meta.mode]
-        self.followed = None
-        warm, self.plan_warm = self.plan_warm, None  # a continuous plan continues only a plan
-        if route.acts_by == "teacher":
+    def act(self) -> Any:
+        """The mind's action, given the lead of the teacher in view when the mode observes."""
+        self.followed, lead = None, None
+        if ROUTES[self.meta.mode].acts_by == "teacher":
             if self.teacher_action is not None:
-                self.followed = self.teacher_source
-                return self.teacher_action
-            if self.noop_action is not None:
-                return self.noop_action  # nobody to watch: keep still and watch the world
-        z = self.b_input(torch.as_tensor(self.obs, device=self.device).unsqueeze(0))
-        if route.acts_by == "planner" and self.a is not None:
-            self.counters["plans"] += 1
-            action, self.plan_warm = self.planned(z, warm)
-            return action
-        curiosity = self.meta.intrinsic_weight if self.curious else 0.0
-        if self.action_scale is not None:
-            u = self.b.choose(z, self.meta.temperature, curiosity, self.rng, self.model_rng)
-            return self.action_scale.to_world(u)
-        probs = self.b.policy(z, self.meta.temperature, curiosity)
-        u = self.rng.random()
-        for action, p in enumerate(probs):
-            u -= p
-            if u < 0.0:
-                return action
-        return len(probs) - 1  # u landed in the rounding error of the last probability
-
-    def planned(self, z: Tensor, warm: Tensor | None = None) -> tuple[Any, Tensor | None]:
-        """PLAN's action in the world's units from latent z (1, D), and for continuous actions
-        the plan to warm-start the next one from (MPPI; None for discrete actions)."""
-        if self.action_scale is not None:
-            u, warm, _ = plan_continuous(self.a, self.b, z, self.genome, self.model_rng, warm)
-            return self.action_scale.to_world(u.cpu().numpy()), warm
-        return plan(self.a, self.b, z, self.genome, self.model_rng)[0], None
-
-    @torch.inference_mode()
-    def greedy(self, z: Tensor) -> Any:
-        """The habit's own best action from latent z (1, D), in the world's units: the action
-        B values most, or the actor's mean. What a saved agent teaches (`load_policy`)."""
-        if self.action_scale is not None:
-            _, _, mean = self.b.actor(z)
-            return self.action_scale.to_world(mean[0].cpu().numpy())
-        return int(self.b.values(z).argmax(dim=-1).item())
+                self.followed, lead = self.teacher_source, self.teacher_action
+            else:
+                lead = self.noop_action  # nobody to watch: keep still and watch the world
+        return self.mind.act(self.obs, self.meta, lead)
 
     def observe(
-        self,
-        action: int | np.ndarray,
-        obs: np.ndarray,
-        reward: float,
-        terminated: bool,
-        info: dict[str, Any],
+        self, action: Any, obs: np.ndarray, reward: float, terminated: bool, info: dict[str, Any]
     ) -> None:
         """Store what the world returned, update the signals, learn when the schedule says so."""
         obs = self._sanitized(obs)
         if not math.isfinite(reward):
             reward = 0.0
             self.counters["sanitized"] += 1
-        source = -1
-        if self.followed is not None:
-            if self.followed not in self.sources:
-                self.sources.append(self.followed)
-            source = self.sources.index(self.followed)
-        self.memory.add(
-            obs, self._stored(action), reward, first=False, terminal=terminated, source=source
-        )
+        fired = self.mind.observe(action, obs, reward, terminated, self.followed)
         for mode, value in self.returns.add(self.meta.mode.value, reward):
             self.telemetry.on_return(mode, value)
         self._perceive(obs, info)
         self.telemetry.on_world_step(reward, info.get("body"), self.teacher_source, self.followed)
         self.counters["env_steps"] += 1
         self.counters["faints"] += int(bool(info.get("fainted", False)))
-        steps = self.counters["env_steps"]
-        if steps % MEASURE_WINDOW == 0:
-            self._measure_prediction()
-        if (
-            steps % self.genome.train_every == 0
-            and steps >= self.genome.warmup
-            and self.meta.learns
-        ):
-            self._learn(ROUTES[self.meta.mode])
+        self.alarm = self.alarm or fired
+        self.mind.learn(self.meta)
 
     def sleep(self) -> None:
         """A tick without the world: replay consolidates A and B, sleep pressure falls."""
         self.telemetry.on_sleep_tick()
         self.counters["sleep_ticks"] += 1
-        if self.counters["env_steps"] < self.genome.warmup or not self.meta.learns:
-            return
-        for _ in range(self.meta.updates):
-            self._learn(ROUTES[Mode.SLEEP])
+        self.mind.sleep(self.meta)
 
     def imagine(self) -> None:
-        """A tick without the world: B learns from rollouts of A's model started at remembered
-        states where A is sure of itself (`planning.imagine`)."""
+        """A tick without the world: B learns from rollouts of A's model."""
         self.counters["imagine_ticks"] += 1
-        g = self.genome
-        if self.a is None or self.counters["env_steps"] < g.warmup or not self.meta.learns:
-            return
-        if not self.memory.can_sample(1):
-            return
-        for _ in range(self.meta.updates):
-            frames = self.memory.sample(g.imagine_batch, 1, 0.5)["obs"][:, 0]  # start states only
-            with torch.no_grad():
-                start = self.a.encoder(torch.as_tensor(frames, device=self.device))
-            dream = imagine(self.a, self.b, start, g, self.model_rng)
-            kept = int(dream["keep"].sum())
-            self.counters["imagined_kept"] += kept
-            if kept:  # an empty batch would still move Adam's momentum
-                keep = dream["keep"]
-                info = self.b.learn_imagined(
-                    dream["z"][keep], dream["action"][keep], dream["target"][keep], dream["scale"]
-                )
-                self._record_update("updates_b", info)
+        self.mind.imagine(self.meta)
 
     @property
-    def encoders(self) -> tuple[torch.nn.Module, torch.nn.Module]:
-        """The encoder B reads (A's, shared; or B's own) and its EMA target."""
-        if self.a is not None:
-            return self.a.encoder, self.a.target_encoder
-        return self.b.encoder, self.b.target_encoder
-
-    @torch.inference_mode()
-    def b_input(self, obs: Tensor) -> Tensor:
-        """What B sees of observations (N, ...): the online latents of the shared encoder."""
-        return self.encoders[0](obs)
+    def losses(self) -> dict[str, float]:
+        return self.mind.losses
 
     def realised_returns(self) -> dict[str, float]:
         """Mean realised n-step return after world steps taken in each mode, over the life."""
@@ -333,6 +235,7 @@ class Agent:
         return np.nan_to_num(obs, nan=0.0, posinf=0.0, neginf=0.0)
 
     def _perceive(self, obs: np.ndarray, info: dict[str, Any]) -> None:
+        """The frame in view, and the teacher in it: its action, shown or inferred."""
         self.obs = obs
         teacher = info.get("teacher")
         self.teacher_source = None if teacher is None else str(teacher.get("source", "teacher"))
@@ -340,227 +243,36 @@ class Agent:
             self.teacher_action = None
         elif "follow" in teacher or "action" in teacher:
             # A teacher in the same world is followed; one demonstrating in a copy is imitated.
-            shown = teacher.get("follow", teacher.get("action"))
-            if self.action_scale is None:
-                self.teacher_action = int(shown)
-            else:  # a continuous action stays a vector (a copy) in the world's units
-                shown = np.array(shown, dtype=np.float32).reshape(self.action_scale.shape)
-                self.teacher_action = shown
+            self.teacher_action = self.actions.shown(teacher.get("follow", teacher.get("action")))
         else:
-            self.teacher_action = self._infer_action(obs, teacher.get("next_obs"))
-
-    def _stored(self, action: Any) -> Any:
-        """An action as memory keeps it: the index, or the vector in [-1, 1]^d (None: the
-        no-action of a stream's first frame)."""
-        if self.action_scale is None:
-            return 0 if action is None else action
-        if action is None:
-            return np.zeros(self.action_scale.shape, dtype=np.float32)
-        return self.action_scale.from_world(action)
-
-    def _infer_action(self, obs: np.ndarray, next_obs: Any) -> int | None:
-        """A teacher showed what happened, not what it did: A's inverse dynamics infers the
-        action (latent actions), copied only when A is confident enough."""
-        if self.a is None or next_obs is None:
-            return None
-        pair = [
-            torch.as_tensor(np.asarray(o), device=self.device).unsqueeze(0) for o in (obs, next_obs)
-        ]
-        with torch.inference_mode():
-            action, confidence = self.a.infer_action(*pair)
-        if float(confidence[0]) < self.genome.infer_confidence:
-            return None
-        if self.action_scale is not None:
-            return self.action_scale.to_world(action[0].cpu().numpy())
-        return int(action[0])
-
-    def _measure_prediction(self) -> None:
-        """A's error and disagreement on the newest transitions: fresh data, not replay."""
-        k = MEASURE_WINDOW + 1
-        if self.a is None or len(self.memory) < k:
-            return
-        recent = self.memory.latest(k)
-        first = recent["first"][0]
-        start = int(np.flatnonzero(first)[-1]) if first.any() else 0  # stay within one stream
-        if k - start < 2:
-            return
-        obs = torch.as_tensor(recent["obs"][0, start:], device=self.device)
-        action = torch.as_tensor(recent["action"][0, start:], device=self.device)
-        for error, disagreement, copy_last in zip(*self.a.telemetry(obs, action), strict=True):
-            self.telemetry.on_prediction(error, disagreement, copy_last)
-
-    def _learn(self, route: Route) -> None:
-        if not self.memory.can_sample(self.sequence_length):
-            return
-        self.counters["learn_steps"] += 1
-        measured = self.utilities if self.counters["learn_steps"] % UTILITY_EVERY == 0 else []
-        for utility, _ in measured:
-            utility.attach()
-        try:
-            self._update(route)
-        finally:
-            for utility, _ in measured:
-                utility.detach()
-
-    def _update(self, route: Route) -> None:
-        """One learning step: B's TD loss and A's world-model loss, one backward pass.
-
-        Both losses reach the shared encoder through the online latent of frame 0. Targets come
-        from EMA copies: the target encoder's latents (A's prediction targets, B's bootstrap
-        frame) and B's target twins. A's loss joins every `a_every`-th step; so do B's values on
-        A's predicted latents and the curiosity head, which read the same target latents.
-        """
-        g = self.genome
-        batch = self.memory.sample(
-            g.batch_size, self.sequence_length, self.meta.recent_fraction, self.meta.half_life
-        )
-        obs = torch.as_tensor(batch["obs"], device=self.device)
-        action = torch.as_tensor(batch["action"], device=self.device)
-        first = torch.as_tensor(batch["first"], device=self.device)
-        rewards = torch.as_tensor(batch["reward"], device=self.device)
-        terminal = torch.as_tensor(batch["terminal"], device=self.device)
-        a_learns = (
-            self.a is not None and route.a_learns and self.counters["learn_steps"] % g.a_every == 0
-        )
-        n = g.n_step + 1
-        size = obs.shape[0]
-        encoder, target_encoder = self.encoders
-        _, last, _, _ = n_step_returns(rewards[:, :n], first[:, :n], terminal[:, :n], g.gamma)
-        rows = torch.arange(size, device=self.device)
-        with torch.no_grad():
-            if a_learns:  # every frame: A's targets
-                target = self.a.embed_sequences(obs)
-                z_last = target[rows, last]
-            else:  # only the frame each return bootstraps from
-                z_last = target_encoder(obs[rows, last])
-        z0 = encoder(obs[:, 0])
-        loss, info = self.b.extrinsic_loss(
-            z0,
-            z_last,
-            action[:, 1],
-            self.extrinsic_weight * rewards[:, :n],
-            first[:, :n],
-            terminal[:, :n],
-        )
-        if a_learns:
-            alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
-            self.a.track_scale(target[:, 1:])
-            model_loss, a_info, predicted = world_model_loss(
-                self.a, scale_gradient(z0, g.encoder_share), target, action, alive, rewards, g
-            )
-            info.update(a_info)
-            loss = loss + g.model_weight * model_loss
-            if g.predicted_value_weight > 0:  # 0 in a continuous newborn: not computed at all
-                horizon = predicted.shape[2]
-                value_loss, value_info = self.b.predicted_value_loss(
-                    predicted.mean(dim=0), target[:, 1 : horizon + 1], alive[:, :horizon]
-                )
-                info.update(value_info)
-                loss = loss + g.predicted_value_weight * value_loss
-            if self.curious:
-                bonus = self.a.disagreement(
-                    target[:, : n - 1].flatten(0, 1), action[:, 1:n].flatten(0, 1)
-                ).view(size, n - 1)
-                curiosity_loss, curiosity_info = self.b.intrinsic_loss(
-                    z0, z_last, action[:, 1], bonus, first[:, :n], terminal[:, :n]
-                )
-                info.update(curiosity_info)
-                loss = loss + curiosity_loss
-        if not torch.isfinite(loss).item():  # a poisoned batch must not reach the weights
-            self._record_update("updates_b", None)
-            return
-        optimizers = [self.b.optimizer] if self.a is None else [self.a.optimizer, self.b.optimizer]
-        for optimizer in optimizers:
-            optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        for optimizer in optimizers:
-            optimizer.step()
-        self.b.update_targets()
-        info.update(self.b.learn_policy(z0))  # a continuous B's actor; nothing for a discrete B
-        if "b_intrinsic_spread" in info:
-            self.b.track_intrinsic_scale(info["b_intrinsic_spread"])
-        if self.a is not None:
-            self.a.update_target()
-        if a_learns:
-            self._record_update("updates_a", a_info)
-        self._record_update("updates_b", info)
-        self.telemetry.on_value(info["b_value_error"], info["b_value"])
-
-    def _intervene(self) -> None:
-        """M's plasticity command: reset the least useful units, boost the learning rates."""
-        self.counters["interventions"] += 1
-        g = self.genome
-        if self.meta.plasticity:
-            for utility, optimizer in self.utilities:
-                reinitialize_units(
-                    utility.module,
-                    optimizer,
-                    g.reinit_fraction,
-                    utility,
-                    maturity=UNIT_MATURITY,
-                    generator=self.model_rng,
-                )
-        if self.meta.lr_boost > 1.0:
-            for boost in self.boosts.values():
-                boost.start(self.meta.lr_boost, g.boost_duration)
-
-    def _record_update(self, counter: str, info: dict[str, float] | None) -> None:
-        """Count an update, or a skipped one (non-finite loss), which M hears of as a fault."""
-        self.telemetry.on_update(skipped=info is None)
-        if info is None:
-            self.counters["skipped_updates"] += 1
-        else:
-            self.losses.update(info)
-            self.counters[counter] += 1
-            self.boosts[counter].step()
+            self.teacher_action = self.mind.infer_action(obs, teacher.get("next_obs"))
 
     # --- Checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        """The body's state and the mind's, side by side in one flat dict (a mind's keys are
+        its own: "a", "b", "memory", "rng", ... for the A-B-M mind)."""
         return {
-            "a": None if self.a is None else self.a.state_dict(),
-            "a_optimizer": None if self.a is None else self.a.optimizer.state_dict(),
-            "b": self.b.state_dict(),
-            "b_optimizer": self.b.optimizer.state_dict(),
-            "memory": self.memory.state_dict(),
+            **self.mind.state_dict(),
             "telemetry": self.telemetry.state_dict(),
             "controller": self.controller.state_dict(),
-            "rng": self.rng.bit_generator.state,
-            "model_rng": self.model_rng.get_state(),
-            "utilities": [utility.state_dict() for utility, _ in self.utilities],
-            "boosts": {name: boost.state_dict() for name, boost in self.boosts.items()},
-            "sources": list(self.sources),
             **self.returns.state_dict(),  # "pending" and "realised"
             "counters": dict(self.counters),
-            "losses": dict(self.losses),
             "obs": self.obs,
             "teacher_action": self.teacher_action,
             "teacher_source": self.teacher_source,
             "followed": self.followed,
-            "plan_warm": self.plan_warm,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if self.a is not None:
-            self.a.load_state_dict(state["a"])
-            self.a.optimizer.load_state_dict(state["a_optimizer"])
-        self.b.load_state_dict(state["b"])
-        self.b.optimizer.load_state_dict(state["b_optimizer"])
-        self.memory.load_state_dict(state["memory"])
+        self.mind.load_state_dict(state)
         self.telemetry.load_state_dict(state["telemetry"])
-        self.controller.load_state_dict(state["controller"])
-        self.meta = self.controller.action_for(self.controller.mode, self.controller.rule)
-        self.rng.bit_generator.state = state["rng"]
-        self.model_rng.set_state(state["model_rng"])
-        for (utility, _), saved in zip(self.utilities, state["utilities"], strict=True):
-            utility.load_state_dict(saved)
-        for name, boost in self.boosts.items():
-            boost.load_state_dict(state["boosts"][name])
-        self.sources = [str(name) for name in state["sources"]]
+        # Lives of agents without networks saved before the body was shared kept no controller
+        # state nor what was in view: they resume from a fresh one.
+        self.controller.load_state_dict(state.get("controller", {}))
+        self.meta = self.controller.current()
         self.returns.load_state_dict(state)
-        self.counters = {name: int(state["counters"][name]) for name in COUNTERS}
-        self.losses = {name: float(value) for name, value in state["losses"].items()}
-        self.obs = state["obs"]
-        self.teacher_action = state["teacher_action"]
-        self.teacher_source = state["teacher_source"]
-        self.followed = state["followed"]
-        self.plan_warm = state.get("plan_warm")  # absent from lives saved before continuous plans
+        self.counters.update({name: int(state["counters"][name]) for name in COUNTERS})
+        self.obs = state.get("obs")
+        self.teacher_action = state.get("teacher_action")
+        self.teacher_source = state.get("teacher_source")
+        self.followed = state.get("followed")

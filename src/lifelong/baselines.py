@@ -1,274 +1,187 @@
-"""Baselines: the agents the A-B-M agent is measured against, on the same interfaces.
+"""The parts baselines are made of: controllers that replace System M, and minds without networks.
 
-Each baseline is the `Agent` with one thing changed, so a comparison isolates that thing: a
-factory builds it with its own controller (who picks the mode) or settings (`world_model`,
-`curious`, `extrinsic_weight`). `abm` itself is built the same way, its ablations (`ablate`) being
-System M with rule families disabled. `random` and the bandits are small classes without
-networks instead; they keep only what a life reads of an agent.
+Each baseline is the body (`agent.py`) with one part changed, so a comparison isolates that part;
+the registry (`agents.py`) names which controller and which mind make each. The controllers here
+follow a plan instead of the meta-state, each implementing `Controller` (`decide`, `current`,
+state); the minds here implement `Mind` without networks and learn nothing but their own
+statistics, so their lives' records read like every other's (the body keeps the books):
 
-    frozen     M replaced by the status quo: a human schedule (observe, then act and learn) for the
-               first `frozen_after` steps, then every weight frozen for the rest of the life
-    a_only     M always explores; B's only reward is A's disagreement (curiosity), never the world's
-    b_only     no System A and no M: n-step double DQN on raw frames, its encoder trained by TD
-               alone (the same encoder and value heads as the full agent's)
-    a_plus_b   A and B sharing one encoder, no M: always EXPLOIT at the exploit temperature, no
-               curiosity. With b_only, it answers "does A help B?" without M in the way
-    timer_m    A and B unchanged, modes from a fixed timer (`timer_cycle`, `mode_mix` proportions)
-    random_m   A and B unchanged, modes drawn at random with `mode_mix` frequencies (the bench
-               passes the full agent's measured frequencies)
-    random     uniform random actions, no learning: the floor every metric is normalised by
-    sw_ucb     sliding-window UCB, cusum_ucb CUSUM-UCB: bandit algorithms, the reference points for
-               M's change detection in the `bandits` suite (they ignore observations)
-
-The Stable-Baselines3 agents cannot step inside our loop; `sb3_life.py` runs them through the
-same world and writes the same records.
+    FixedController   one mode for the whole life (b_only, a_plus_b, a_only)
+    FrozenSchedule    the status quo: a human schedule (observe, then act and learn) for the first
+                      `frozen_after` ticks, then every weight frozen (frozen)
+    TimerController   modes from a fixed timer in `mode_mix` proportions (timer_m)
+    RandomController  modes drawn at random with `mode_mix` frequencies (random_m)
+    RandomMind        uniform random actions, no learning: the floor every metric is normalised by
+    BanditMind        a bandit algorithm (sliding-window UCB, CUSUM-UCB) playing actions as arms,
+                      blind to observations: the reference points for M's change detection
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
-from lifelong.agent import COUNTERS, Agent
-from lifelong.config import Config, parse_mode_mix
+from lifelong.agent import Birth
 from lifelong.genome import Genome
 from lifelong.modes import Mode
-from lifelong.signals import MetaState, ModeReturns, Telemetry
-from lifelong.systems.control import MetaAction, MetaController
+from lifelong.signals import MetaState
+from lifelong.systems.control import MetaAction, meta_action
 
 # --- Controllers that replace System M -----------------------------------------------------------
 
 
-class FixedController(MetaController):
-    """One mode for the whole life; `learns=False` freezes every weight."""
+class Schedule:
+    """A controller that follows a plan, not the meta-state: `next_mode` says what comes at each
+    tick (`self.tick` counts them from 1). It never intervenes and raises no alarms."""
 
     uses_detector = False
+    intervenes = False
+
+    def __init__(self, genome: Genome, mode: Mode = Mode.EXPLORE, rule: str = "birth") -> None:
+        self.genome = genome
+        self.mode, self.rule = mode, rule  # the mode of the last tick (at birth: none chosen)
+        self.tick = 0
+
+    def next_mode(self) -> tuple[Mode, str]:
+        raise NotImplementedError
+
+    def decide(self, state: MetaState) -> MetaAction:
+        self.tick += 1
+        self.mode, self.rule = self.next_mode()
+        return self.current()
+
+    def current(self) -> MetaAction:
+        return meta_action(self.genome, self.mode, self.rule)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode.value, "rule": self.rule, "tick": self.tick}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Also reads the state of a life saved when baselines subclassed M (extra keys)."""
+        self.mode, self.rule = Mode(state["mode"]), str(state["rule"])
+        self.tick = int(state.get("tick", 0))
+
+
+class FixedController(Schedule):
+    """One mode for the whole life; `learns=False` freezes every weight."""
 
     def __init__(self, genome: Genome, mode: Mode, rule: str, learns: bool = True) -> None:
-        super().__init__(genome)
-        self.mode, self.rule, self.learns = mode, rule, learns
+        super().__init__(genome, mode)
+        self.fixed, self.learns = (mode, rule), learns
 
-    def _choose(self, state: MetaState) -> tuple[Mode, str]:
-        return self.mode, self.rule
+    def next_mode(self) -> tuple[Mode, str]:
+        return self.fixed
 
-    def action_for(self, mode: Mode, rule: str, intervene: bool = False) -> MetaAction:
-        return replace(super().action_for(mode, rule), learns=self.learns)
+    def current(self) -> MetaAction:
+        return replace(super().current(), learns=self.learns)
 
 
-class FrozenSchedule(MetaController):
+class FrozenSchedule(Schedule):
     """Observe for the first fifth of `after` ticks, explore for the rest, then exploit frozen.
 
     The schedule has no SLEEP, so ticks and world steps coincide.
     """
 
-    uses_detector = False
-
     def __init__(self, genome: Genome, after: int) -> None:
         super().__init__(genome)
-        self.after, self.tick = after, 0
+        self.after = after
 
-    def _choose(self, state: MetaState) -> tuple[Mode, str]:
-        self.tick += 1
+    def next_mode(self) -> tuple[Mode, str]:
         if self.tick <= self.after // 5:
             return Mode.OBSERVE, "schedule: observe"
         if self.tick <= self.after:
             return Mode.EXPLORE, "schedule: act and learn"
         return Mode.EXPLOIT, "schedule: frozen"
 
-    def action_for(self, mode: Mode, rule: str, intervene: bool = False) -> MetaAction:
-        return replace(super().action_for(mode, rule), learns=self.tick <= self.after)
-
-    def state_dict(self) -> dict:
-        return {**super().state_dict(), "tick": self.tick}
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.tick = int(state["tick"])
+    def current(self) -> MetaAction:
+        return replace(super().current(), learns=self.tick <= self.after)
 
 
-class TimerController(MetaController):
-    """Cycles OBSERVE -> EXPLORE -> EXPLOIT -> SLEEP, each for its share of `cycle` ticks."""
-
-    uses_detector = False
+class TimerController(Schedule):
+    """Cycles through the modes of `mix` in its order, each for its share of `cycle` ticks."""
 
     def __init__(self, genome: Genome, mix: dict[str, float], cycle: int) -> None:
         super().__init__(genome)
-        self.tick = 0
         self.ends: list[tuple[float, Mode]] = []
         total = 0.0
         for name, share in mix.items():
             total += share * cycle
             self.ends.append((total, Mode(name)))
 
-    def _choose(self, state: MetaState) -> tuple[Mode, str]:
-        position = self.tick % (self.ends[-1][0] or 1.0)
-        self.tick += 1
-        mode = next((m for end, m in self.ends if position < end), self.ends[-1][1])
-        return mode, "timer"
-
-    def state_dict(self) -> dict:
-        return {**super().state_dict(), "tick": self.tick}
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.tick = int(state["tick"])
+    def next_mode(self) -> tuple[Mode, str]:
+        position = (self.tick - 1) % (self.ends[-1][0] or 1.0)
+        return next((m for end, m in self.ends if position < end), self.ends[-1][1]), "timer"
 
 
-class RandomController(MetaController):
+class RandomController(Schedule):
     """A mode drawn from `mix` every `min_dwell` ticks: M's frequencies without M's reasons."""
-
-    uses_detector = False
 
     def __init__(self, genome: Genome, mix: dict[str, float], seed: int) -> None:
         super().__init__(genome)
         self.modes = [Mode(name) for name in mix]
         self.weights = list(mix.values())
         self.rng = np.random.default_rng([seed, 7919])
-        self.tick = 0
 
-    def _choose(self, state: MetaState) -> tuple[Mode, str]:
-        self.tick += 1
+    def next_mode(self) -> tuple[Mode, str]:
         if (self.tick - 1) % self.genome.min_dwell:
             return self.mode, self.rule
         return self.modes[self.rng.choice(len(self.modes), p=self.weights)], "random"
 
-    def state_dict(self) -> dict:
-        return {**super().state_dict(), "tick": self.tick, "rng": self.rng.bit_generator.state}
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "rng": self.rng.bit_generator.state}
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.tick = int(state["tick"])
         self.rng.bit_generator.state = state["rng"]
 
 
-# --- Agents built from the A-B-M agent -----------------------------------------------------------
-# Each is the `Agent` with its own controller (who picks the mode) and settings; `learner` turns
-# the two into a factory with `build_agent`'s signature.
-ControllerFor = Callable[[Config, Genome], MetaController]
+# --- Minds without networks -----------------------------------------------------------------------
 
 
-def learner(controller_for: ControllerFor, **settings: Any) -> Factory:
-    """A factory of `Agent`s whose controller is `controller_for(config, genome)`; `settings`
-    are the Agent's own (world_model, curious, extrinsic_weight)."""
+class RandomMind:
+    """Uniform random actions and no learning. Its controller keeps it in EXPLOIT, so it is
+    never asked to sleep or imagine; it has no policy to teach with (`policies.load_policy`)."""
 
-    def build(
-        config: Config,
-        observation_space: gym.Space,
-        action_space: gym.Space,
-        genome: Genome,
-        noop_action: int | None = None,
-    ) -> Agent:
-        return Agent(
-            observation_space,
-            action_space,
-            genome,
-            seed=config.seed,
-            device=config.device,
-            noop_action=noop_action,
-            controller=controller_for(config, genome),
-            **settings,
-        )
-
-    return build
-
-
-def system_m(config: Config, genome: Genome) -> MetaController:
-    """System M, with the rule families `config.ablate` names switched off (an ablation)."""
-    return MetaController(genome, disabled=frozenset(filter(None, config.ablate.split(","))))
-
-
-# --- Agents without networks ----------------------------------------------------------------------
-
-
-class RandomAgent:
-    """Uniform random actions and no learning: the floor every metric is normalised by.
-
-    It has no networks and no memory: it keeps only what a life reads of every agent (counters,
-    the telemetry of the world's reward and body, realised returns), kept the way `Agent` keeps
-    them, so its records read like the others'. Its mode is always EXPLOIT, so the life never
-    asks it to sleep or imagine; it has no policy to teach with (`policies.load_policy`).
-    """
-
-    def __init__(
-        self,
-        config: Config,
-        observation_space: gym.Space,
-        action_space: gym.Space,
-        genome: Genome,
-        noop_action: int | None = None,
-    ) -> None:
-        if not isinstance(action_space, gym.spaces.Discrete | gym.spaces.Box):
-            raise ValueError(
-                f"the agent acts in a Discrete or a bounded Box action space, got {action_space}"
-            )
-        self.genome = genome
-        self.action_space = action_space
-        self.n_actions = (
-            int(action_space.n) if isinstance(action_space, gym.spaces.Discrete) else None
-        )
-        self.rng = np.random.default_rng(config.seed)
-        self.telemetry = Telemetry.from_genome(genome)
-        self.meta = replace(MetaController(genome).action_for(Mode.EXPLOIT, "random"), learns=False)
-        self.alarm = False  # a change detector fired this tick (the bandits' own)
-        self.counters = dict.fromkeys(COUNTERS, 0)
+    def __init__(self, birth: Birth) -> None:
+        self.actions = birth.actions
+        self.rng = np.random.default_rng(birth.seed)
         self.losses: dict[str, float] = {}  # it never learns
-        self.returns = ModeReturns(genome.gamma, genome.n_step)
 
-    def begin(self, obs: np.ndarray, info: dict[str, Any]) -> None:
-        self._count_faults(obs, 0.0)
-        self.returns.clear()  # returns are counted within one stream
+    def begin(self, obs: np.ndarray) -> None:
+        pass
 
-    def decide(self) -> MetaAction:
-        self.telemetry.change_pending = False  # heard, as M would have
-        self.counters["ticks"] += 1
-        return self.meta
-
-    def act(self) -> int | np.ndarray:
-        space = self.action_space
-        if isinstance(space, gym.spaces.Box):  # uniform within the bounds
-            return self.rng.uniform(space.low, space.high).astype(space.dtype)
-        return int(self.rng.integers(self.n_actions))
+    def act(self, obs: np.ndarray, meta: MetaAction, lead: Any = None) -> Any:
+        return lead if lead is not None else self.actions.uniform(self.rng)
 
     def observe(
-        self, action: int, obs: np.ndarray, reward: float, terminated: bool, info: dict[str, Any]
-    ) -> None:
-        self._count_faults(obs, reward)
-        reward = reward if math.isfinite(reward) else 0.0
-        self.returns.add(self.meta.mode.value, reward)
-        teacher = info.get("teacher")
-        in_view = None if teacher is None else str(teacher.get("source", "teacher"))
-        self.telemetry.on_world_step(reward, info.get("body"), in_view)
-        self.counters["env_steps"] += 1
-        self.counters["faints"] += int(bool(info.get("fainted", False)))
+        self, action: Any, obs: np.ndarray, reward: float, terminated: bool, followed: str | None
+    ) -> bool:
+        return False
 
-    def realised_returns(self) -> dict[str, float]:
-        return self.returns.means()
+    def learn(self, meta: MetaAction) -> None:
+        pass
 
-    def _count_faults(self, obs: np.ndarray, reward: float) -> None:
-        """Non-finite observations and rewards are counted as `Agent` counts those it cleans."""
-        self.counters["sanitized"] += int(not math.isfinite(float(obs.sum())))
-        self.counters["sanitized"] += int(not math.isfinite(reward))
+    def sleep(self, meta: MetaAction) -> None:
+        pass
 
-    # Checkpoints hold the keys of `Agent.state_dict` this agent keeps.
+    def imagine(self, meta: MetaAction) -> None:
+        pass
+
+    def intervene(self, meta: MetaAction) -> None:
+        pass
+
+    def infer_action(self, obs: np.ndarray, next_obs: Any) -> Any:
+        return None
+
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "rng": self.rng.bit_generator.state,
-            "telemetry": self.telemetry.state_dict(),
-            **self.returns.state_dict(),
-            "counters": dict(self.counters),
-        }
+        return {"rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
-        self.telemetry.load_state_dict(state["telemetry"])
-        self.returns.load_state_dict(state)
-        self.counters = {name: int(state["counters"][name]) for name in COUNTERS}
 
 
 class SlidingWindowUCB:
@@ -380,29 +293,21 @@ class CusumUCB:
 BANDITS = {"sw_ucb": SlidingWindowUCB, "cusum_ucb": CusumUCB}
 
 
-class BanditAgent(RandomAgent):
-    """The bandit algorithm `config.agent` names in the agent's place: arms are actions,
-    observations are ignored."""
+class BanditMind(RandomMind):
+    """A bandit algorithm (`BANDITS`) in the mind's place: arms are the actions, observations are
+    ignored, and its own change detector (CUSUM-UCB's) raises the body's alarm."""
 
-    def __init__(
-        self,
-        config: Config,
-        observation_space: gym.Space,
-        action_space: gym.Space,
-        genome: Genome,
-        noop_action: int | None = None,
-    ) -> None:
-        super().__init__(config, observation_space, action_space, genome, noop_action)
-        self.algorithm = BANDITS[config.agent](self.n_actions)
+    def __init__(self, birth: Birth, algorithm: str) -> None:
+        super().__init__(birth)
+        self.algorithm = BANDITS[algorithm](self.actions.n)
 
-    def act(self) -> int:
-        return self.algorithm.choose(self.rng)
+    def act(self, obs: np.ndarray, meta: MetaAction, lead: Any = None) -> Any:
+        return lead if lead is not None else self.algorithm.choose(self.rng)
 
     def observe(
-        self, action: int, obs: np.ndarray, reward: float, terminated: bool, info: dict[str, Any]
-    ) -> None:
-        super().observe(action, obs, reward, terminated, info)
-        self.alarm = self.algorithm.update(action, reward if math.isfinite(reward) else 0.0)
+        self, action: Any, obs: np.ndarray, reward: float, terminated: bool, followed: str | None
+    ) -> bool:
+        return self.algorithm.update(action, reward)
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "algorithm": self.algorithm.state_dict()}
@@ -410,53 +315,3 @@ class BanditAgent(RandomAgent):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.algorithm.load_state_dict(state["algorithm"])
-
-
-# --- Who lives ------------------------------------------------------------------------------------
-
-Factory = Callable[[Config, gym.Space, gym.Space, Genome, int | None], Agent | RandomAgent]
-
-AGENTS: dict[str, Factory] = {
-    "abm": learner(system_m),
-    "frozen": learner(lambda config, genome: FrozenSchedule(genome, config.frozen_after)),
-    "a_only": learner(
-        lambda config, genome: FixedController(genome, Mode.EXPLORE, "curiosity only"),
-        extrinsic_weight=0.0,
-    ),
-    "b_only": learner(
-        lambda config, genome: FixedController(genome, Mode.EXPLOIT, "model-free"),
-        world_model=False,
-    ),
-    "a_plus_b": learner(
-        lambda config, genome: FixedController(genome, Mode.EXPLOIT, "A and B, no M"),
-        curious=False,
-    ),
-    "timer_m": learner(
-        lambda config, genome: TimerController(
-            genome, parse_mode_mix(config.mode_mix), config.timer_cycle
-        )
-    ),
-    "random_m": learner(
-        lambda config, genome: RandomController(
-            genome, parse_mode_mix(config.mode_mix), config.seed
-        )
-    ),
-    "random": RandomAgent,
-    "sw_ucb": BanditAgent,
-    "cusum_ucb": BanditAgent,
-}
-# The agents whose lives learn a policy (B's values), which a later life can follow as a teacher.
-LEARNERS = tuple(name for name, build in AGENTS.items() if build not in (RandomAgent, BanditAgent))
-
-
-def build_agent(
-    config: Config,
-    observation_space: gym.Space,
-    action_space: gym.Space,
-    genome: Genome,
-    noop_action: int | None = None,
-) -> Agent | RandomAgent:
-    """The agent `config.agent` names, built for the world's spaces."""
-    if config.agent not in AGENTS:
-        raise ValueError(f"agent {config.agent!r} does not live in a Life (see sb3_life.py)")
-    return AGENTS[config.agent](config, observation_space, action_space, genome, noop_action)

@@ -32,14 +32,13 @@ import numpy as np
 import yaml
 
 from lifelong import metrics
-from lifelong.config import ACTS_IN, Config, check_fits
+from lifelong.agents import ABLATED, BOTH, check_fits, entry, split_ablation
+from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.records import read_jsonl
 from lifelong.runner import Backend, failure, make_backend, small_files, work_in
 from lifelong.systems.control import RULE_FAMILIES
-
-ABLATED = "abm-no_"  # an agent name "abm-no_plan+imagine" is abm without those rule families
 
 
 @dataclass(frozen=True)
@@ -216,13 +215,6 @@ def life_config(life: LifePlan, mode_mix: str | None = None) -> dict[str, Any]:
     return changes
 
 
-def split_ablation(name: str) -> tuple[str, str]:
-    """'abm-no_plan+imagine' -> ('abm', 'plan,imagine'): an A-B-M agent without those rules."""
-    if not name.startswith(ABLATED):
-        return name, ""
-    return "abm", ",".join(name[len(ABLATED) :].split("+"))
-
-
 @dataclass(frozen=True)
 class BenchTask:
     """One life of a bench, as the runner ships it (`runner.py`): picklable, no torch."""
@@ -238,7 +230,7 @@ def live(task: BenchTask) -> dict[str, Any]:
     try:
         with work_in(task.directory) as where:
             changes = life_config(life, task.mode_mix)
-            if life.agent.startswith("sb3_"):
+            if entry(life.agent).loop == "sb3":
                 from lifelong.sb3_life import run_sb3_life
 
                 config = Config(**{**Config().to_dict(), **changes, "diagnose_every": 0})
@@ -304,7 +296,8 @@ def run_bench(
     agents = list(agents or suite.agents)
     for agent in agents:
         base, ablate = split_ablation(agent)
-        Config(agent=base, ablate=ablate)  # the config's own check: a one-line UserError
+        entry(agent)  # the registry's own check: a one-line UserError
+        Config(agent=base, ablate=ablate)  # the config's, of the ablated families
     if len(set(agents)) != len(agents):
         raise UserError("--agents lists an agent twice")
     if seeds < 1 or jobs < 1:
@@ -350,12 +343,13 @@ def _check_fits(agents: list[str], worlds: tuple[str, ...]) -> None:
     """Refuse an agent that cannot act in one of the suite's worlds (DQN or a bandit in a Box,
     SAC in a Discrete), before anything is written; only when such an agent is asked, as it
     builds each world."""
-    if not any(agent in ACTS_IN for agent in agents):
+    if all(entry(agent).acts_in == BOTH for agent in agents):
         return
+    from lifelong.policies import load_policy
     from lifelong.worlds import make_world
 
     for world in worlds:
-        probe = make_world(world)
+        probe = make_world(world, load_policy=load_policy)
         try:
             for agent in agents:
                 check_fits(agent, probe.action_space, world)

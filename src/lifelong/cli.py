@@ -318,11 +318,12 @@ def _newborn(worlds: list[str] | None) -> Genome:
     """The default genome of bodies living in `worlds` (`config.newborn`); the discrete one when
     the worlds' kinds of actions differ, or none are named."""
     from lifelong.config import newborn
+    from lifelong.policies import load_policy
     from lifelong.worlds import make_world
 
     born = set()
     for spec in worlds or []:
-        world = make_world(spec)
+        world = make_world(spec, load_policy=load_policy)
         born.add(newborn(world.action_space))
         world.close()
     return born.pop() if len(born) == 1 else Genome()
@@ -356,11 +357,12 @@ def _check_world(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from lifelong.policies import load_policy
     from lifelong.worlds.check import check_world
 
     if args.steps < 1:
         raise UserError(f"--steps must be >= 1, got {args.steps}")
-    report = check_world(args.spec, args.steps, args.seed)
+    report = check_world(args.spec, args.steps, args.seed, load_policy=load_policy)
     console = Console()
     console.print(f"[bold]{report.spec}[/bold]")
     console.print(f"observation {report.observation_space}")

@@ -22,54 +22,10 @@ from lifelong.systems.control import RULE_FAMILIES
 
 FORMAT_VERSION = 1  # bump when a run directory written by an older version can no longer resume
 
-# Who lives: the A-B-M agent or one of the baselines it is measured against (`baselines.py`;
-# the SB3 agents run through `sb3_life.py`). A test checks this list against both.
-AGENTS = (
-    "abm",  # Systems A, B and M: the agent of the paper
-    "frozen",  # fixed schedule (observe, then act and learn) until `frozen_after`, then no learning
-    "a_only",  # A learns and drives curiosity; nothing learns from the world's reward
-    "b_only",  # model-free n-step double DQN on raw observations: no world model, no M
-    "a_plus_b",  # A and B sharing one encoder, no M: always exploit, no curiosity
-    "timer_m",  # A and B as in abm, modes switched by a fixed timer in the `mode_mix` proportions
-    "random_m",  # A and B as in abm, modes drawn at random with the `mode_mix` frequencies
-    "random",  # uniform random actions, no learning: the floor of every metric
-    "sw_ucb",  # sliding-window UCB (bandit reference, Garivier & Moulines 2011)
-    "cusum_ucb",  # CUSUM-UCB (bandit reference with a change detector, Liu et al. 2018)
-    "sb3_dqn",  # Stable-Baselines3 DQN learning for the whole life (the `baseline` extra)
-    "sb3_ppo",  # Stable-Baselines3 PPO learning for the whole life (the `baseline` extra)
-    "sb3_sac",  # Stable-Baselines3 SAC, for worlds with continuous (Box) actions (`baseline`)
-    "sb3_td3",  # Stable-Baselines3 TD3, for worlds with continuous (Box) actions (`baseline`)
-)
-
-# The kinds of action space an agent acts in, where it is not both (our learners and `random`
-# act in Discrete and Box): read by every check made before a life writes anything.
-ACTS_IN: dict[str, tuple[str, ...]] = {
-    "sw_ucb": ("Discrete",),  # bandit algorithms play arms
-    "cusum_ucb": ("Discrete",),
-    "sb3_dqn": ("Discrete",),
-    "sb3_sac": ("Box",),
-    "sb3_td3": ("Box",),
-}
-
-
 def newborn(action_space: Any) -> Genome:
     """The default genome of a body acting in `action_space` (a gymnasium space): the
-    continuous newborn's for a Box (`Genome.default`), kinds named as `ACTS_IN` names them."""
+    continuous newborn's for a Box (`Genome.default`)."""
     return Genome.default(continuous=type(action_space).__name__ == "Box")
-
-
-def check_fits(agent: str, action_space: Any, world: str = "this world") -> None:
-    """Refuse, in one line naming the agents that fit, an agent that cannot act in a world's
-    action space (a gymnasium space; an ablation `abm-no_x` acts as `abm` does)."""
-    kinds = ACTS_IN.get(agent, ("Discrete", "Box"))
-    kind = type(action_space).__name__
-    if kind in kinds:
-        return
-    fitting = [name for name in AGENTS if kind in ACTS_IN.get(name, ("Discrete", "Box"))]
-    raise UserError(
-        f"agent {agent!r} acts in a {' or '.join(kinds)} action space, but {world} has"
-        f" {action_space}; agents for {kind} actions: {', '.join(fitting)}"
-    )
 
 
 @dataclass(frozen=True)
@@ -84,7 +40,7 @@ class Config:
     threads: int = 1  # torch threads per life: small networks run fastest on one
     tensorboard: bool = True  # also write TensorBoard event files
     diagnose_every: int = 0  # world steps between held-out diagnostics of the networks (0: never)
-    agent: str = "abm"  # who lives (see AGENTS)
+    agent: str = "abm"  # who lives (`lifelong agents`; the registry is `agents.py`)
     frozen_after: int = 20_000  # `frozen`: world steps of its schedule before learning stops
     mode_mix: str = "observe=0.1,explore=0.3,exploit=0.5,sleep=0.1"  # timer_m / random_m
     timer_cycle: int = 1000  # `timer_m`: ticks in one cycle through the modes
@@ -114,8 +70,6 @@ class Config:
         for name in ("diagnose_every", "frozen_after"):
             if getattr(self, name) < 0:
                 raise UserError(f"config key '{name}' must be >= 0, got {getattr(self, name)}")
-        if self.agent not in AGENTS:
-            raise UserError(f"unknown agent {self.agent!r}; agents: {', '.join(AGENTS)}")
         parse_mode_mix(self.mode_mix)
         for family in filter(None, self.ablate.split(",")):
             if family not in RULE_FAMILIES:

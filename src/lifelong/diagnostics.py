@@ -33,7 +33,9 @@ from torch import Tensor, nn
 
 from lifelong.errors import UserError
 from lifelong.metrics import dormant_fraction, effective_rank, linear_probe_r2
-from lifelong.systems.continuous_action import ActionScale
+from lifelong.plasticity import is_activation
+from lifelong.policies import load_policy
+from lifelong.actions import BoxActions
 from lifelong.worlds import make_world
 
 # Mixed into every probe seed, so a probe built with a life's seed never replays that life's own
@@ -45,26 +47,6 @@ CHUNK = 256
 HORIZONS = (1, 2, 4, 8)
 # Seed of the randomly initialised encoder behind diag_probe_r2_floor.
 FLOOR_SEED = 0x0F1005
-# Modules whose outputs count as hidden units for dormancy and effective rank.
-ACTIVATIONS: tuple[type[nn.Module], ...] = (
-    nn.ReLU,
-    nn.ReLU6,
-    nn.LeakyReLU,
-    nn.PReLU,
-    nn.RReLU,
-    nn.SiLU,
-    nn.GELU,
-    nn.ELU,
-    nn.CELU,
-    nn.SELU,
-    nn.Mish,
-    nn.Softplus,
-    nn.Tanh,
-    nn.Sigmoid,
-    nn.Hardswish,
-    nn.Hardtanh,
-    nn.Hardsigmoid,
-)
 
 
 @dataclass(eq=False)
@@ -110,11 +92,11 @@ def collect_probe(world_spec: str, seed: int, steps: int = 1024) -> ProbeSet:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
         raise UserError(f"probe steps must be an integer >= 2, got {steps!r}")
     reset_seed, policy_seed = probe_seeds(seed)
-    world = make_world(world_spec)
+    world = make_world(world_spec, load_policy=load_policy)
     try:
         space = world.action_space
         # Continuous actions are drawn uniformly and kept as the agent keeps them, in [-1, 1]^d.
-        scale = ActionScale(space.low, space.high) if isinstance(space, gym.spaces.Box) else None
+        scale = BoxActions(space) if isinstance(space, gym.spaces.Box) else None
         if scale is None and not isinstance(space, gym.spaces.Discrete):
             raise UserError(f"a probe needs a Discrete or Box action space, got {space}")
         no_action: Any = 0 if scale is None else np.zeros(scale.shape, dtype=np.float32)
@@ -171,26 +153,21 @@ def _truth_table(truths: list[Any]) -> tuple[np.ndarray | None, list[str]]:
 
 
 @torch.inference_mode()
-def diagnose(agent: Any, probe: ProbeSet) -> dict[str, float]:
-    """The diag_* values of an agent on a probe; a key that cannot be computed is left out.
+def diagnose(mind: Any, probe: ProbeSet) -> dict[str, float]:
+    """The diag_* values of a mind with networks (`mind.ABMMind`) on a probe; a key that
+    cannot be computed is left out.
 
-    Relies on `agent.a` (a SystemA or None), `agent.b` (with `.q`, or None) and `agent.b_input`
-    (falling back to `agent.a.embed`). Values that come out NaN or infinite are left out too, so
-    a record never carries a number JSON cannot hold.
+    Reads `mind.a` (System A, or None in a model-free mind), `mind.b` (System B) and
+    `mind.b_input` (what B sees of observations) on `mind.device`. Values that come out NaN or
+    infinite are left out too, so a record never carries a number JSON cannot hold.
     """
-    a = getattr(agent, "a", None)
-    b = getattr(agent, "b", None)
-    device = _device(agent)
-    obs = torch.as_tensor(probe.obs, device=device)
+    a, b = mind.a, mind.b
+    obs = torch.as_tensor(probe.obs, device=torch.device(mind.device))
     values: dict[str, float] = {}
     if a is not None:
         values.update(_diagnose_a(a, obs, probe))
-    if b is not None and not getattr(b, "continuous", False):  # a critic of (z, a): left out
-        b_input = getattr(agent, "b_input", None)
-        if not callable(b_input):
-            b_input = None if a is None else a.embed
-        if b_input is not None:
-            values.update(_diagnose_b(b.q, _chunked(b_input, obs)))
+    if b is not None and not b.continuous:  # a critic of (z, a): left out
+        values.update(_diagnose_b(b.q, _chunked(mind.b_input, obs)))
     return {key: float(v) for key, v in values.items() if math.isfinite(v)}
 
 
@@ -332,6 +309,11 @@ def _probe_r2(features: np.ndarray, truth: np.ndarray) -> float:
 def forward_with_activations(module: nn.Module, inputs: Tensor) -> tuple[Tensor, list[Tensor]]:
     """module(inputs) in chunks, and the output of every activation module it called.
 
+    Activation modules are those whose outputs are hidden units by `plasticity.is_activation`,
+    so dormancy is measured on the units that the plasticity interventions reset. Activations
+    called as functions (`F.silu`) have no module to hook and are not seen; no network measured
+    here calls one.
+
     Returns the output (N, ...) and one (N, units) tensor per activation call, in call order.
     Convolutional activations (N, C, ...) are reduced to one unit per channel by their mean
     absolute value, the channel-wise dormancy of Sokar et al. (2023).
@@ -341,9 +323,7 @@ def forward_with_activations(module: nn.Module, inputs: Tensor) -> tuple[Tensor,
     def record(_module: nn.Module, _args: Any, output: Tensor) -> None:
         calls.append(output if output.dim() == 2 else output.abs().flatten(2).mean(dim=2))
 
-    handles = [
-        m.register_forward_hook(record) for m in module.modules() if isinstance(m, ACTIVATIONS)
-    ]
+    handles = [m.register_forward_hook(record) for m in module.modules() if is_activation(m)]
     outputs: list[Tensor] = []
     layers: list[list[Tensor]] = []
     try:
@@ -381,15 +361,3 @@ def _effective_rank(features: Tensor) -> float:
 
 def _mean_dormant(layers: list[Tensor]) -> float:
     return float(np.mean([dormant_fraction(layer.cpu().numpy()) for layer in layers]))
-
-
-def _device(agent: Any) -> torch.device:
-    """The device of the agent's networks (its `device`, else that of its first parameter)."""
-    device = getattr(agent, "device", None)
-    if device is not None:
-        return torch.device(device)
-    for system in (getattr(agent, "a", None), getattr(agent, "b", None)):
-        if isinstance(system, nn.Module):
-            for parameter in system.parameters():
-                return parameter.device
-    return torch.device("cpu")

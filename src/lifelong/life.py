@@ -27,13 +27,14 @@ from typing import Any
 import gymnasium as gym
 import torch
 
-from lifelong.agent import tick
-from lifelong.baselines import build_agent
+from lifelong.agents import build_agent, check_fits, check_ours
 from lifelong.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
-from lifelong.config import Config, check_fits, newborn
+from lifelong.config import Config, newborn
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.mind import ABMMind
 from lifelong.modes import Mode
+from lifelong.policies import load_policy
 from lifelong.records import Record, Recorder, read_jsonl
 from lifelong.worlds import adopt_world, make_world, noop_action
 from lifelong.worlds.wrappers import saved_completely
@@ -71,11 +72,8 @@ def open_life(
         build_world, world, custom_actions = _world_builder(world)
     config_changes = dict(config_changes or {})
     genome_changes = dict(genome_changes or {})
-    if str(config_changes.get("agent", "")).startswith("sb3_"):
-        raise UserError(
-            f"agent {config_changes['agent']!r} lives only in benchmarks (`lifelong bench`):"
-            " Stable-Baselines3 runs its own loop"
-        )
+    if "agent" in config_changes:
+        check_ours(str(config_changes["agent"]))
     if world is not None:
         config_changes["world"] = world
     if seed is not None:
@@ -103,15 +101,16 @@ def open_life(
                 " the same world to open_life(..., world=...) to continue it"
             )
         if build_world is None:
-            make_world(config.world).close()  # fail early if this version no longer knows it
+            # fail early if this version no longer knows it
+            make_world(config.world, load_policy=load_policy).close()
         return Life(directory, config, genome, build_world)
     config = Config(**{**Config().to_dict(), **config_changes})
     actions = custom_actions
     if build_world is None:
-        probe_world = make_world(config.world)
+        probe_world = make_world(config.world, load_policy=load_policy)
         actions = probe_world.action_space
-        check_fits(config.agent, actions)
         probe_world.close()
+    check_fits(config.agent, actions)  # a world given from Python too
     born = newborn(actions)
     genome = Genome.load(genome_file, base=born) if genome_file is not None else born
     genome = genome.replace(**genome_changes) if genome_changes else genome
@@ -175,7 +174,9 @@ class Life:
         world `config.world` names."""
         self.directory, self.config, self.genome = directory, config, genome
         torch.set_num_threads(config.threads)
-        self._build_world = build_world or (lambda: make_world(config.world))
+        self._build_world = build_world or (
+            lambda: make_world(config.world, load_policy=load_policy)
+        )
         self.world = self._build_world()
         self.agent = build_agent(
             config,
@@ -200,7 +201,7 @@ class Life:
         saved_at = agent.counters["env_steps"]
         while (steps is None or agent.counters["env_steps"] < steps) and not self.stop_requested:
             previous = agent.meta.mode
-            action = tick(agent)
+            action = agent.tick()
             meta = agent.meta
             self.recorder.tick(meta.mode.value)
             if meta.mode != previous:
@@ -282,7 +283,8 @@ class Life:
 
         if self._probe is None:
             self._probe = collect_probe(self.config.world, self.config.seed)
-        self._diagnostics = diagnose(self.agent, self._probe)
+        if isinstance(self.agent.mind, ABMMind):  # minds without networks have nothing to show
+            self._diagnostics = diagnose(self.agent.mind, self._probe)
 
     def _log(self) -> None:
         agent = self.agent

@@ -19,7 +19,9 @@ which its leaf modules are called, so one mechanism covers `nn.Sequential` MLPs,
 call their layers from `forward` (the ConvEncoder's convolutions feeding a Linear head through
 `nn.Flatten`) and functional activations (the PredictorEnsemble's `F.silu` between
 EnsembleLinear layers, recognised by checking the next layer's input against known activation
-functions). A chain that does not match is skipped, with the reason kept in `skipped`.
+functions). A chain that does not match is skipped, with the reason kept in `skipped`. Which
+modules' outputs are hidden units at all is `is_activation`, the package's one definition:
+diagnostics.py measures dormancy and effective rank on the same units.
 
 Everything random takes a `torch.Generator`; all state is tensors and floats in plain dicts, so it
 goes through `torch.save(..., weights_only=True)` checkpoints.
@@ -95,7 +97,16 @@ def layer_kind(module: nn.Module) -> str | None:
     return None
 
 
-def _is_activation(module: nn.Module) -> bool:
+def is_activation(module: nn.Module) -> bool:
+    """Whether the outputs of `module` are hidden units: it is an elementwise activation.
+
+    The one definition of a hidden unit, shared by the unit resets here (an activation between
+    two weight layers, see `find_unit_layers`) and by diagnostics.py's dormancy and effective
+    rank (every activation module a network calls), so both speak of the same units. Every
+    class of torch.nn.modules.activation counts except those in NOT_ELEMENTWISE, so no list of
+    torch's activations has to be kept up to date; classes defined elsewhere, subclasses of
+    torch's included, do not (their `forward` could compute anything).
+    """
     return type(module).__module__ == "torch.nn.modules.activation" and not isinstance(
         module, NOT_ELEMENTWISE
     )
@@ -187,7 +198,7 @@ def _match_chain(prev: _Call, between: list[_Call], nxt: _Call) -> UnitLayer | s
         norm = rest.pop(0).module
         if kind != "linear" or tuple(norm.normalized_shape) != (units,):
             return "a LayerNorm that does not normalise over the units alone"
-    activation = rest.pop(0) if rest and _is_activation(rest[0].module) else None
+    activation = rest.pop(0) if rest and is_activation(rest[0].module) else None
     while rest and isinstance(rest[0].module, PASS_THROUGH):
         rest.pop(0)
     flatten = rest.pop(0).module if rest and isinstance(rest[0].module, nn.Flatten) else None

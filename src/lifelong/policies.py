@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from lifelong.baselines import LEARNERS, build_agent
+from lifelong.agents import TEACHERS, build_agent
 from lifelong.checkpoint import CheckpointError, load_latest_checkpoint
 from lifelong.config import Config
 from lifelong.errors import UserError
@@ -25,13 +25,14 @@ def load_policy(directory: str | Path) -> Callable[[Any], Any]:
     """The greedy policy of the agent saved in a run directory, as a function obs -> action.
 
     For demonstrators: a teacher can be any agent that has lived before and learned a policy
-    (`baselines.LEARNERS`). The agent acts on its own observations without learning.
+    (`agents.TEACHERS`). The agent acts on its own observations without learning.
     """
     agent = load_agent(directory)
 
     def policy(obs: Any) -> Any:
         """The action the habit values most (discrete), or the actor's mean (continuous)."""
-        return agent.greedy(agent.b_input(torch.as_tensor(obs, dtype=torch.float32)[None]))
+        mind = agent.mind
+        return mind.greedy(mind.b_input(torch.as_tensor(obs, dtype=torch.float32)[None]))
 
     return policy
 
@@ -41,19 +42,19 @@ def load_agent(directory: str | Path) -> Any:
 
     Built as its life built it (`build_agent`, so a baseline or an ablation is itself again), on
     the CPU; the world is built only to learn its spaces. Only learners have one
-    (`baselines.LEARNERS`).
+    (`agents.TEACHERS`).
     """
     directory = Path(directory)
     if not (directory / "config.yaml").exists():
         raise UserError(f"no life in {directory} (config.yaml missing) to take a policy from")
     config = Config.load(directory / "config.yaml")
-    if config.agent not in LEARNERS:
+    if config.agent not in TEACHERS:
         raise UserError(
             f"{directory} holds a life of agent {config.agent!r}, which learns no policy to take;"
-            f" a policy comes from a life of {', '.join(LEARNERS)}"
+            f" a policy comes from a life of {', '.join(TEACHERS)}"
         )
     genome = Genome.load(directory / "genome.yaml")
-    world = make_world(config.world)
+    world = make_world(config.world, load_policy=load_policy)  # its teachers may be saved agents
     agent = build_agent(
         dataclasses.replace(config, device="cpu"),
         world.observation_space,

@@ -26,9 +26,11 @@ from typing import Any
 import numpy as np
 from torch import Tensor, nn
 
-from lifelong.config import Config, check_fits
+from lifelong.agents import check_fits, entry
+from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.policies import load_policy
 from lifelong.records import Recorder
 from lifelong.systems.observation import make_encoder
 from lifelong.worlds import make_world
@@ -68,7 +70,7 @@ def make_model(
     SB3's heads (SAC's and TD3's actor and critics each have their own) instead of MlpPolicy's
     flatten.
     """
-    if not config.agent.startswith("sb3_"):
+    if entry(config.agent).loop != "sb3":
         raise ValueError(f"agent {config.agent!r} is not a Stable-Baselines3 agent")
     check_fits(config.agent, env.action_space)
     try:
@@ -140,7 +142,7 @@ def run_sb3_life(directory: str | Path, config: Config, genome: Genome, steps: i
     from stable_baselines3.common.callbacks import BaseCallback
 
     directory = Path(directory)
-    env = make_world(config.world)
+    env = make_world(config.world, load_policy=load_policy)
     try:
         check_fits(config.agent, env.action_space, config.world)
         directory.mkdir(parents=True, exist_ok=True)

@@ -396,6 +396,13 @@ class Telemetry:
             plan_advantage=advantage / (scale + 1e-8) if measured else 0.0,
         )
 
+    def heard(self) -> MetaState:
+        """The meta-state for M's decision: news of a change is delivered once, then cleared
+        (`meta_state` alone, for the records, leaves it pending)."""
+        state = self.meta_state()
+        self.change_pending = self.agreement_pending = False
+        return state
+
     def trust_in(self, source: str | None) -> float:
         return self.trust.trust(source, self.reward_scale.value)
 

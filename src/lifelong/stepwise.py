@@ -26,8 +26,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from lifelong.agent import Agent, tick
-from lifelong.baselines import RandomAgent, build_agent
+from lifelong.agent import Agent
+from lifelong.agents import build_agent
 from lifelong.config import Config, newborn
 from lifelong.genome import Genome
 from lifelong.modes import Mode
@@ -36,7 +36,7 @@ from lifelong.modes import Mode
 class StepwiseAgent:
     """One agent of `lifelong` behind the two calls of an ordinary RL loop: `act`, `observe`."""
 
-    def __init__(self, agent: Agent | RandomAgent) -> None:
+    def __init__(self, agent: Agent) -> None:
         self.agent = agent
         self._action: int | None = None  # acted on, not yet observed
         self._in_stream = False  # False at birth and after an episode ends: `act` begins one
@@ -60,9 +60,9 @@ class StepwiseAgent:
         if not self._in_stream:
             self.agent.begin(obs, info or {})
             self._in_stream = True
-        action = tick(self.agent)
+        action = self.agent.tick()
         while action is None:  # M's sleep and imagine ticks: no world step
-            action = tick(self.agent)
+            action = self.agent.tick()
         self._action = action
         return action
 
@@ -100,7 +100,7 @@ def make_agent(
     noop_action: int | None = None,
     **config: Any,
 ) -> StepwiseAgent:
-    """An agent for a loop you own. `agent` names who lives (`lifelong.config.AGENTS`: the A-B-M
+    """An agent for a loop you own. `agent` names who lives (`lifelong.agents.AGENTS`: the A-B-M
     agent, a baseline, or an ablation via `ablate="plan,imagine"`); `genome` is who it is
     (default: the newborn's for its kind of actions, `config.newborn`); `noop_action` is the
     action that keeps still, for OBSERVE with no teacher in view; other `config` keys are

@@ -321,8 +321,9 @@ def _read_settings(directory: Path) -> dict[str, Any] | None:
 
 def check_worlds(settings: Settings) -> None:
     """Build every world variant once, so a typo is an error now and not a failed life later."""
+    from lifelong.policies import load_policy
     from lifelong.worlds import make_world
 
     for level in settings.curriculum:
         for spec in settings.variants(level):
-            make_world(spec).close()
+            make_world(spec, load_policy=load_policy).close()

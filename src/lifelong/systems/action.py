@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -306,6 +307,28 @@ class SystemB(ValueLearner):
         return self.values(z).amax(dim=-1)
 
     @torch.inference_mode()
+    def choose(
+        self,
+        z: Tensor,
+        temperature: float,
+        curiosity: float,
+        rng: np.random.Generator,
+        generator: torch.Generator | None = None,
+    ) -> int:
+        """An action for one latent state z (1, D), drawn with `rng` from `policy`. The same
+        call as the continuous B's (whose actor draws with `generator`)."""
+        probs = self.policy(z, temperature, curiosity)
+        u = rng.random()
+        for action, p in enumerate(probs):
+            u -= p
+            if u < 0.0:
+                return action
+        return len(probs) - 1  # u landed in the rounding error of the last probability
+
+    def greedy(self, z: Tensor) -> int:
+        """The action B values most in latent state z (1, D)."""
+        return int(self.values(z).argmax(dim=-1).item())
+
     def policy(self, z: Tensor, temperature: float, curiosity: float = 0.0) -> list[float]:
         """Action probabilities for one latent state z (1, D): a softmax over Q_ext, plus
         `curiosity` times Q_int when exploring."""

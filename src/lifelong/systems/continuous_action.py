@@ -23,7 +23,7 @@ Where it differs, and why:
   min_i Q_i(z, a) - alpha log pi(a | z) on latents detached from the encoder, and the entropy
   temperature alpha is tuned towards a target entropy of -d (Haarnoja et al. 2018).
 
-Actions live in [-1, 1]^d here; the agent maps them to the world's bounds (`ActionScale`).
+Actions live in [-1, 1]^d here; the agent maps them to the world's bounds (`actions.BoxActions`).
 """
 
 from __future__ import annotations
@@ -41,26 +41,6 @@ from lifelong.genome import Genome
 from lifelong.systems.action import ValueLearner, softmax_policy, value_net
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0  # the actor's spread stays between ~0.007 and ~7
-
-
-class ActionScale:
-    """Between a bounded Box of the world and [-1, 1]^d, where B's actions live."""
-
-    def __init__(self, low: np.ndarray, high: np.ndarray) -> None:
-        self.low = np.asarray(low, dtype=np.float32)
-        self.high = np.asarray(high, dtype=np.float32)
-        if not (np.isfinite(self.low).all() and np.isfinite(self.high).all()):
-            raise ValueError(f"continuous actions need finite bounds, got {self.low}..{self.high}")
-        self.shape = self.low.shape
-
-    def to_world(self, u: np.ndarray) -> np.ndarray:
-        u = np.clip(np.asarray(u, dtype=np.float32), -1.0, 1.0)
-        return self.low + (u + 1.0) * 0.5 * (self.high - self.low)
-
-    def from_world(self, action: Any) -> np.ndarray:
-        a = np.asarray(action, dtype=np.float32).reshape(self.shape)
-        span = np.maximum(self.high - self.low, 1e-8)
-        return np.clip(2.0 * (a - self.low) / span - 1.0, -1.0, 1.0)
 
 
 class TwinCritic(nn.Module):
@@ -198,6 +178,11 @@ class ContinuousB(ValueLearner):
             if u < 0.0:
                 return offered[i].cpu().numpy()
         return offered[-1].cpu().numpy()
+
+    def greedy(self, z: Tensor) -> np.ndarray:
+        """The actor's mean action in [-1, 1]^d for latent state z (1, D)."""
+        _, _, mean = self.actor(z)
+        return mean[0].cpu().numpy()
 
     # --- Steps ---------------------------------------------------------------------------------
     def learn_policy(self, z: Tensor) -> dict[str, float]:

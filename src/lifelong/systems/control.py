@@ -37,6 +37,7 @@ far more often than the two together.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from lifelong.genome import Genome
 from lifelong.modes import ROUTES, Mode
@@ -63,6 +64,51 @@ class MetaAction:
     learns: bool = True  # False: no gradient step at all (a frozen baseline after its schedule)
     plasticity: bool = False  # reinitialise the least useful units now (a change was detected)
     lr_boost: float = 1.0  # start a temporary learning-rate boost of this factor (1: none)
+
+
+class Controller(Protocol):
+    """Who picks the mode: System M, or a baseline's schedule. Sees only the meta-state."""
+
+    # Whether the change detector's alarms are this controller's (the body reports them).
+    uses_detector: bool
+    # Whether it can ever order a plasticity intervention (the mind then tracks unit utility).
+    intervenes: bool
+
+    def decide(self, state: MetaState) -> MetaAction: ...
+
+    def current(self) -> MetaAction:
+        """The action of the mode it is in: at birth, and after a resume."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def meta_action(
+    genome: Genome, mode: Mode, rule: str, after_change: bool = False, intervene: bool = False
+) -> MetaAction:
+    """The numbers that go with `mode`, from the genome: curiosity's weight, the policy's
+    temperature, replay's mix and half-life (recent-heavy and faster `after_change`), updates
+    per offline tick; `intervene` adds a unit reset and a learning-rate boost."""
+    g = genome
+    route = ROUTES[mode]
+    if after_change:
+        recent_fraction, half_life = 1.0, g.replay_half_life_change
+    else:
+        recent = g.replay_recent_sleep if mode == Mode.SLEEP else g.replay_recent_awake
+        recent_fraction, half_life = recent, g.replay_half_life
+    return MetaAction(
+        mode=mode,
+        rule=rule,
+        intrinsic_weight=g.intrinsic_gain if route.intrinsic else 0.0,
+        temperature=g.explore_temperature if mode == Mode.EXPLORE else g.exploit_temperature,
+        recent_fraction=recent_fraction,
+        half_life=half_life,
+        updates=0 if route.steps_world else g.sleep_updates,
+        plasticity=intervene and g.reinit_fraction > 0,
+        lr_boost=g.lr_boost if intervene else 1.0,
+    )
 
 
 class MetaController:
@@ -105,7 +151,7 @@ class MetaController:
             self.change_news, self.since_change = False, 0
         else:
             self.since_change += 1
-        return self.action_for(mode, rule, intervene)
+        return self._action(mode, rule, intervene)
 
     def _on(self, family: str) -> bool:
         gene = INNATE_SWITCHES.get(family)
@@ -156,39 +202,16 @@ class MetaController:
                 return Mode.EXPLORE, "surprise"
         return Mode.EXPLOIT, "default"
 
-    def action_for(self, mode: Mode, rule: str, intervene: bool = False) -> MetaAction:
-        """The numbers that go with `mode`; `intervene`: reset the least useful units and boost
-        the learning rates now (a change both detector streams agree on)."""
-        g = self.genome
-        offline = not ROUTES[mode].steps_world
-        return MetaAction(
-            mode=mode,
-            rule=rule,
-            intrinsic_weight=g.intrinsic_gain if ROUTES[mode].intrinsic else 0.0,
-            temperature=g.explore_temperature if mode == Mode.EXPLORE else g.exploit_temperature,
-            recent_fraction=self._recent_fraction(mode),
-            half_life=self._half_life(),
-            updates=g.sleep_updates if offline else 0,
-            plasticity=intervene and g.reinit_fraction > 0,
-            lr_boost=g.lr_boost if intervene else 1.0,
-        )
+    def current(self) -> MetaAction:
+        """The action of the mode M is in (at birth, or after a resume)."""
+        return self._action(self.mode, self.rule)
 
-    def _recent_fraction(self, mode: Mode) -> float:
-        """Replay's share of recent experience: the mode's, or all of it for `recency_span`
-        ticks after a detected change (the old world's memories mislead for a while)."""
-        if self.since_change < self.genome.recency_span:
-            return 1.0
-        return (
-            self.genome.replay_recent_sleep
-            if mode == Mode.SLEEP
-            else self.genome.replay_recent_awake
-        )
-
-    def _half_life(self) -> float:
-        """How fast replay's odds fall with a frame's age: shorter for a while after a change."""
-        g = self.genome
-        recent = self.since_change < g.recency_span
-        return g.replay_half_life_change if recent else g.replay_half_life
+    def _action(self, mode: Mode, rule: str, intervene: bool = False) -> MetaAction:
+        """`meta_action`, with replay leaning on recent memories for `recency_span` ticks after
+        a detected change (the old world's memories mislead for a while); `intervene`: reset
+        the least useful units and boost the learning rates now."""
+        after_change = self.since_change < self.genome.recency_span
+        return meta_action(self.genome, mode, rule, after_change, intervene)
 
     def state_dict(self) -> dict:
         return {

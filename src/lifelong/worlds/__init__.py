@@ -14,7 +14,10 @@ thing on the command line, in config.yaml, in benchmarks and in tests. The gramm
     minigrid:ID                 a MiniGrid env, its symbolic image one-hot encoded
     sequence(tasks=A|B,...)     TaskSequence over the worlds A, B, ... (each a spec)
 
-then applies each `+wrapper(...)` from `wrappers.WRAPPERS` in order. Every mistake (a name, a
+then applies each `+wrapper(...)` from `wrappers.WRAPPERS` in order. A teacher whose policy is a
+run directory holding a saved agent needs `load_policy` (directory -> policy), handed in by the
+caller (a life passes `lifelong.policies.load_policy`): the worlds import nothing above them, so
+a saved agent is loaded before the world is, by its caller's code. Every mistake (a name, a
 parameter, a value the constructor rejects, a missing optional package) is a `UserError` whose one
 line names the problem and what is allowed: parameters are checked against the constructor's
 signature before anything is built.
@@ -49,6 +52,9 @@ __all__ = [
     "resolve_spec",
     "world_names",
 ]
+
+# Turns a run directory holding a saved agent into its policy, obs -> action (a teacher's).
+PolicyLoader = Callable[[str], Callable[[Any], Any]]
 
 # Keyword arguments `gymnasium.make` itself takes, on top of the env constructor's.
 _GYM_MAKE_PARAMS = {"max_episode_steps", "disable_env_checker", "render_mode"}
@@ -112,7 +118,9 @@ def _minatar(game: str, params: dict[str, Any]) -> gym.Env:
     return _construct(f"world 'minatar:{game}'", MinAtarWorld, game, **params)
 
 
-def _sequence(name: str, params: dict[str, Any]) -> gym.Env:
+def _sequence(
+    name: str, params: dict[str, Any], load_policy: PolicyLoader | None = None
+) -> gym.Env:
     task_sequence = _wrappers_module_attr("TaskSequence")
     if task_sequence is None:
         raise UserError("world 'sequence' needs lifelong.worlds.wrappers, which is missing")
@@ -127,7 +135,7 @@ def _sequence(name: str, params: dict[str, Any]) -> gym.Env:
     envs: list[gym.Env] = []
     try:
         for task in tasks:
-            envs.append(make_world(task))
+            envs.append(make_world(task, load_policy=load_policy))
     except BaseException:
         for env in envs:
             env.close()
@@ -189,20 +197,26 @@ def resolve_spec(spec: str | WorldSpec) -> WorldSpec:
     return parse_spec(spec)
 
 
-def make_world(spec: str | WorldSpec) -> gym.Env:
-    """Build the world a spec names: the base, then each wrapper around it in order."""
+def make_world(spec: str | WorldSpec, load_policy: PolicyLoader | None = None) -> gym.Env:
+    """Build the world a spec names: the base, then each wrapper around it in order.
+
+    `load_policy` loads a teacher's saved agent, `teacher(policy=runs/x)`
+    (`lifelong.policies.load_policy`); without it such a teacher is a UserError.
+    """
     parsed = resolve_spec(spec)
-    env = _build_base(parsed.base)
+    env = _build_base(parsed.base, load_policy)
     try:
         for part in parsed.wrappers:
-            env = _wrap(env, part)
+            env = _wrap(env, part, load_policy)
     except BaseException:
         env.close()
         raise
     return env
 
 
-def _build_base(part: Part) -> gym.Env:
+def _build_base(part: Part, load_policy: PolicyLoader | None = None) -> gym.Env:
+    if part.name == "sequence":  # its tasks are worlds, which may have teachers of their own
+        return _sequence(part.name, dict(part.params), load_policy)
     if part.name in _BASES:
         return _BASES[part.name][0](part.name, dict(part.params))
     prefix, colon, rest = part.name.partition(":")
@@ -213,7 +227,7 @@ def _build_base(part: Part) -> gym.Env:
     raise UserError(f"unknown world {part.name!r}; available: {', '.join(world_names())}")
 
 
-def _wrap(env: gym.Env, part: Part) -> gym.Env:
+def _wrap(env: gym.Env, part: Part, load_policy: PolicyLoader | None = None) -> gym.Env:
     factories: dict[str, Callable[..., gym.Env]] = _wrappers_module_attr("WRAPPERS") or {}
     if part.name not in factories:
         allowed = ", ".join(sorted(factories)) or "none are available"
@@ -222,6 +236,8 @@ def _wrap(env: gym.Env, part: Part) -> gym.Env:
     first = next(iter(inspect.signature(factory).parameters), None)
     skip = (first,) if first else ()
     _check_params(f"wrapper {part.name!r}", part.params, factory, skip=skip)
+    if load_policy is not None:  # positional: every factory in WRAPPERS takes it there
+        return _construct(f"wrapper {part.name!r}", factory, env, load_policy, **part.params)
     return _construct(f"wrapper {part.name!r}", factory, env, **part.params)
 
 

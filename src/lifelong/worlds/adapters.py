@@ -22,7 +22,6 @@ it on a new episode.
 from __future__ import annotations
 
 import colorsys
-import copy
 import sys
 from typing import Any
 
@@ -40,6 +39,7 @@ from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, TimeLimit
 
 from lifelong.errors import UserError
 from lifelong.worlds.mujoco_worlds import load_mujoco_state, mujoco_state, saveable_mujoco
+from lifelong.worlds.state import restore_rng, rng_state
 
 # A first dimension this small, and smaller than the other two, is channels rather than rows.
 MAX_CHANNELS_FIRST = 16
@@ -232,7 +232,7 @@ def task_state(env: gym.Env) -> dict[str, Any] | None:
     return {
         "task": type(task).__name__,
         **saved,
-        "rng": copy.deepcopy(task.np_random.bit_generator.state),
+        "rng": rng_state(task.np_random),
         "wrappers": {
             type(layer).__name__: getattr(layer, attribute)
             for layer in layers
@@ -257,22 +257,13 @@ def load_task_state(env: gym.Env, state: dict[str, Any]) -> None:
             task.steps_beyond_terminated = state["steps_beyond_terminated"]
         for name in _CLASSIC_EXTRAS.get(type(task), ()):
             setattr(task, name, state[name])
-    restore_generator(task, state["rng"])
+    restore_rng(task, state["rng"])
     for layer in layers:
         attribute = _MAKE_WRAPPERS[type(layer)]
         if attribute is not None:
             setattr(layer, attribute, state["wrappers"][type(layer).__name__])
         if isinstance(layer, PassiveEnvChecker):
             layer.checked_reset = layer.checked_step = layer.checked_data_reuse = True
-
-
-def restore_generator(env: gym.Env, rng_state: dict[str, Any]) -> None:
-    """Give `env.np_random` the saved state (a generator of the saved kind if it differs)."""
-    rng_state = copy.deepcopy(rng_state)
-    bit_generator = getattr(np.random, rng_state["bit_generator"])
-    if type(env.np_random.bit_generator) is not bit_generator:
-        env.np_random = np.random.Generator(bit_generator())
-    env.np_random.bit_generator.state = rng_state
 
 
 def _plain_number(value: Any) -> float | None:
@@ -425,7 +416,7 @@ class MinAtarWorld(gym.Env):
         return {
             "settings": dict(self._settings),
             "seeded": self._seeded,
-            "rng": copy.deepcopy(self.np_random.bit_generator.state),
+            "rng": rng_state(self.np_random),
             "sticky_rng": _random_state(self._env.random),
             "game_rng": _random_state(game.random),
             "last_action": int(self._env.last_action),
@@ -444,7 +435,7 @@ class MinAtarWorld(gym.Env):
         if state["seeded"]:
             self._env.seed(0)  # one RandomState shared by the Environment and the game
         self._seeded = bool(state["seeded"])
-        restore_generator(self, state["rng"])
+        restore_rng(self, state["rng"])
         self._env.random.set_state(state["sticky_rng"])
         game.random.set_state(state["game_rng"])
         self._env.last_action = int(state["last_action"])

@@ -19,7 +19,6 @@ own seeded generator (the schedule from one derived from it), so a saved state c
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -28,6 +27,7 @@ import numpy as np
 from gymnasium import spaces
 
 from lifelong.worlds.schedule import Schedule
+from lifelong.worlds.state import restore_rng, rng_state
 
 _STATE_VERSION = 1
 
@@ -111,7 +111,7 @@ class PiecewiseBandit(gymnasium.Env):
             "means": list(self._means),
             "segment": self._segment,
             "schedule": self._schedule.state_dict(),
-            "rng": copy.deepcopy(self.np_random.bit_generator.state),
+            "rng": rng_state(self.np_random),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -122,11 +122,7 @@ class PiecewiseBandit(gymnasium.Env):
             raise ValueError(
                 f"state config={state['config']} does not match this env's {self._config()}"
             )
-        rng_state = copy.deepcopy(state["rng"])
-        bit_generator = getattr(np.random, rng_state["bit_generator"])
-        if type(self.np_random.bit_generator) is not bit_generator:
-            self.np_random = np.random.Generator(bit_generator())
-        self.np_random.bit_generator.state = rng_state
+        restore_rng(self, state["rng"])
         self._schedule.load_state_dict(state["schedule"])
         self._set_means([float(m) for m in state["means"]])
         self._segment = int(state["segment"])

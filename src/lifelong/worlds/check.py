@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils.env_checker import check_env
 
-from lifelong.worlds import make_world
+from lifelong.worlds import PolicyLoader, make_world
 from lifelong.worlds.state import saved_completely
 
 # A step as the checks compare it: observation, reward, terminated, truncated.
@@ -106,15 +106,24 @@ def _saved_state(world: gym.Env) -> Any:
     return None if state_dict is None else state_dict()
 
 
-def check_world(spec: str, steps: int = 5000, seed: int = 0) -> WorldReport:
-    """Check and profile the world `spec` (UserError for a spec that names nothing)."""
-    world = make_world(spec)
+def check_world(
+    spec: str, steps: int = 5000, seed: int = 0, load_policy: PolicyLoader | None = None
+) -> WorldReport:
+    """Check and profile the world `spec` (UserError for a spec that names nothing).
+
+    `load_policy` loads a teacher's saved agent, as `make_world` takes it.
+    """
+
+    def build() -> gym.Env:
+        return make_world(spec, load_policy=load_policy)
+
+    world = build()
     report = WorldReport(spec, str(world.observation_space), str(world.action_space))
 
     def gymnasium_checker() -> str:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            check_env(make_world(spec), skip_render_check=True)
+            check_env(build(), skip_render_check=True)
         return f"{len(caught)} warning(s)" if caught else ""
 
     def spaces() -> str:
@@ -135,20 +144,20 @@ def check_world(spec: str, steps: int = 5000, seed: int = 0) -> WorldReport:
     actions = _random_actions(world.action_space, rng, 300)
 
     def deterministic() -> str:
-        first = _rollout(make_world(spec), actions, seed)
-        second = _rollout(make_world(spec), actions, seed)
+        first = _rollout(build(), actions, seed)
+        second = _rollout(build(), actions, seed)
         if not _same(first, second):
             raise AssertionError("two worlds with the same seed and actions diverged")
         return f"{len(actions)} steps identical"
 
     def restorable() -> str:
-        original = make_world(spec)
+        original = build()
         original.reset(seed=seed)
         _play(original, actions[:50])
         state = _saved_state(original)
         if not saved_completely(state):
             return "cannot be saved exactly: resumes as a new episode"
-        copy = make_world(spec)  # never reset, as a resumed life's world is
+        copy = build()  # never reset, as a resumed life's world is
         copy.load_state_dict(state)
         if not _same(_play(original, actions[50:]), _play(copy, actions[50:])):
             raise AssertionError("a restored world diverged from the original")

@@ -7,7 +7,6 @@ copies one in.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import gymnasium as gym
@@ -21,6 +20,7 @@ from lifelong.worlds.state import (
     inner_state,
     load_blocks,
     load_inner_state,
+    rng_state,
     salted_rng,
 )
 
@@ -114,7 +114,7 @@ class NoisyTV(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def _draw_block(self) -> None:
         rng, size = self._rng, self._block_size
-        self._block_rng = copy.deepcopy(rng.bit_generator.state)
+        self._block_rng = rng_state(rng)
         units = rng.random((size, *self._low.shape))
         self._block_means = rng.uniform(_TV_MEAN_LOW, _TV_MEAN_HIGH, (size, self._channels))
         if self.bool_obs:  # a pixel is on with its channel's probability
@@ -185,7 +185,7 @@ class NoisyTV(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def state_dict(self) -> dict[str, Any]:
         return {
             "means": self.means.tolist(),
-            "rng": copy.deepcopy(self._rng.bit_generator.state),
+            "rng": rng_state(self._rng),
             "block": block_state(self._block_rng, self._pos, self._block_size),
             "inner": inner_state(self.env),
         }

@@ -27,7 +27,6 @@ nursery_render.py and nursery_params.py.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -38,6 +37,7 @@ from gymnasium import spaces
 
 from lifelong.worlds.nursery_params import check_float, check_int, check_reliability
 from lifelong.worlds.nursery_render import draw_map
+from lifelong.worlds.state import restore_rng, rng_state
 
 Cell = tuple[int, int]
 
@@ -372,7 +372,7 @@ class Nursery(gymnasium.Env):
             "season": (self._t // self.season_length) & 1,
             "slippery": self._slippery(),
             "night": self._is_night(),
-            "rng": copy.deepcopy(self.np_random.bit_generator.state),
+            "rng": rng_state(self.np_random),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -387,11 +387,7 @@ class Nursery(gymnasium.Env):
             raise ValueError(
                 f"state config={state['config']} does not match this env's {self._config()}"
             )
-        rng_state = copy.deepcopy(state["rng"])
-        bit_generator = getattr(np.random, rng_state["bit_generator"])
-        if type(self.np_random.bit_generator) is not bit_generator:
-            self.np_random = np.random.Generator(bit_generator())
-        self.np_random.bit_generator.state = rng_state
+        restore_rng(self, state["rng"])
 
         saved_teachers = state["teachers"]
         self._place_world(

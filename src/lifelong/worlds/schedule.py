@@ -6,7 +6,6 @@ piecewise bandit), so "every=1000" means the same wherever it is written.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 
 from lifelong.errors import UserError
 from lifelong.worlds.params import finite, is_number, positive_int
+from lifelong.worlds.state import restore_rng, rng_state
 
 
 class Schedule:
@@ -120,10 +120,10 @@ class Schedule:
         return {
             "t": self._t,
             "next": self._next,
-            "rng": copy.deepcopy(self._rng.bit_generator.state),
+            "rng": rng_state(self._rng),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._t = int(state["t"])
         self._next = None if state["next"] is None else int(state["next"])
-        self._rng.bit_generator.state = copy.deepcopy(state["rng"])
+        restore_rng(self._rng, state["rng"])

@@ -6,7 +6,6 @@ spaces and switches between them on a `Schedule`.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import gymnasium as gym
@@ -15,7 +14,13 @@ from gymnasium import spaces
 
 from lifelong.errors import UserError
 from lifelong.worlds.schedule import Schedule
-from lifelong.worlds.state import inner_state, load_inner_state, salted_rng
+from lifelong.worlds.state import (
+    inner_state,
+    load_inner_state,
+    restore_rng,
+    rng_state,
+    salted_rng,
+)
 
 
 class TaskSequence(gym.Env):
@@ -148,7 +153,7 @@ class TaskSequence(gym.Env):
             "switch_pending": self._switch_pending,
             "task_seeds": list(self._task_seeds),
             "schedule": self.schedule.state_dict(),
-            "rng": copy.deepcopy(self._rng.bit_generator.state),
+            "rng": rng_state(self._rng),
             "inner": [inner_state(env) for env in self.envs],
         }
 
@@ -157,7 +162,7 @@ class TaskSequence(gym.Env):
         self._switch_pending = bool(state["switch_pending"])
         self._task_seeds = list(state["task_seeds"])
         self.schedule.load_state_dict(state["schedule"])
-        self._rng.bit_generator.state = copy.deepcopy(state["rng"])
+        restore_rng(self._rng, state["rng"])
         for env, inner in zip(self.envs, state["inner"], strict=True):
             load_inner_state(env, inner)
 

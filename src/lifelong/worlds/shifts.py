@@ -9,7 +9,6 @@ Each kind is a small subclass of `_Scheduled`, which owns the schedule, the regi
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +27,13 @@ from lifelong.errors import UserError
 from lifelong.worlds.mujoco_worlds import MUJOCO_KINDS, MujocoPhysics, is_mujoco
 from lifelong.worlds.params import discrete, finite
 from lifelong.worlds.schedule import Schedule
-from lifelong.worlds.state import inner_state, load_inner_state, salted_rng
+from lifelong.worlds.state import (
+    inner_state,
+    load_inner_state,
+    restore_rng,
+    rng_state,
+    salted_rng,
+)
 
 
 class _Scheduled(gym.Wrapper, gym.utils.RecordConstructorArgs):
@@ -128,7 +133,7 @@ class _Scheduled(gym.Wrapper, gym.utils.RecordConstructorArgs):
             "kind": self.kind,
             "regime": self.regime,
             "schedule": self.schedule.state_dict(),
-            "rng": copy.deepcopy(self._rng.bit_generator.state),
+            "rng": rng_state(self._rng),
             **self._extra_state(),
             "inner": inner_state(self.env),
         }
@@ -136,7 +141,7 @@ class _Scheduled(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.regime = int(state["regime"])
         self.schedule.load_state_dict(state["schedule"])
-        self._rng.bit_generator.state = copy.deepcopy(state["rng"])
+        restore_rng(self._rng, state["rng"])
         self._load_extra_state(state)
         self._refresh()
         load_inner_state(self.env, state["inner"])

@@ -24,6 +24,29 @@ def salted_rng(seed: int | None, salt: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(salt.encode())])
 
 
+def rng_state(generator: np.random.Generator) -> dict[str, Any]:
+    """A generator's state as plain data: a copy, which drawing on leaves as it was."""
+    return copy.deepcopy(generator.bit_generator.state)
+
+
+def restore_rng(target: np.random.Generator | gym.Env, state: dict[str, Any]) -> None:
+    """Put back a state that `rng_state` saved, into a generator or into a world's ``np_random``.
+
+    A generator takes it as it is (it must be of the saved kind). A world's ``np_random`` is read
+    through Gymnasium's property, which creates one for a world never reset (as a resumed life's
+    world is); when that generator is of another kind than the saved one, the world is given a
+    new generator of the saved kind first.
+    """
+    state = copy.deepcopy(state)
+    if isinstance(target, np.random.Generator):
+        target.bit_generator.state = state
+        return
+    bit_generator = getattr(np.random, state["bit_generator"])
+    if type(target.np_random.bit_generator) is not bit_generator:
+        target.np_random = np.random.Generator(bit_generator())
+    target.np_random.bit_generator.state = state
+
+
 def inner_state(env: gym.Env) -> Any:
     """The state of the world beneath, looked up through Gymnasium's own wrappers."""
     try:
@@ -61,8 +84,8 @@ def load_blocks(wrapper: Any, state: dict[str, Any]) -> None:
     if block is None or block["rng"] is None:  # no block drawn yet (or an older checkpoint)
         wrapper._pos, wrapper._block_rng = wrapper._block_size, None
     else:
-        wrapper._rng.bit_generator.state = copy.deepcopy(block["rng"])
+        restore_rng(wrapper._rng, block["rng"])
         wrapper._block_size = int(block["size"])
         wrapper._draw_block()
         wrapper._pos = int(block["pos"])
-    wrapper._rng.bit_generator.state = copy.deepcopy(state["rng"])
+    restore_rng(wrapper._rng, state["rng"])

@@ -1,13 +1,13 @@
 """``teacher``: demonstrators of chosen reliability and visibility, shown in ``info``.
 
 The built-in policies (random, cartpole, noop) live here. A run directory holding a saved agent
-is loaded, when a spec names one, by ``lifelong.policies`` (which builds the agent; the worlds
-never import the life loop).
+is loaded, when a spec names one, by the ``load_policy`` the caller hands in (``make_world``
+passes it down; a life hands in ``lifelong.policies.load_policy``, which builds the agent): the
+worlds never import anything above them.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,13 @@ from lifelong.worlds.state import (
     inner_state,
     load_blocks,
     load_inner_state,
+    rng_state,
     salted_rng,
     saved_completely,
 )
 
 Policy = Callable[[Any], Any]
+PolicyLoader = Callable[[str], Policy]  # a run directory holding a saved agent -> its policy
 
 
 def _cartpole_policy(obs: Any) -> int:
@@ -71,6 +73,9 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
     Stacked teachers (different names and reliabilities) append to the same list, so an agent
     can learn whom to trust.
 
+    A policy that names a run directory holding a saved agent is loaded by ``load_policy``,
+    handed in by whoever builds the world (it is not a spec parameter).
+
     ``shows="outcome"`` demonstrates without saying the action: the demo carries ``next_obs``,
     the observation the teacher's action leads to (the world is stepped and restored through its
     ``state_dict``, so only worlds that can be saved allow it), and the learner must infer the
@@ -90,6 +95,7 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
         visible: float = 1.0,
         name: str = "teacher",
         shows: str = "action",
+        load_policy: PolicyLoader | None = None,
     ) -> None:
         # Not deep-copied: a caller's policy is shared as given, not cloned with its agent.
         gym.utils.RecordConstructorArgs.__init__(
@@ -100,6 +106,7 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
             visible=visible,
             name=name,
             shows=shows,
+            load_policy=load_policy,
         )
         gym.Wrapper.__init__(self, env)
         if shows not in ("action", "outcome"):
@@ -118,6 +125,7 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if not isinstance(name, str) or not name:
             raise UserError(f"teacher: name={name!r} is invalid; allowed: a non-empty string")
         self.name = name
+        self._load_policy = load_policy
         self.policy = self._resolve(policy)
         # A built-in policy is a pure function of the observation (the random one is a uniform
         # action, which the block already holds), so it is only consulted when someone looks; a
@@ -164,9 +172,13 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
                 )
             return _cartpole_policy
         if isinstance(policy, str) and (Path(policy) / "config.yaml").exists():
-            from lifelong.policies import load_policy  # lazy: policies imports worlds
-
-            return load_policy(policy)
+            if self._load_policy is None:
+                raise UserError(
+                    f"teacher: policy={policy!r} names a saved agent, which only a life can load"
+                    " (make_world(spec, load_policy=lifelong.policies.load_policy)); allowed"
+                    f" here: a callable obs -> action, or one of {', '.join(TEACHER_POLICIES)}"
+                )
+            return self._load_policy(policy)
         raise UserError(
             f"teacher: policy={policy!r} is invalid; allowed: a callable obs -> action, a run "
             f"directory holding a saved agent, or one of {', '.join(TEACHER_POLICIES)}"
@@ -187,7 +199,7 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def _draw_block(self) -> None:
         rng, size = self._rng, self._block_size
-        self._block_rng = copy.deepcopy(rng.bit_generator.state)
+        self._block_rng = rng_state(rng)
         # Both coins every step, so the random stream does not depend on the outcomes.
         coins = rng.random((2, size))
         self._reliable = coins[0].tolist()
@@ -243,7 +255,7 @@ class Teacher(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "rng": copy.deepcopy(self._rng.bit_generator.state),
+            "rng": rng_state(self._rng),
             "block": block_state(self._block_rng, self._pos, self._block_size),
             "inner": inner_state(self.env),
         }

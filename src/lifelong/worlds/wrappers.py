@@ -23,9 +23,10 @@ Each lives in a module of its own: ``shifts`` (with the ``schedule`` they run on
 ``noisy_tv``, ``teachers`` and ``failure``; what they share is in ``params`` (parameter checks)
 and ``state`` (own generators, saved state). This module binds them: ``WRAPPERS`` maps the names
 used in world specs (``gym:CartPole-v1+shift(kind=gravity, every=20000)+noisy_tv``) to factories
-called as ``factory(env, **params)``. Any mistake in the parameters raises
-:class:`~lifelong.errors.UserError` with one line naming the wrapper, the bad value and what is
-allowed.
+called as ``factory(env, **params)``, or ``factory(env, load_policy, **params)`` to hand a teacher
+the loader of saved agents (``make_world`` does; no spec can set it). Any mistake in the
+parameters raises :class:`~lifelong.errors.UserError` with one line naming the wrapper, the bad
+value and what is allowed.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from lifelong.worlds.noisy_tv import NoisyTV
 from lifelong.worlds.sequence import TaskSequence
 from lifelong.worlds.shifts import shift
 from lifelong.worlds.state import saved_completely
-from lifelong.worlds.teachers import Teacher
+from lifelong.worlds.teachers import PolicyLoader, Teacher
 
 # TaskSequence and saved_completely are re-exported: `lifelong.worlds` looks the sequence up here
 # (`_wrappers_module_attr`) and `lifelong.life` imports saved_completely from here.
@@ -50,13 +51,20 @@ __all__ = ["WRAPPERS", "TaskSequence", "saved_completely"]
 
 
 def _checked(name: str, factory: Callable[..., gym.Env]) -> Callable[..., gym.Env]:
-    """Refuse unknown parameters with a one-line UserError instead of Python's TypeError."""
-    allowed = [p for p in inspect.signature(factory).parameters if p != "env"]
+    """Refuse unknown parameters with a one-line UserError instead of Python's TypeError.
 
-    def make(env: gym.Env, **params: Any) -> gym.Env:
+    `load_policy` (positional, so no spec parameter can stand for it) reaches the factories that
+    take one, the teacher's: a caller's loader of saved agents, never a spec's value.
+    """
+    taken = inspect.signature(factory).parameters
+    allowed = [p for p in taken if p not in ("env", "load_policy")]
+
+    def make(env: gym.Env, load_policy: PolicyLoader | None = None, /, **params: Any) -> gym.Env:
         for key in params:
             if key not in allowed:
                 raise UserError(f"{name}: unknown parameter {key!r}; allowed: {', '.join(allowed)}")
+        if load_policy is not None and "load_policy" in taken:
+            params["load_policy"] = load_policy
         return factory(env, **params)
 
     make.__name__ = name
