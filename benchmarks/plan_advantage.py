@@ -5,7 +5,7 @@
 For each life directory, the agent is loaded from its latest checkpoint (`load_agent`) and,
 frozen (no learning, no M), acts in fresh episodes of its own world twice over, from the same
 starts: by its habit (B's greedy action: the actor's mean, or the best Q) and by PLAN (A's model
-searched by `Agent.planned`: MPPI warm-started step to step, or `plan` for discrete actions).
+searched by `ABMMind.planned`: MPPI warm-started step to step, or `plan` for discrete actions).
 It prints the mean reward per step of both and their difference per life, and writes them to
 `--csv`. Unlike `mode_returns.py`, which reads what followed the steps M chose to plan, this
 compares the two ways of acting on the same states' distribution, so M's choice of when to plan
@@ -30,7 +30,7 @@ from lifelong.worlds import make_world
 HEADER = ["life", "episodes", "steps", "habit", "plan", "plan_minus_habit"]
 
 
-def rollout(agent: Any, world_spec: str, seed: int, steps: int, planning: bool) -> float:
+def rollout(mind: Any, world_spec: str, seed: int, steps: int, planning: bool) -> float:
     """Mean reward per step over `steps` world steps from `world.reset(seed)`, episodes chained."""
     world = make_world(world_spec)
     obs, _ = world.reset(seed=seed)
@@ -38,11 +38,11 @@ def rollout(agent: Any, world_spec: str, seed: int, steps: int, planning: bool) 
     try:
         for _ in range(steps):
             with torch.inference_mode():
-                z = agent.b_input(torch.as_tensor(obs, dtype=torch.float32)[None])
+                z = mind.b_input(torch.as_tensor(obs, dtype=torch.float32)[None])
                 if planning:
-                    action, warm = agent.planned(z, warm)
+                    action, warm = mind.planned(z, warm)
                 else:
-                    action = agent.greedy(z)
+                    action = mind.greedy(z)
             obs, reward, terminated, truncated, _ = world.step(action)
             total += float(reward)
             if terminated or truncated:
@@ -55,12 +55,12 @@ def rollout(agent: Any, world_spec: str, seed: int, steps: int, planning: bool) 
 
 def advantage(directory: Path, episodes: int, steps: int) -> dict[str, Any]:
     """Habit and PLAN of the life in `directory`, `episodes` starts of `steps` steps each."""
-    agent = load_agent(directory)
-    if getattr(agent, "a", None) is None:
-        raise SystemExit(f"{directory}: agent {agent!r} has no world model to plan in")
+    mind = load_agent(directory).mind
+    if mind.a is None:
+        raise SystemExit(f"{directory}: its agent has no world model to plan in")
     world = Config.load(directory / "config.yaml").world
-    habit = [rollout(agent, world, 10_000 + k, steps, False) for k in range(episodes)]
-    planned = [rollout(agent, world, 10_000 + k, steps, True) for k in range(episodes)]
+    habit = [rollout(mind, world, 10_000 + k, steps, False) for k in range(episodes)]
+    planned = [rollout(mind, world, 10_000 + k, steps, True) for k in range(episodes)]
     return {
         "life": str(directory),
         "episodes": episodes,

@@ -47,7 +47,7 @@ def main() -> None:
             rows.append(
                 {
                     "step": record["step"],
-                    "frames_in_memory": len(life.agent.memory),
+                    "frames_in_memory": len(life.agent.mind.memory),
                     "rss_mb": round(rss_mb(), 1),
                     "peak_rss_mb": round(
                         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1

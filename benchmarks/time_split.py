@@ -5,8 +5,8 @@
 Each part is timed by a wrapper around the method that does it (cProfile would inflate the many
 small calls), over `steps` world steps after the warm-up, default configuration, one torch
 thread. Times are per world step and per B update (one learning step: about 6 world steps, as
-B also learns at sleep ticks). Parts nest: `Agent._learn` contains the updates and the sampling,
-`Agent.act` contains `plan` and `Agent.b_input`. `--sb3` times SB3's DQN the same way, at our
+B also learns at sleep ticks). Parts nest: `ABMMind._learn` contains the updates and the sampling,
+`ABMMind.act` contains `plan` and `ABMMind.b_input`. `--sb3` times SB3's DQN the same way, at our
 replay ratio, with its MLP and with our encoder (as `throughput.py --sb3`): its `train` is the
 update, the rest is acting, the world and its bookkeeping.
 """
@@ -26,24 +26,25 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from throughput import SB3_MISSING, SB3_NETWORKS, measure_agent, measure_sb3  # noqa: E402
 
-import lifelong.agent  # noqa: E402
+import lifelong.mind  # noqa: E402
 from lifelong.agent import Agent  # noqa: E402
 from lifelong.memory import Memory  # noqa: E402
+from lifelong.mind import ABMMind  # noqa: E402
 from lifelong.systems.action import SystemB  # noqa: E402
 from lifelong.systems.observation import SystemA  # noqa: E402
 
 PARTS = [
-    (Agent, "_learn"),
+    (ABMMind, "_learn"),
     (SystemB, "extrinsic_loss"),
     (SystemB, "intrinsic_loss"),
     (SystemB, "predicted_value_loss"),
-    (lifelong.agent, "world_model_loss"),  # A's loss, joined every `a_every`-th learning step
+    (lifelong.mind, "world_model_loss"),  # A's loss, joined every `a_every`-th learning step
     (SystemA, "embed_sequences"),
     (Memory, "sample"),
-    (Agent, "act"),
-    (lifelong.agent, "plan"),  # PLAN's lookahead, called by `Agent.act` in PLAN mode
-    (Agent, "b_input"),
-    (Agent, "_measure_prediction"),
+    (ABMMind, "act"),
+    (lifelong.mind, "plan"),  # PLAN's lookahead, called by `ABMMind.act` in PLAN mode
+    (ABMMind, "b_input"),
+    (ABMMind, "_measure_prediction"),
     (Agent, "decide"),
     (Memory, "add"),
 ]

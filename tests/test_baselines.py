@@ -9,24 +9,25 @@ import pytest
 import torch
 from conftest import TINY
 
-from lifelong import baselines
+from lifelong import agents as registry
+from lifelong.actions import action_kind
 from lifelong.agent import Agent
+from lifelong.agents import AGENTS, TEACHERS, build_agent
 from lifelong.baselines import (
-    LEARNERS,
-    BanditAgent,
+    BanditMind,
     CusumUCB,
     FixedController,
     FrozenSchedule,
-    RandomAgent,
     RandomController,
+    RandomMind,
     SlidingWindowUCB,
     TimerController,
-    build_agent,
 )
-from lifelong.config import AGENTS, Config, parse_mode_mix
+from lifelong.config import Config, parse_mode_mix
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.life import open_life, read_metrics
+from lifelong.mind import ABMMind
 from lifelong.modes import ROUTES, Mode
 from lifelong.policies import load_policy
 from lifelong.signals import MetaState
@@ -36,13 +37,19 @@ from lifelong.worlds import make_world
 SB3_AGENTS = {"sb3_dqn", "sb3_ppo", "sb3_sac", "sb3_td3"}
 
 
-def test_every_agent_name_is_built_somewhere():
-    assert set(AGENTS) == set(baselines.AGENTS) | SB3_AGENTS
+def test_every_agent_of_our_loop_is_built_from_a_controller_and_a_mind():
+    ours = {name for name, entry in AGENTS.items() if entry.loop == "ours"}
+    assert set(AGENTS) - ours == SB3_AGENTS
+    assert all(AGENTS[name].controller and AGENTS[name].mind for name in ours)
+    assert all(AGENTS[name].controller is None for name in SB3_AGENTS)
 
 
-def test_unknown_agent_and_bad_mix_are_user_errors():
+def test_unknown_agent_and_bad_mix_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="unknown agent 'dreamer'; agents: abm, frozen"):
+        registry.entry("dreamer")
     with pytest.raises(UserError, match="unknown agent 'dreamer'"):
-        Config(agent="dreamer")
+        open_life(tmp_path / "x", world="nursery-small", config_changes={"agent": "dreamer"})
+    assert not (tmp_path / "x").exists()
     with pytest.raises(UserError, match="mode_mix"):
         Config(mode_mix="observe=0.5,dance=0.5")
     with pytest.raises(UserError, match="positive weight"):
@@ -112,12 +119,12 @@ def test_frozen_agent_learns_until_its_schedule_ends_then_never_again(tmp_path):
     life.run(300)
     assert life.agent.counters["updates_b"] > 0
     updates = dict(life.agent.counters)
-    a, b = _weights(life.agent.a), _weights(life.agent.b)
+    a, b = _weights(life.agent.mind.a), _weights(life.agent.mind.b)
     life.run(600)
     for key in ("updates_a", "updates_b", "learn_steps"):
         assert life.agent.counters[key] == updates[key]
-    assert all(torch.equal(x, y) for x, y in zip(a, _weights(life.agent.a), strict=True))
-    assert all(torch.equal(x, y) for x, y in zip(b, _weights(life.agent.b), strict=True))
+    assert all(torch.equal(x, y) for x, y in zip(a, _weights(life.agent.mind.a), strict=True))
+    assert all(torch.equal(x, y) for x, y in zip(b, _weights(life.agent.mind.b), strict=True))
 
 
 def test_a_only_never_learns_from_the_worlds_reward(tmp_path, monkeypatch):
@@ -125,7 +132,7 @@ def test_a_only_never_learns_from_the_worlds_reward(tmp_path, monkeypatch):
     # head, which the agent acts on, learns A's disagreement.
     life = _life(tmp_path, "a_only", world="gym:CartPole-v1")
     extrinsic, intrinsic = [], []
-    b = life.agent.b
+    b = life.agent.mind.b
     extrinsic_loss, intrinsic_loss = b.extrinsic_loss, b.intrinsic_loss
 
     def spy_extrinsic(z0, z_last, action, reward, *rest):
@@ -146,12 +153,13 @@ def test_a_only_never_learns_from_the_worlds_reward(tmp_path, monkeypatch):
 
 def test_b_only_has_no_world_model_and_trains_its_own_encoder(tmp_path):
     life = _life(tmp_path, "b_only")
-    assert life.agent.a is None and life.agent.encoders[0] is life.agent.b.encoder
-    encoder = _weights(life.agent.b.encoder)
+    assert life.agent.mind.a is None and life.agent.mind.encoders[0] is life.agent.mind.b.encoder
+    encoder = _weights(life.agent.mind.b.encoder)
     life.run(300)
     assert life.agent.counters["updates_b"] > 0 and life.agent.counters["updates_a"] == 0
     assert any(
-        not torch.equal(x, y) for x, y in zip(encoder, _weights(life.agent.b.encoder), strict=True)
+        not torch.equal(x, y)
+        for x, y in zip(encoder, _weights(life.agent.mind.b.encoder), strict=True)
     )
 
 
@@ -160,8 +168,8 @@ def test_a_plus_b_shares_one_encoder_that_b_trains_between_a_s_steps(tmp_path, m
     A's loss is not due; A learns too; M never leaves EXPLOIT and curiosity is never learned."""
     life = _life(tmp_path, "a_plus_b")
     agent = life.agent
-    assert agent.encoders == (agent.a.encoder, agent.a.target_encoder)
-    assert agent.b.encoder is None and not agent.curious
+    assert agent.mind.encoders == (agent.mind.a.encoder, agent.mind.a.target_encoder)
+    assert agent.mind.b.encoder is None and not agent.mind.curious
     life.run(300)
     assert agent.counters["updates_a"] > 0
     assert agent.counters["updates_b"] > agent.counters["updates_a"]
@@ -170,13 +178,13 @@ def test_a_plus_b_shares_one_encoder_that_b_trains_between_a_s_steps(tmp_path, m
     # predictor does not.
     while (agent.counters["learn_steps"] + 1) % agent.genome.a_every == 0:
         agent.counters["learn_steps"] += 1  # the next step is not one of A's
-    encoder, predictor = _weights(agent.a.encoder), _weights(agent.a.predictor)
+    encoder, predictor = _weights(agent.mind.a.encoder), _weights(agent.mind.a.predictor)
     updates_a = agent.counters["updates_a"]
-    agent._learn(ROUTES[Mode.EXPLOIT])
+    agent.mind._learn(agent.meta, ROUTES[Mode.EXPLOIT])
     assert agent.counters["updates_a"] == updates_a
-    moved = zip(encoder, _weights(agent.a.encoder), strict=True)
+    moved = zip(encoder, _weights(agent.mind.a.encoder), strict=True)
     assert any(not torch.equal(x, y) for x, y in moved)
-    kept = zip(predictor, _weights(agent.a.predictor), strict=True)
+    kept = zip(predictor, _weights(agent.mind.a.predictor), strict=True)
     assert all(torch.equal(x, y) for x, y in kept)
     assert all(r["mode_exploit"] == 1.0 for r in read_metrics(tmp_path / "a_plus_b"))
 
@@ -185,12 +193,12 @@ def test_the_agent_decides_with_the_controller_it_is_given():
     world, genome = make_world("nursery-small"), Genome(**TINY)
     spaces = world.observation_space, world.action_space
     controller = FixedController(genome, Mode.OBSERVE, "injected")
-    agent = Agent(*spaces, genome, controller=controller)
+    agent = Agent(controller, ABMMind, spaces[0], action_kind(spaces[1]), genome)
     assert agent.controller is controller
     assert [(m.mode, m.rule) for m in (agent.decide(), agent.decide())] == [
         (Mode.OBSERVE, "injected")
     ] * 2
-    default = Agent(*spaces, genome)
+    default = build_agent(Config(), *spaces, genome)
     assert type(default.controller) is MetaController and not default.controller.disabled
     ablated = build_agent(Config(agent="abm", ablate="pain,plan"), *spaces, genome)
     assert ablated.controller.disabled == {"pain", "plan"}
@@ -202,20 +210,20 @@ def test_agents_without_a_policy_hold_no_networks(agent):
     built = build_agent(
         Config(agent=agent), world.observation_space, world.action_space, Genome(**TINY)
     )
-    assert not isinstance(built, Agent) and agent not in LEARNERS
-    assert not any(isinstance(value, torch.nn.Module) for value in vars(built).values())
-    for cls in (RandomAgent, BanditAgent):
+    assert isinstance(built.mind, RandomMind) and agent not in TEACHERS
+    assert not any(isinstance(value, torch.nn.Module) for value in vars(built.mind).values())
+    for cls in (RandomMind, BanditMind):
         source = inspect.getsource(cls)
         assert "torch" not in source and "System" not in source
 
 
-def test_every_learner_is_the_agent():
+def test_every_agent_that_teaches_has_the_a_b_m_mind():
     world = make_world("nursery-small")
-    for name in LEARNERS:
+    for name in TEACHERS:
         built = build_agent(
             Config(agent=name), world.observation_space, world.action_space, Genome(**TINY)
         )
-        assert isinstance(built, Agent), name
+        assert isinstance(built.mind, ABMMind), name
 
 
 @pytest.mark.parametrize(
@@ -229,8 +237,8 @@ def test_a_baseline_or_an_ablation_can_teach(tmp_path, agent, ablate):
     policy = load_policy(life.directory)
     obs, _ = make_world("nursery-small").reset(seed=3)
     with torch.inference_mode():
-        z = life.agent.b_input(torch.as_tensor(obs).unsqueeze(0))
-        expected = int(life.agent.b.values(z).argmax().item())
+        z = life.agent.mind.b_input(torch.as_tensor(obs).unsqueeze(0))
+        expected = int(life.agent.mind.b.values(z).argmax().item())
     assert policy(obs) == expected
 
 
@@ -243,8 +251,8 @@ def test_an_agent_without_a_policy_cannot_teach(tmp_path):
 def test_random_agent_acts_uniformly_and_learns_nothing(tmp_path):
     life = _life(tmp_path, "random")
     actions = Counter(life.agent.act() for _ in range(6000))
-    assert len(actions) == life.agent.n_actions
-    assert min(actions.values()) > 6000 / life.agent.n_actions * 0.85
+    assert len(actions) == life.agent.actions.n
+    assert min(actions.values()) > 6000 / life.agent.actions.n * 0.85
     life.run(300)
     assert life.agent.counters["learn_steps"] == 0
 
@@ -317,5 +325,5 @@ def test_cusum_detects_a_jump_soon_and_stays_quiet_without_one():
 
 def test_build_agent_refuses_sb3_names():
     world = make_world("nursery-small")
-    with pytest.raises(ValueError, match="sb3_life"):
+    with pytest.raises(UserError, match="Stable-Baselines3 runs its own loop"):
         build_agent(Config(agent="sb3_dqn"), world.observation_space, world.action_space, Genome())

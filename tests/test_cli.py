@@ -179,7 +179,7 @@ def test_check_world_finds_a_broken_world(monkeypatch, capsys):
             obs, reward, terminated, truncated, info = super().step(action)
             return obs * 3.0, reward, terminated, truncated, info
 
-    monkeypatch.setattr(check, "make_world", lambda spec: Broken())
+    monkeypatch.setattr(check, "make_world", lambda spec, **_: Broken())
     assert main(["check-world", "broken", "--steps", "200"]) == 1
     assert "FAIL" in capsys.readouterr().out
 

@@ -9,9 +9,12 @@ from conftest import TINY
 from gymnasium import spaces
 
 import lifelong
+from lifelong.actions import BoxActions
+from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.memory import Memory
-from lifelong.systems.continuous_action import ActionScale, Actor, ContinuousB
+from lifelong.systems.action import NStep
+from lifelong.systems.continuous_action import Actor, ContinuousB
 
 
 class Reach(gym.Env):
@@ -58,14 +61,14 @@ def test_a_continuous_b_learns_to_reach_better_than_chance():
 
 
 def test_action_scale_maps_the_world_s_bounds_to_the_unit_box_and_back():
-    scale = ActionScale(np.array([-2.0, 0.0]), np.array([2.0, 1.0]))
+    scale = BoxActions(gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 1.0])))
     assert np.allclose(scale.to_world(np.array([-1.0, 1.0])), [-2.0, 1.0])
     assert np.allclose(scale.to_world(np.array([0.0, 0.0])), [0.0, 0.5])
     a = np.array([1.5, 0.25], dtype=np.float32)
     assert np.allclose(scale.to_world(scale.from_world(a)), a)
     assert np.allclose(scale.from_world(np.array([9.0, -9.0])), [1.0, -1.0])  # clipped
     with pytest.raises(ValueError, match="finite bounds"):
-        ActionScale(np.array([-np.inf]), np.array([1.0]))
+        BoxActions(gym.spaces.Box(np.array([-np.inf]), np.array([1.0])))
 
 
 def test_the_actor_s_log_density_is_the_squashed_gaussian_s():
@@ -115,7 +118,7 @@ def test_memory_keeps_continuous_actions_and_restores_them_exactly():
 
 def test_action_spaces_neither_discrete_nor_a_box_are_refused():
     env = Reach()
-    with pytest.raises(ValueError, match="Discrete or a bounded Box"):
+    with pytest.raises(UserError, match="Discrete or a bounded Box"):
         lifelong.make_agent(env.observation_space, spaces.MultiDiscrete([2, 2]), agent="b_only")
 
 
@@ -128,7 +131,7 @@ def test_the_curiosity_head_learns_its_bonus_and_steers_exploring():
     flags = torch.zeros(64, 4, dtype=torch.bool)
     optimizer = torch.optim.Adam(b.q_int.parameters(), lr=1e-2)
     for _ in range(300):
-        loss, info = b.intrinsic_loss(z0, z_last, action, bonus, flags, flags)
+        loss, info = b.intrinsic_loss(z0, z_last, action, bonus, NStep.of(flags, flags, 0.9))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -269,7 +272,7 @@ def test_a_continuous_abm_life_plans_imagines_and_resumes_exactly(tmp_path):
 
     def logged_act():
         action = act()
-        if whole.agent.plan_warm is not None:
+        if whole.agent.mind.plan_warm is not None:
             planned.append(whole.agent.counters["env_steps"] + 1)
         return action
 
@@ -280,7 +283,7 @@ def test_a_continuous_abm_life_plans_imagines_and_resumes_exactly(tmp_path):
     split = next(step for step in planned if 150 <= step < 450 and step % 100)
     first = begin(tmp_path / "split")
     first.run(split)
-    assert first.agent.plan_warm is not None
+    assert first.agent.mind.plan_warm is not None
     again = open_life(tmp_path / "split")
     again.run(500)
     counters = whole.agent.counters
@@ -302,5 +305,5 @@ def test_the_held_out_probe_draws_continuous_actions_in_the_agent_s_unit_box():
     agent = lifelong.make_agent(
         world.observation_space, world.action_space, genome=Genome(**TINY)
     ).agent
-    agent.a.track_scale(torch.ones(1, 2, TINY["latent_dim"]))  # as after A's first update
-    assert "diag_error_ratio_k1" in diagnose(agent, probe)  # A's k-step errors on the probe
+    agent.mind.a.track_scale(torch.ones(1, 2, TINY["latent_dim"]))  # as after A's first update
+    assert "diag_error_ratio_k1" in diagnose(agent.mind, probe)  # A's k-step errors on the probe

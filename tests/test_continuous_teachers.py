@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from conftest import TINY
 
-from lifelong.agent import Agent
+from lifelong.agents import build_agent
+from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.modes import Mode
+from lifelong.systems.control import meta_action
 from lifelong.worlds import make_world
 from lifelong.worlds.check import check_world
 from lifelong.worlds.teachers import Teacher
@@ -106,17 +108,17 @@ def test_a_continuous_teacher_world_passes_check_world() -> None:
 
 def test_observing_acts_with_the_teachers_torque_and_remembers_it_in_the_unit_box() -> None:
     world = make_world(SPEC)
-    agent = Agent(world.observation_space, world.action_space, Genome(**TINY), seed=0)
+    agent = build_agent(Config(), world.observation_space, world.action_space, Genome(**TINY))
     agent.begin(*world.reset(seed=0))
     for _ in range(3):
         shown = np.array(agent.teacher_action, copy=True)
-        agent.meta = agent.controller.action_for(Mode.OBSERVE, "test")
+        agent.meta = meta_action(agent.genome, Mode.OBSERVE, "test")
         action = agent.act()
         assert isinstance(action, np.ndarray) and action.dtype == np.float32
         assert np.array_equal(action, shown) and agent.followed == "teacher"
         obs, reward, terminated, _, info = world.step(action)
         agent.observe(action, obs, float(reward), terminated, info)
-        newest = (agent.memory._head - 1) % agent.memory.recent_capacity
-        stored = agent.memory._recent["action"][newest]
+        newest = (agent.mind.memory._head - 1) % agent.mind.memory.recent_capacity
+        stored = agent.mind.memory._recent["action"][newest]
         assert np.allclose(stored, shown / 2.0)  # Pendulum's torque is in [-2, 2]
-        assert agent.memory._recent["source"][newest] == 0
+        assert agent.mind.memory._recent["source"][newest] == 0

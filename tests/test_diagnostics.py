@@ -7,6 +7,8 @@ from conftest import TINY, train_a_alone
 from torch import nn
 
 from lifelong.agent import Agent
+from lifelong.agents import build_agent
+from lifelong.config import Config
 from lifelong.diagnostics import (
     HORIZONS,
     ProbeSet,
@@ -42,11 +44,18 @@ def nursery_probe() -> ProbeSet:
     return collect_probe("nursery-small", seed=0, steps=256)
 
 
+def parts(a=None, b=None, b_input=None) -> SimpleNamespace:
+    """What `diagnose` reads of a mind: its systems, B's input and the device."""
+    return SimpleNamespace(a=a, b=b, b_input=b_input, device="cpu")
+
+
 @pytest.fixture
 def agent() -> Agent:
     world = make_world("nursery-small")
     try:
-        return Agent(world.observation_space, world.action_space, Genome(**TINY), seed=3)
+        return build_agent(
+            Config(seed=3), world.observation_space, world.action_space, Genome(**TINY)
+        )
     finally:
         world.close()
 
@@ -147,9 +156,9 @@ def test_k_step_ratio_stays_within_streams():
 
 # --- diagnose ---------------------------------------------------------------------------------
 def test_diagnose_a_fresh_agent(agent, nursery_probe):
-    params = [p.clone() for p in [*agent.a.parameters(), *agent.b.parameters()]]
+    params = [p.clone() for p in [*agent.mind.a.parameters(), *agent.mind.b.parameters()]]
     rng = torch.get_rng_state()
-    values = diagnose(agent, nursery_probe)
+    values = diagnose(agent.mind, nursery_probe)
     assert set(values) == A_KEYS | B_KEYS
     assert all(np.isfinite(v) and isinstance(v, float) for v in values.values())
     for k in (1, 2, 4, 8):
@@ -161,26 +170,26 @@ def test_diagnose_a_fresh_agent(agent, nursery_probe):
     # A measurement: nothing learns, no randomness is drawn, the same agent measures the same.
     assert all(
         torch.equal(p, q)
-        for p, q in zip(params, [*agent.a.parameters(), *agent.b.parameters()], strict=True)
+        for p, q in zip(
+            params, [*agent.mind.a.parameters(), *agent.mind.b.parameters()], strict=True
+        )
     )
     assert torch.equal(torch.get_rng_state(), rng)
-    assert diagnose(agent, nursery_probe) == values
+    assert diagnose(agent.mind, nursery_probe) == values
     assert len(nursery_probe.cache) == 1  # the floor, computed once
 
 
 def test_diagnose_leaves_out_what_it_cannot_compute(agent, nursery_probe):
-    full = diagnose(agent, nursery_probe)
-    a_only = diagnose(SimpleNamespace(a=agent.a, b=None), nursery_probe)
+    full = diagnose(agent.mind, nursery_probe)
+    a_only = diagnose(parts(a=agent.mind.a), nursery_probe)
     assert a_only == {k: v for k, v in full.items() if k in A_KEYS}
-    b_only = diagnose(SimpleNamespace(a=None, b=agent.b, b_input=agent.a.embed), nursery_probe)
+    b_only = diagnose(parts(b=agent.mind.b, b_input=agent.mind.b_input), nursery_probe)
     assert b_only == {k: v for k, v in full.items() if k in B_KEYS}
-    no_b_input = diagnose(SimpleNamespace(a=agent.a, b=agent.b), nursery_probe)
-    assert no_b_input == full  # B's input falls back to A's embedding
-    assert diagnose(SimpleNamespace(a=None, b=None), nursery_probe) == {}
+    assert diagnose(parts(), nursery_probe) == {}
     world = make_world("gym:CartPole-v1")
-    cartpole = Agent(world.observation_space, world.action_space, Genome(**TINY), seed=0)
+    cartpole = build_agent(Config(), world.observation_space, world.action_space, Genome(**TINY))
     world.close()
-    values = diagnose(cartpole, collect_probe("gym:CartPole-v1", seed=0, steps=128))
+    values = diagnose(cartpole.mind, collect_probe("gym:CartPole-v1", seed=0, steps=128))
     assert set(values) == (A_KEYS | B_KEYS) - {"diag_probe_r2", "diag_probe_r2_floor"}
 
 
@@ -211,7 +220,7 @@ def test_probe_r2_near_one_when_the_embedding_holds_the_truth_linearly():
         a.target_encoder.weight.zero_()
         a.target_encoder.weight[:6].copy_(torch.eye(6))
         a.target_encoder.bias.zero_()
-    values = diagnose(SimpleNamespace(a=a, b=None), probe)
+    values = diagnose(parts(a=a), probe)
     assert values["diag_probe_r2"] == pytest.approx(1.0, abs=1e-4)  # "late" is left out
     assert values["diag_erank_a"] == pytest.approx(6.0, abs=0.05)  # six equal-scale directions
 
@@ -225,7 +234,7 @@ def test_constant_encoder_is_collapsed_and_all_dormant():
         dead.bias.fill_(-1.0)  # ReLU(-1) = 0 for every input
     a.encoder = nn.Sequential(dead, nn.ReLU(), nn.Linear(8, TINY["latent_dim"]))
     a.target_encoder = a.encoder
-    values = diagnose(SimpleNamespace(a=a, b=None), probe)
+    values = diagnose(parts(a=a), probe)
     assert values["diag_dormant_a"] == 1.0
     assert values["diag_erank_a"] == pytest.approx(1.0)  # every row the same vector: rank one
     # Copy-last is exact on a constant embedding, so no ratio is defined; nothing is decodable.
@@ -305,7 +314,7 @@ def test_training_a_improves_its_diagnostics():
     probe = collect_probe("nursery-small", seed=0, steps=512)
     train = collect_probe("nursery-small", seed=1, steps=2048)
     a = SystemA(probe.obs.shape[1:], 6, genome)
-    agent = SimpleNamespace(a=a, b=None)
+    agent = parts(a=a)
     birth = diagnose(agent, probe)
     obs, action = torch.as_tensor(train.obs), torch.as_tensor(train.action)
     length = genome.horizon + 1

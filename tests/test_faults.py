@@ -19,6 +19,7 @@ from lifelong.checkpoint import CheckpointWarning, list_checkpoints, load_latest
 from lifelong.errors import UserError
 from lifelong.life import open_life, read_metrics
 from lifelong.modes import ROUTES, Mode
+from lifelong.systems.control import meta_action
 from lifelong.worlds import make_world
 
 QUICK = {"tensorboard": False, "log_every": 100, "checkpoint_every": 1_000_000}
@@ -54,15 +55,17 @@ def all_finite(module):
 
 
 def test_non_finite_observations_and_rewards_are_sanitised_and_counted(tmp_path, monkeypatch):
-    monkeypatch.setattr(life_module, "make_world", lambda spec: Poisoned(make_world(spec)))
+    monkeypatch.setattr(
+        life_module, "make_world", lambda spec, **kw: Poisoned(make_world(spec, **kw))
+    )
     life = start(tmp_path / "life")
     life.run(400)
     agent = life.agent
     # Observations and rewards are counted apart: a step with both poisoned counts twice.
     assert agent.counters["sanitized"] == 400 // 10 + 400 // 7
     assert agent.counters["updates_b"] > 0 and agent.counters["skipped_updates"] == 0
-    assert all_finite(agent.a) and all_finite(agent.b)
-    stored = agent.memory.sample(64, agent.sequence_length, 1.0)
+    assert all_finite(agent.mind.a) and all_finite(agent.mind.b)
+    stored = agent.mind.memory.sample(64, agent.mind.sequence_length, 1.0)
     assert np.isfinite(stored["obs"]).all() and np.isfinite(stored["reward"]).all()
 
 
@@ -70,26 +73,26 @@ def test_a_non_finite_loss_skips_the_update_and_tells_m(tmp_path, monkeypatch):
     life = start(tmp_path / "life")
     life.run(200)
     agent = life.agent
-    before = {k: v.clone() for k, v in agent.b.state_dict().items()}
-    before_a = {k: v.detach().clone() for k, v in agent.a.named_parameters()}
-    sample = agent.memory.sample
+    before = {k: v.clone() for k, v in agent.mind.b.state_dict().items()}
+    before_a = {k: v.detach().clone() for k, v in agent.mind.a.named_parameters()}
+    sample = agent.mind.memory.sample
 
     def poisoned_sample(*args, **kwargs):
         batch = sample(*args, **kwargs)
         batch["reward"][:] = np.nan
         return batch
 
-    monkeypatch.setattr(agent.memory, "sample", poisoned_sample)
-    agent.meta = agent.controller.action_for(Mode.EXPLOIT, "test")
+    monkeypatch.setattr(agent.mind.memory, "sample", poisoned_sample)
+    agent.meta = meta_action(agent.genome, Mode.EXPLOIT, "test")
     skipped = agent.counters["skipped_updates"]
     updates = agent.counters["updates_a"], agent.counters["updates_b"]
     for _ in range(agent.genome.a_every):  # A's loss joins one of these learning steps
-        agent._learn(ROUTES[Mode.EXPLOIT])
+        agent.mind._learn(agent.meta, ROUTES[Mode.EXPLOIT])
     assert agent.counters["skipped_updates"] == skipped + agent.genome.a_every
     assert (agent.counters["updates_a"], agent.counters["updates_b"]) == updates
-    for key, value in agent.b.state_dict().items():
+    for key, value in agent.mind.b.state_dict().items():
         assert torch.equal(value, before[key]), key
-    for key, value in agent.a.named_parameters():  # weights; running statistics may move
+    for key, value in agent.mind.a.named_parameters():  # weights; running statistics may move
         assert torch.equal(value, before_a[key]), key
     assert agent.telemetry.meta_state().numeric_faults > 0
 
@@ -124,7 +127,9 @@ def test_a_world_that_raises_is_recreated_and_the_life_goes_on(
     # nursery-small never ends an episode, so a reset failure is provoked by an episodic world.
     spec = "nursery-small" if where == "step" else "gym:CartPole-v1"
     failing = {"fail_step": 150} if where == "step" else {"fail_reset": 3}
-    monkeypatch.setattr(life_module, "make_world", lambda s: Flaky(make_world(spec), **failing))
+    monkeypatch.setattr(
+        life_module, "make_world", lambda s, **kw: Flaky(make_world(spec, **kw), **failing)
+    )
     life = start(tmp_path / "life")
     life.run(400)
     assert life.agent.counters["env_steps"] == 400
@@ -138,11 +143,11 @@ def test_a_world_that_cannot_be_rebuilt_ends_the_life_saved(tmp_path, monkeypatc
     but the world; once the world is mended the life goes on from that step."""
     rebuilds = []
 
-    def build(spec):
+    def build(spec, **kw):
         if rebuilds:  # the builds of birth work, every rebuild fails
             rebuilds.append(spec)
             raise OSError("the simulator's licence expired")
-        return Flaky(make_world(spec), fail_step=150)
+        return Flaky(make_world(spec, **kw), fail_step=150)
 
     Flaky.calls = {"step": 0, "reset": 0}
     monkeypatch.setattr(life_module, "make_world", build)

@@ -82,7 +82,7 @@ def test_a_resumed_life_equals_an_uninterrupted_one(tmp_path):
     first.run(450)
     at_split = dict(first.agent.counters)
     assert at_split["interventions"] == 1  # the boost from step 400 is still decaying at 450
-    assert first.agent.b.optimizer.param_groups[0]["lr"] > first.genome.lr_b
+    assert first.agent.mind.b.optimizer.param_groups[0]["lr"] > first.genome.lr_b
     second = open_life(tmp_path / "split")  # a new process would do exactly this
     assert second.agent.counters["env_steps"] == 450
     second.run(900)
@@ -272,8 +272,8 @@ def test_a_saved_agent_can_be_loaded_as_a_policy(tmp_path):
     policy = load_policy(tmp_path / "life")
     obs, _ = make_world("nursery-small").reset(seed=3)
     with torch.inference_mode():
-        z = life.agent.b_input(torch.as_tensor(obs).unsqueeze(0))
-        expected = int(life.agent.b.values(z).argmax().item())
+        z = life.agent.mind.b_input(torch.as_tensor(obs).unsqueeze(0))
+        expected = int(life.agent.mind.b.values(z).argmax().item())
     assert policy(obs) == expected
     with pytest.raises(UserError, match="no life in"):
         load_policy(tmp_path / "nothing")
@@ -302,5 +302,5 @@ def test_the_teacher_who_misleads_ends_less_trusted_than_the_reliable_one(tmp_pa
     assert life.world.unwrapped.teacher_reliability == (1.0, 0.3)
     life.run(4000)
     telemetry = life.agent.telemetry
-    assert sorted(life.agent.sources) == ["teacher_a", "teacher_b"]  # both were followed
+    assert sorted(life.agent.mind.sources) == ["teacher_a", "teacher_b"]  # both were followed
     assert telemetry.trust_in("teacher_a") > telemetry.trust_in("teacher_b")

@@ -5,17 +5,21 @@ import pytest
 import torch
 from conftest import TINY
 
-import lifelong.agent as agent_module
+import lifelong.mind as mind_module
 from lifelong.agent import Agent
+from lifelong.agents import build_agent
+from lifelong.config import Config
 from lifelong.genome import Genome
 from lifelong.life import open_life
 from lifelong.modes import Mode
+from lifelong.systems.control import meta_action
 from lifelong.worlds import make_world, noop_action
 
 
 def newborn(world: str = "nursery-small", **genes) -> tuple[Agent, object]:
     env = make_world(world)
-    agent = Agent(env.observation_space, env.action_space, Genome(**{**TINY, **genes}), seed=0)
+    genome = Genome(**{**TINY, **genes})
+    agent = build_agent(Config(seed=0), env.observation_space, env.action_space, genome)
     agent.begin(*env.reset(seed=0))
     return agent, env
 
@@ -29,7 +33,7 @@ def live(agent: Agent, env, steps: int) -> None:
 
 
 def in_mode(agent: Agent, mode: Mode) -> None:
-    agent.meta = agent.controller.action_for(mode, "test")
+    agent.meta = meta_action(agent.genome, mode, "test")
 
 
 def test_in_plan_mode_the_action_comes_from_the_planner(monkeypatch):
@@ -40,7 +44,7 @@ def test_in_plan_mode_the_action_comes_from_the_planner(monkeypatch):
         calls.append(obs.shape)
         return 4, {}
 
-    monkeypatch.setattr(agent_module, "plan", planner)
+    monkeypatch.setattr(mind_module, "plan", planner)
     in_mode(agent, Mode.PLAN)
     assert [agent.act() for _ in range(3)] == [4, 4, 4] and len(calls) == 3
     in_mode(agent, Mode.EXPLOIT)
@@ -50,7 +54,7 @@ def test_in_plan_mode_the_action_comes_from_the_planner(monkeypatch):
 
 def test_pain_aborts_the_plan_on_that_very_step(monkeypatch):
     agent, _ = newborn(min_dwell=100)
-    monkeypatch.setattr(agent_module, "plan", lambda *args: (4, {}))
+    monkeypatch.setattr(mind_module, "plan", lambda *args: (4, {}))
     agent.controller.mode, agent.controller.dwell = Mode.PLAN, 1  # mid-plan, dwell not over
     agent.telemetry.on_world_step(0.0, {"energy": 1.0, "pain": 0.9})
     meta = agent.decide()
@@ -77,7 +81,7 @@ def test_sleep_and_imagination_take_no_world_step(tmp_path, monkeypatch):
 
     def decide():
         mode = next(modes, Mode.EXPLOIT)
-        life.agent.meta = life.agent.controller.action_for(mode, "test")
+        life.agent.meta = meta_action(life.agent.genome, mode, "test")
         life.agent.counters["ticks"] += 1
         return life.agent.meta
 
@@ -100,14 +104,14 @@ def test_observing_follows_the_teacher_in_view_and_remembers_whose_lead_it_was()
     assert action == agent.teacher_action and agent.followed == teacher
     obs, reward, terminated, _, info = env.step(action)
     agent.observe(action, obs, float(reward), terminated, info)
-    newest = (agent.memory._head - 1) % agent.memory.recent_capacity
-    assert agent.sources == [teacher] and agent.memory._recent["source"][newest] == 0
+    newest = (agent.mind.memory._head - 1) % agent.mind.memory.recent_capacity
+    assert agent.mind.sources == [teacher] and agent.mind.memory._recent["source"][newest] == 0
     agent.decide()  # on its own again: its own choices are stored as source -1
     in_mode(agent, Mode.EXPLOIT)
     action = agent.act()
     obs, reward, terminated, _, info = env.step(action)
     agent.observe(action, obs, float(reward), terminated, info)
-    assert agent.memory._recent["source"][newest + 1] == -1
+    assert agent.mind.memory._recent["source"][newest + 1] == -1
 
 
 def test_observing_with_nobody_in_view_keeps_still():
@@ -124,13 +128,15 @@ def test_imagination_leaves_a_s_weights_alone():
     agent, env = newborn()
     live(agent, env, 400)
     in_mode(agent, Mode.IMAGINE)
-    before = {k: v.clone() for k, v in agent.a.state_dict().items()}
-    b_before = [p.detach().clone() for p in agent.b.parameters()]
+    before = {k: v.clone() for k, v in agent.mind.a.state_dict().items()}
+    b_before = [p.detach().clone() for p in agent.mind.b.parameters()]
     for _ in range(20):
         agent.imagine()
     assert agent.counters["imagined_kept"] > 0  # B did learn from the dream...
-    assert any(not torch.equal(p, q) for p, q in zip(b_before, agent.b.parameters(), strict=True))
-    for key, value in agent.a.state_dict().items():  # ...and A, the dreamer, did not move
+    assert any(
+        not torch.equal(p, q) for p, q in zip(b_before, agent.mind.b.parameters(), strict=True)
+    )
+    for key, value in agent.mind.a.state_dict().items():  # ...and A, the dreamer, did not move
         assert torch.equal(value, before[key]), key
 
 
@@ -149,8 +155,8 @@ def test_imagination_teaches_b_only_from_trajectories_that_beat_its_values():
 def test_an_agreed_change_resets_units_and_boosts_learning_rates_once():
     agent, env = newborn(reinit_fraction=0.1)  # TINY's 32 units: 2% would be no unit at all
     live(agent, env, 1000)  # units observed long enough to be judged (plasticity: maturity)
-    lr = agent.b.optimizer.param_groups[0]["lr"]
-    weights = [p.detach().clone() for p in agent.b.q.parameters()]
+    lr = agent.mind.b.optimizer.param_groups[0]["lr"]
+    weights = [p.detach().clone() for p in agent.mind.b.q.parameters()]
     agent.controller.mode, agent.controller.dwell = Mode.EXPLOIT, 100  # awake, free to switch
     agent.telemetry.sleep_pressure = 0.0
     agent.telemetry.change_pending = True  # one stream alarmed: explore, nothing costly
@@ -160,8 +166,10 @@ def test_an_agreed_change_resets_units_and_boosts_learning_rates_once():
     meta = agent.decide()
     assert agent.counters["interventions"] == 1
     assert not agent.telemetry.agreement_pending  # M has heard of it
-    assert agent.b.optimizer.param_groups[0]["lr"] == pytest.approx(lr * agent.genome.lr_boost)
-    changed = [not torch.equal(a, b) for a, b in zip(weights, agent.b.q.parameters(), strict=True)]
+    assert agent.mind.b.optimizer.param_groups[0]["lr"] == pytest.approx(lr * agent.genome.lr_boost)
+    changed = [
+        not torch.equal(a, b) for a, b in zip(weights, agent.mind.b.q.parameters(), strict=True)
+    ]
     assert any(changed)
     agent.decide()  # still exploring, dwelling: no second intervention
     assert agent.counters["interventions"] == 1
@@ -218,9 +226,9 @@ def test_the_agent_copies_an_inferred_action_only_when_a_is_confident(monkeypatc
     obs = agent.obs
     sure = (torch.tensor([3]), torch.tensor([0.9]))
     unsure = (torch.tensor([3]), torch.tensor([0.3]))
-    monkeypatch.setattr(agent.a, "infer_action", lambda o, n: sure)
+    monkeypatch.setattr(agent.mind.a, "infer_action", lambda o, n: sure)
     agent._perceive(obs, {"teacher": {"source": "t", "next_obs": obs}})
     assert (agent.teacher_action, agent.teacher_source) == (3, "t")
-    monkeypatch.setattr(agent.a, "infer_action", lambda o, n: unsure)
+    monkeypatch.setattr(agent.mind.a, "infer_action", lambda o, n: unsure)
     agent._perceive(obs, {"teacher": {"source": "t", "next_obs": obs}})
     assert agent.teacher_action is None and agent.teacher_source == "t"

@@ -54,7 +54,9 @@ def test_bins_close_on_the_step_grid_and_wait_for_the_next_record():
 
 
 def test_a_life_records_the_mean_reward_of_each_bin(tmp_path, monkeypatch):
-    monkeypatch.setattr(life_module, "make_world", lambda spec: StepReward(make_world(spec)))
+    monkeypatch.setattr(
+        life_module, "make_world", lambda spec, **kw: StepReward(make_world(spec, **kw))
+    )
     life = open_life(
         tmp_path / "life",
         world="nursery-small",
@@ -75,7 +77,9 @@ def test_a_life_records_the_mean_reward_of_each_bin(tmp_path, monkeypatch):
 
 def test_an_sb3_life_writes_the_same_bins(tmp_path, monkeypatch):
     pytest.importorskip("stable_baselines3")
-    monkeypatch.setattr(sb3_module, "make_world", lambda spec: StepReward(make_world(spec)))
+    monkeypatch.setattr(
+        sb3_module, "make_world", lambda spec, **kw: StepReward(make_world(spec, **kw))
+    )
     config = Config(
         world="nursery-small", agent="sb3_dqn", log_every=100, bin_width=50, tensorboard=False
     )

@@ -48,7 +48,9 @@ def test_own_loop_lives_the_same_life_as_life_run(tmp_path, world):
     assert agent.counters == life.agent.counters
     for counter in ("plans", "updates_a", "updates_b", "sleep_ticks", "imagine_ticks"):
         assert agent.counters.get(counter, 0) > 0, counter
-    for mine, theirs in zip(agent.agent.b.parameters(), life.agent.b.parameters(), strict=True):
+    for mine, theirs in zip(
+        agent.agent.mind.b.parameters(), life.agent.mind.b.parameters(), strict=True
+    ):
         assert torch.equal(mine, theirs)
     bins = [b for r in lifelong.read_metrics(tmp_path / "life") for b in r["reward_bins"]]
     assert np.allclose(np.asarray(rewards).reshape(-1, 100).mean(axis=1), bins, atol=1e-12)
@@ -86,7 +88,9 @@ def test_state_dict_continues_the_same_life():
         obs, reward, terminated, truncated, info = env.step(action)
         first.observe(reward, obs, terminated, truncated, info)
     assert first.counters == whole.counters
-    for mine, theirs in zip(first.agent.b.parameters(), whole.agent.b.parameters(), strict=True):
+    for mine, theirs in zip(
+        first.agent.mind.b.parameters(), whole.agent.mind.b.parameters(), strict=True
+    ):
         assert torch.equal(mine, theirs)
 
 

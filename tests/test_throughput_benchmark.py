@@ -95,14 +95,14 @@ def test_sb3_with_our_encoder_reads_frames_through_our_cnn():
 def test_time_split_times_every_part_and_puts_the_methods_back():
     import time_split
 
-    from lifelong.agent import Agent
+    from lifelong.mind import ABMMind
 
-    learn = Agent._learn
+    learn = ABMMind._learn
     per_step, per_update, parts = time_split.split_ours(300)
-    assert Agent._learn is learn  # the timers are gone once the split is measured
+    assert ABMMind._learn is learn  # the timers are gone once the split is measured
     assert _positive_finite(per_step) and per_update > 1.0
-    assert {"Agent._learn", "SystemB.extrinsic_loss", "Agent.act", "world.step"} <= set(parts)
-    learning, learn_calls = parts["Agent._learn"]
+    assert {"ABMMind._learn", "SystemB.extrinsic_loss", "ABMMind.act", "world.step"} <= set(parts)
+    learning, learn_calls = parts["ABMMind._learn"]
     b_update, b_calls = parts["SystemB.extrinsic_loss"]
     assert b_calls == learn_calls > 0  # one B update in every learning step
     assert 0 < b_update < learning  # nested parts take part of their caller's time

@@ -172,6 +172,11 @@ def check_fits(agent: str, action_space: Any, world: str = "this world") -> None
     kind = type(action_space).__name__
     if kind in kinds:
         return
+    if kind not in BOTH:
+        raise UserError(
+            f"agents act in a Discrete or a bounded Box action space, but {world} has"
+            f" {action_space}"
+        )
     fitting = [name for name, known in AGENTS.items() if kind in known.acts_in]
     raise UserError(
         f"agent {agent!r} acts in a {' or '.join(kinds)} action space, but {world} has"

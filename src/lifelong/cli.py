@@ -1,4 +1,4 @@
-"""Command line: `lifelong run | bench | evolve | report | genome | worlds | check-world`.
+"""Command line: `lifelong run | bench | evolve | report | genome | worlds | agents | check-world`.
 
 User mistakes end in one line on stderr and exit code 2; Ctrl-C (or SIGTERM) checkpoints the life
 and exits 0.
@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("worlds", help="list the worlds")
+    commands.add_parser("agents", help="list the agents: who can live, in which actions and loop")
 
     check = commands.add_parser("check-world", help="check a world against the contract")
     check.add_argument("spec", help="world spec, e.g. gym:CartPole-v1+noisy_tv")
@@ -173,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             return _genome(args)
         if args.command == "worlds":
             return _worlds()
+        if args.command == "agents":
+            return _agents()
         if args.command == "check-world":
             return _check_world(args)
     except UserError as error:
@@ -350,6 +353,16 @@ def _worlds() -> int:
 
     for name, (_, description) in sorted(WORLDS.items()):
         print(f"{name:<16} {description}")
+    return 0
+
+
+def _agents() -> int:
+    from lifelong.agents import describe  # imports torch: only for this command
+
+    print(f"{'agent':<10} {'actions':<13} {'loop':<5} {'policy':<8} what it is")
+    for line in describe():
+        print(line)
+    print("ablations: abm-no_<family>[+<family>...], System M without those rule families")
     return 0
 
 

@@ -31,11 +31,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lifelong.actions import BoxActions
 from lifelong.errors import UserError
 from lifelong.metrics import dormant_fraction, effective_rank, linear_probe_r2
 from lifelong.plasticity import is_activation
 from lifelong.policies import load_policy
-from lifelong.actions import BoxActions
 from lifelong.worlds import make_world
 
 # Mixed into every probe seed, so a probe built with a life's seed never replays that life's own

@@ -23,7 +23,7 @@ from lifelong.agent import Birth
 from lifelong.memory import Memory
 from lifelong.modes import ROUTES, Mode, Route
 from lifelong.plasticity import LearningRateBoost, UnitUtility, reinitialize_units
-from lifelong.systems.action import SystemB, n_step_returns
+from lifelong.systems.action import NStep, SystemB
 from lifelong.systems.continuous_action import ContinuousB
 from lifelong.systems.control import MetaAction
 from lifelong.systems.observation import SystemA, scale_gradient, world_model_loss
@@ -304,7 +304,8 @@ class ABMMind:
         n = g.n_step + 1
         size = obs.shape[0]
         encoder, target_encoder = self.encoders
-        _, last, _, _ = n_step_returns(rewards[:, :n], first[:, :n], terminal[:, :n], g.gamma)
+        steps = NStep.of(first[:, :n], terminal[:, :n], g.gamma)  # shared by every return
+        last = steps.last
         rows = torch.arange(size, device=self.device)
         with torch.no_grad():
             if a_learns:  # every frame: A's targets
@@ -318,8 +319,7 @@ class ABMMind:
             z_last,
             action[:, 1],
             self.extrinsic_weight * rewards[:, :n],
-            first[:, :n],
-            terminal[:, :n],
+            steps,
         )
         if a_learns:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
@@ -341,7 +341,7 @@ class ABMMind:
                     target[:, : n - 1].flatten(0, 1), action[:, 1:n].flatten(0, 1)
                 ).view(size, n - 1)
                 curiosity_loss, curiosity_info = self.b.intrinsic_loss(
-                    z0, z_last, action[:, 1], bonus, first[:, :n], terminal[:, :n]
+                    z0, z_last, action[:, 1], bonus, steps
                 )
                 info.update(curiosity_info)
                 loss = loss + curiosity_loss

@@ -23,33 +23,20 @@ class Mode(StrEnum):
 class Route:
     steps_world: bool  # the agent interacts with the world this tick
     acts_by: str  # "teacher" (copy a demonstrator), "value" (B's policy), "planner" or "none"
-    a_learns: bool  # System A takes gradient steps
-    b_learns: bool  # System B takes gradient steps
+    a_learns: bool  # System A takes gradient steps (B learns in every mode, unless M freezes it)
     intrinsic: bool  # B's reward includes A's disagreement (curiosity)
 
 
 ROUTES: dict[Mode, Route] = {
     # B still learns off-policy from what following the teacher brought: imitation through replay.
-    Mode.OBSERVE: Route(
-        steps_world=True, acts_by="teacher", a_learns=True, b_learns=True, intrinsic=False
-    ),
-    Mode.EXPLORE: Route(
-        steps_world=True, acts_by="value", a_learns=True, b_learns=True, intrinsic=True
-    ),
+    Mode.OBSERVE: Route(steps_world=True, acts_by="teacher", a_learns=True, intrinsic=False),
+    Mode.EXPLORE: Route(steps_world=True, acts_by="value", a_learns=True, intrinsic=True),
     # Habitual acting; A keeps learning from the stream it sees (a model that only learns while
     # exploring went stale in worlds where M mostly exploits: docs/architecture.md).
-    Mode.EXPLOIT: Route(
-        steps_world=True, acts_by="value", a_learns=True, b_learns=True, intrinsic=False
-    ),
-    Mode.SLEEP: Route(
-        steps_world=False, acts_by="none", a_learns=True, b_learns=True, intrinsic=False
-    ),
+    Mode.EXPLOIT: Route(steps_world=True, acts_by="value", a_learns=True, intrinsic=False),
+    Mode.SLEEP: Route(steps_world=False, acts_by="none", a_learns=True, intrinsic=False),
     # Deliberate: the model is trusted to act, and keeps learning from what acting shows it.
-    Mode.PLAN: Route(
-        steps_world=True, acts_by="planner", a_learns=True, b_learns=True, intrinsic=False
-    ),
+    Mode.PLAN: Route(steps_world=True, acts_by="planner", a_learns=True, intrinsic=False),
     # Daydreaming: B learns from A's imagined rollouts (`Agent.imagine`); A is only read.
-    Mode.IMAGINE: Route(
-        steps_world=False, acts_by="none", a_learns=False, b_learns=True, intrinsic=False
-    ),
+    Mode.IMAGINE: Route(steps_world=False, acts_by="none", a_learns=False, intrinsic=False),
 }

@@ -1,7 +1,7 @@
 """System B: learning from action, n-step double Q-learning on latents System A shares.
 
 B reads latents, never observations: those of A's online encoder, which B's TD loss trains
-together with A's prediction loss (agent.py `_update`), and bootstraps from those of A's EMA
+together with A's prediction loss (mind.py `_update`), and bootstraps from those of A's EMA
 target encoder. Without A (the `b_only` control) B owns an encoder of the same shape, trained by
 its TD loss alone.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -30,29 +31,52 @@ from lifelong.genome import Genome
 from lifelong.systems.observation import make_encoder
 
 
+@dataclass(frozen=True)
+class NStep:
+    """Where each n-step return of a batch runs, from its frames' `first` and `terminal` (B, n+1):
+    computed once per learning step and shared by every return of it (the world's reward, the
+    curiosity bonus) and by the choice of the frame to bootstrap from.
+
+    The return follows the stream of frame 0 until a frame that starts a new stream (`first`)
+    and stops discounting at a terminal frame. `weights` (B, n): the discount of the reward
+    received on arriving at frame k+1 (0 outside the stream or after its end); `last` (B,): the
+    frame to bootstrap from (the last one still in the stream); `discount` (B,): the factor its
+    value enters with (0 after a terminal); `valid` (B,): whether there is a transition to learn
+    from at all (False where frame 1 already starts a new stream).
+    """
+
+    weights: Tensor
+    last: Tensor
+    discount: Tensor
+    valid: Tensor
+
+    @classmethod
+    def of(cls, first: Tensor, terminal: Tensor, gamma: float) -> NStep:
+        alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)  # (B, n): frame k+1 in stream
+        not_ended = torch.cumprod(1.0 - terminal[:, 1:].float(), dim=1)
+        before_end = torch.cat([torch.ones_like(not_ended[:, :1]), not_ended[:, :-1]], dim=1)
+        n = alive.shape[1]
+        discounts = gamma ** torch.arange(n, dtype=alive.dtype, device=alive.device)
+        last = alive.sum(dim=1).long()  # frames 1..last belong to the stream
+        valid = last > 0
+        last = last.clamp(min=1)
+        ended = not_ended.gather(1, (last - 1).unsqueeze(1)).squeeze(1)
+        return cls(
+            discounts * alive * before_end, last, gamma ** last.to(alive.dtype) * ended, valid
+        )
+
+    def returns(self, reward: Tensor) -> Tensor:
+        """The discounted n-step returns (B,) of rewards (B, n+1), before bootstrapping
+        (reward[:, k] was received on arriving at frame k)."""
+        return (self.weights * reward[:, 1:]).sum(dim=1)
+
+
 def n_step_returns(
     reward: Tensor, first: Tensor, terminal: Tensor, gamma: float
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Truncation-aware n-step returns from a sequence of frames 0..n, before bootstrapping.
-
-    reward, first, terminal: (B, n+1) frame fields (reward[:, k] was received on arriving at
-    frame k). The return follows the stream of frame 0 until a frame that starts a new stream
-    (`first`) and stops discounting at a terminal frame. Returns (returns, last, discount, valid),
-    each (B,): the discounted rewards, the frame to bootstrap from (the last one still in the
-    stream), the factor its value enters with (0 after a terminal), and whether there is a
-    transition to learn from at all (False where frame 1 already starts a new stream).
-    """
-    alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)  # (B, n): frame k+1 in the stream
-    not_ended = torch.cumprod(1.0 - terminal[:, 1:].float(), dim=1)
-    before_end = torch.cat([torch.ones_like(not_ended[:, :1]), not_ended[:, :-1]], dim=1)
-    n = reward.shape[1] - 1
-    discounts = gamma ** torch.arange(n, dtype=reward.dtype, device=reward.device)
-    returns = (discounts * alive * before_end * reward[:, 1:]).sum(dim=1)
-    last = alive.sum(dim=1).long()  # frames 1..last belong to the stream
-    valid = last > 0
-    last = last.clamp(min=1)
-    ended = not_ended.gather(1, (last - 1).unsqueeze(1)).squeeze(1)
-    return returns, last, gamma ** last.to(reward.dtype) * ended, valid
+    """(returns, last, discount, valid) of `NStep` for one reward sequence (B, n+1)."""
+    steps = NStep.of(first, terminal, gamma)
+    return steps.returns(reward), steps.last, steps.discount, steps.valid
 
 
 def softmax_policy(q: list[float], temperature: float) -> list[float]:
@@ -137,13 +161,10 @@ class ValueLearner(nn.Module):
     def intrinsic_bootstrap(self, z: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def targets(
-        self, z_last: Tensor, reward: Tensor, first: Tensor, terminal: Tensor
-    ) -> tuple[Tensor, Tensor]:
-        """n-step targets (B,) and which sequences have a transition (B,): the n-step return
-        plus the discounted `bootstrap` of the frame it ends at (latents z_last (B, D))."""
-        returns, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
-        return returns + discount * self.bootstrap(z_last), valid
+    def targets(self, z_last: Tensor, reward: Tensor, steps: NStep) -> Tensor:
+        """n-step targets (B,): the n-step return of `reward` (B, n+1) plus the discounted
+        `bootstrap` of the frame it ends at (latents z_last (B, D))."""
+        return steps.returns(reward) + steps.discount * self.bootstrap(z_last)
 
     # --- Losses ----------------------------------------------------------------------------------
     def extrinsic_loss(
@@ -152,18 +173,17 @@ class ValueLearner(nn.Module):
         z_last: Tensor,
         action: Tensor,
         reward: Tensor,
-        first: Tensor,
-        terminal: Tensor,
+        steps: NStep,
     ) -> tuple[Tensor, dict[str, float]]:
         """n-step TD loss of both twins at frame 0.
 
         z0 (B, D) latents of frame 0 (with gradient when B trains the encoder); z_last (B, D)
-        target latents of the frame each return bootstraps from (`n_step_returns`' `last`);
-        action (B,) or (B, d) taken at frame 0; reward, first, terminal (B, n+1) frame fields.
+        target latents of the frame each return bootstraps from (`steps.last`); action (B,) or
+        (B, d) taken at frame 0; reward (B, n+1) received on arriving at each frame.
         """
-        targets, valid = self.targets(z_last, reward, first, terminal)
+        targets = self.targets(z_last, reward, steps)
         taken = self.twins_taken(z0, action)  # (B, 2)
-        loss = td_loss(taken, targets.unsqueeze(1), valid)
+        loss = td_loss(taken, targets.unsqueeze(1), steps.valid)
         q_taken = taken.mean(dim=1)
         return loss, {
             "b_td_loss": loss.item(),
@@ -177,8 +197,7 @@ class ValueLearner(nn.Module):
         z_last: Tensor,
         action: Tensor,
         bonus: Tensor,
-        first: Tensor,
-        terminal: Tensor,
+        steps: NStep,
     ) -> tuple[Tensor, dict[str, float]]:
         """n-step TD of the curiosity head on A's disagreement.
 
@@ -189,7 +208,7 @@ class ValueLearner(nn.Module):
         noisy TV would).
         """
         reward = torch.cat([torch.zeros_like(bonus[:, :1]), bonus], dim=1)
-        raw, _, discount, valid = n_step_returns(reward, first, terminal, self.genome.gamma)
+        raw, discount, valid = steps.returns(reward), steps.discount, steps.valid
         with torch.no_grad():
             spread_now = raw[valid].std(correction=0) if valid.sum() > 1 else raw.new_zeros(())
             measured = self.intrinsic_scale.item() > 0

@@ -2,7 +2,7 @@
 
 What is the same as the discrete B (`systems/action.py`), and shared with it as code:
 - the latents it reads (A's shared encoder, or an encoder of its own and its EMA target for the
-  model-free `b_only`), the n-step targets (`n_step_returns`), the Huber TD loss (`td_loss`)
+  model-free `b_only`), the n-step targets (`NStep`), the Huber TD loss (`td_loss`)
   and the MLP of each value head (`value_net`);
 - twin critics whose EMA targets bootstrap with the min of the two (TD3, TD-MPC2);
 - one optimizer for the critics and the encoder, the one M's learning-rate boosts act on;

@@ -8,7 +8,7 @@ and covariance terms on the online embeddings so the latent space cannot collaps
 that is trivially predictable.
 
 The encoder is the one System B reads: B's TD loss and A's prediction loss train it together in
-one backward pass (agent.py `_update`), the recipe of SPR, BBF and TD-MPC2. A's role stays its
+one backward pass (mind.py `_update`), the recipe of SPR, BBF and TD-MPC2. A's role stays its
 own: `world_model_loss` below is everything A asks of the encoder and its heads.
 
 The ensemble is one batched tensor operation (weights shaped (members, in, out)), so its cost does

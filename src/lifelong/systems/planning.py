@@ -94,7 +94,7 @@ def rollout_scores(
     """Discounted return of each rollout minus its uncertainty: (N, H), (N,), (N, H) -> (N,).
 
     sum_k gamma^k r_{k+1} + gamma^H V(z_H) - penalty * sum_k u_{k+1}, the n-step return B learns
-    from (see `n_step_returns`), with the disagreement summed because every uncertain step is
+    from (see `NStep`), with the disagreement summed because every uncertain step is
     one more place where the imagined future can be wrong.
     """
     horizon = rewards.shape[1]
