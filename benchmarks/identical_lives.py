@@ -100,7 +100,9 @@ def digest_value(value: Any, hasher: Any) -> None:
         hasher.update(b"]")
     elif isinstance(value, torch.Tensor):
         hasher.update(f"T{value.dtype}{tuple(value.shape)}".encode())
-        hasher.update(value.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+        hasher.update(
+            value.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
+        )
     elif isinstance(value, np.ndarray):
         hasher.update(f"A{value.dtype}{value.shape}".encode())
         hasher.update(np.ascontiguousarray(value).tobytes())
@@ -134,12 +136,19 @@ def fingerprint(directory: Path) -> dict[str, str]:
     }
 
 
+SITTINGS = (1, 2)  # `--sitting 1` at one commit then `--sitting 2` at another: old lives resume
+
+
 def live(directory: Path, world: str, config: dict, genome: dict, steps: int) -> None:
     """A life in two sittings: half, a resume from the checkpoint, the rest."""
     config = {**SHORT, **config}
-    life = open_life(directory, world=world, seed=0, config_changes=config, genome_changes=genome)
-    life.run(steps // 2)
-    open_life(directory, config_changes=config).run(steps)
+    if 1 in SITTINGS:
+        life = open_life(
+            directory, world=world, seed=0, config_changes=config, genome_changes=genome
+        )
+        life.run(steps // 2)
+    if 2 in SITTINGS:
+        open_life(directory, config_changes=config).run(steps)
 
 
 def stepwise_fingerprint() -> dict[str, str]:
@@ -154,7 +163,10 @@ def stepwise_fingerprint() -> dict[str, str]:
     from lifelong.config import newborn
 
     agent = make_agent(
-        env.observation_space, env.action_space, seed=0, genome=newborn(env.action_space).replace(**genome)
+        env.observation_space,
+        env.action_space,
+        seed=0,
+        genome=newborn(env.action_space).replace(**genome),
     )
     hasher = hashlib.sha256()
     obs, info = env.reset(seed=0)
@@ -174,15 +186,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="also write the fingerprints to this JSON file")
     parser.add_argument("--only", default="", help="comma-separated life names")
+    parser.add_argument(
+        "--root", help="keep the lives in this directory (default: a temporary one)"
+    )
+    parser.add_argument(
+        "--sitting",
+        type=int,
+        choices=(1, 2),
+        help="only the first half of each life, or only the second (resuming --root's lives)",
+    )
     args = parser.parse_args()
+    global SITTINGS
+    SITTINGS = (args.sitting,) if args.sitting else (1, 2)
     torch.set_num_threads(1)
     only = set(filter(None, args.only.split(",")))
     results: dict[str, dict[str, str]] = {}
-    with tempfile.TemporaryDirectory() as root:
+    with tempfile.TemporaryDirectory() as temporary:
+        root = args.root or temporary
         for name, (world, config, genome, steps) in LIVES.items():
-            if only and name not in only and not (name == TEACHER_FROM and "teacher-from-dir" in only):
+            if (
+                only
+                and name not in only
+                and not (name == TEACHER_FROM and "teacher-from-dir" in only)
+            ):
                 continue
             live(Path(root) / name, world, config, genome, steps)
+            if args.sitting == 1:
+                continue
             results[name] = fingerprint(Path(root) / name)
             shown = {k: v for k, v in results[name].items() if k != "agent_parts"}
             print(name, json.dumps(shown), flush=True)
@@ -190,10 +220,12 @@ def main() -> None:
             teacher = Path(root) / TEACHER_FROM
             world = f"gym:CartPole-v1+teacher(policy={teacher},reliability=0.8)"
             live(Path(root) / "teacher-from-dir", world, {}, {"warmup": 200}, 1500)
+            if args.sitting == 1:
+                return
             results["teacher-from-dir"] = fingerprint(Path(root) / "teacher-from-dir")
             shown = {k: v for k, v in results["teacher-from-dir"].items() if k != "agent_parts"}
             print("teacher-from-dir", json.dumps(shown), flush=True)
-        if not only or "stepwise" in only:
+        if (not only or "stepwise" in only) and not args.sitting:
             results["stepwise"] = stepwise_fingerprint()
             print("stepwise", json.dumps(results["stepwise"]), flush=True)
     if args.out:

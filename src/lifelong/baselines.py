@@ -61,8 +61,10 @@ class Schedule:
         return {"mode": self.mode.value, "rule": self.rule, "tick": self.tick}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Also reads the state of a life saved when baselines subclassed M (extra keys)."""
-        self.mode, self.rule = Mode(state["mode"]), str(state["rule"])
+        """Also reads the state of a life saved when baselines subclassed M (extra keys), and
+        of a `random` or bandit life saved before they had a controller (none: as born)."""
+        self.mode = Mode(state.get("mode", self.mode.value))
+        self.rule = str(state.get("rule", self.rule))
         self.tick = int(state.get("tick", 0))
 
 
