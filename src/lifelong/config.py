@@ -22,6 +22,7 @@ from lifelong.systems.control import RULE_FAMILIES
 
 FORMAT_VERSION = 1  # bump when a run directory written by an older version can no longer resume
 
+
 def newborn(action_space: Any) -> Genome:
     """The default genome of a body acting in `action_space` (a gymnasium space): the
     continuous newborn's for a Box (`Genome.default`)."""
