@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from lifelong.genome import Genome
-from lifelong.systems.action import SystemB, n_step_returns, softmax_policy
+from lifelong.systems.action import NStep, SystemB, n_step_returns, softmax_policy
 
 
 def n_step_targets(reward, first, terminal, bootstrap, gamma):
@@ -54,9 +54,10 @@ def test_b_bootstraps_by_double_q_on_the_min_of_its_target_twins():
     first[1, 2] = first[2, 1] = True  # a stream cut short; one with nothing to learn from
     terminal = torch.zeros(5, 4, dtype=torch.bool)
     terminal[3, 2] = True
-    _, last, _, _ = n_step_returns(reward, first, terminal, 0.9)
+    steps = NStep.of(first, terminal, 0.9)
+    last = steps.last
     with torch.no_grad():
-        targets, valid = b.targets(z[torch.arange(5), last], reward, first, terminal)
+        targets, valid = b.targets(z[torch.arange(5), last], reward, steps), steps.valid
         greedy = b.q(z).view(5, 4, 2, 3).mean(dim=2).argmax(dim=-1, keepdim=True)
         rated = b.q_target(z).view(5, 4, 2, 3)
         pessimistic = rated.gather(3, greedy.unsqueeze(2).expand(-1, -1, 2, -1)).amin(dim=2)
@@ -100,7 +101,12 @@ def test_system_b_learns_a_contextual_bandit_on_latents():
     system = SystemB(3, genome)
     for _ in range(400):
         z, action, rewards, flags = bandit_batch()
-        step(system, system.extrinsic_loss(z, z, action, rewards, flags, flags)[0])
+        step(
+            system,
+            system.extrinsic_loss(
+                z, z, action, rewards, NStep.of(flags, flags, system.genome.gamma)
+            )[0],
+        )
     assert system.policy(torch.eye(4)[:1], temperature=0.05)[0] > 0.9
     assert system.policy(torch.eye(4)[1:2], temperature=0.05)[2] > 0.9
 
@@ -118,7 +124,9 @@ def test_curiosity_has_its_own_head_and_leaves_the_extrinsic_values_alone():
         action = torch.randint(0, 3, (64,))
         bonus = 5.0 * (action == novel).float().unsqueeze(1) + 0.1 * torch.rand(64, 1)
         flags = torch.zeros(64, 2, dtype=torch.bool)
-        loss, info = system.intrinsic_loss(z, z.detach(), action, bonus, flags, flags)
+        loss, info = system.intrinsic_loss(
+            z, z.detach(), action, bonus, NStep.of(flags, flags, system.genome.gamma)
+        )
         step(system, loss)
         system.track_intrinsic_scale(info["b_intrinsic_spread"])
     assert z.grad is None  # novelty does not shape the shared features

@@ -25,6 +25,11 @@ diagnostics.py measures dormancy and effective rank on the same units.
 
 Everything random takes a `torch.Generator`; all state is tensors and floats in plain dicts, so it
 goes through `torch.save(..., weights_only=True)` checkpoints.
+
+This module stays over 600 lines because finding a network's hidden units, measuring their
+utility and resetting them all work on one description of a layer of units (`UnitLayer`: the
+layer that computes them, the one that reads them, how their weights are laid out); split apart,
+each part would reach into the others' private layout.
 """
 
 from __future__ import annotations

@@ -348,6 +348,7 @@ class SystemB(ValueLearner):
         """The action B values most in latent state z (1, D)."""
         return int(self.values(z).argmax(dim=-1).item())
 
+    @torch.inference_mode()
     def policy(self, z: Tensor, temperature: float, curiosity: float = 0.0) -> list[float]:
         """Action probabilities for one latent state z (1, D): a softmax over Q_ext, plus
         `curiosity` times Q_int when exploring."""
