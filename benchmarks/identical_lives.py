@@ -72,7 +72,8 @@ LIVES: dict[str, tuple[str, dict[str, Any], dict[str, Any], int]] = {
     "bandit-abm": ("bandit(arms=3,every=500)", {}, {"warmup": 200}, 2000),
     "bandit-sw_ucb": ("bandit(arms=3,every=500)", {"agent": "sw_ucb"}, {}, 2000),
     "bandit-cusum_ucb": ("bandit(arms=3,every=500)", {"agent": "cusum_ucb"}, {}, 2000),
-    "pendulum-abm": ("gym:Pendulum-v1", {}, ALL_RULES, 2000),
+    # M trusts the model from birth: continuous plans (MPPI), imagining and an intervention.
+    "pendulum-abm": ("gym:Pendulum-v1", {}, {**ALL_RULES, "plan_reliability": 0.0}, 2000),
     "pendulum-b_only": ("gym:Pendulum-v1", {"agent": "b_only"}, {"warmup": 200}, 1500),
     "pendulum-random": ("gym:Pendulum-v1", {"agent": "random"}, {}, 1000),
     "pendulum-teacher": (

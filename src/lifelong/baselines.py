@@ -74,9 +74,12 @@ class FixedController(Schedule):
     def __init__(self, genome: Genome, mode: Mode, rule: str, learns: bool = True) -> None:
         super().__init__(genome, mode)
         self.fixed, self.learns = (mode, rule), learns
+        self.action = replace(meta_action(genome, mode, rule), learns=learns)  # every tick's
 
-    def next_mode(self) -> tuple[Mode, str]:
-        return self.fixed
+    def decide(self, state: MetaState) -> MetaAction:
+        self.tick += 1
+        self.mode, self.rule = self.fixed
+        return self.action
 
     def current(self) -> MetaAction:
         return replace(super().current(), learns=self.learns)
