@@ -170,6 +170,8 @@ class Agent:
         self._perceive(obs, info)
 
     def decide(self) -> MetaAction:
+        """The controller decides from the signals (news of a change is heard once); an
+        intervention it orders (unit resets, a learning-rate boost) runs now."""
         state = self.telemetry.heard()
         self.alarm = state.change_detected > 0 and self.controller.uses_detector
         self.meta = self.controller.decide(state)

@@ -58,71 +58,66 @@ def system_m(config: Config, genome: Genome) -> Controller:
     return MetaController(genome, disabled=frozenset(filter(None, config.ablate.split(","))))
 
 
-def fixed(mode: Mode, rule: str) -> ControllerFor:
-    return lambda config, genome: FixedController(genome, mode, rule)
+def fixed(mode: Mode, rule: str, learns: bool = True) -> ControllerFor:
+    return lambda config, genome: FixedController(genome, mode, rule, learns)
+
+
+def timer(config: Config, genome: Genome) -> Controller:
+    """Modes in turn, each for its `mode_mix` share of `timer_cycle` ticks."""
+    return TimerController(genome, parse_mode_mix(config.mode_mix), config.timer_cycle)
+
+
+def random_modes(config: Config, genome: Genome) -> Controller:
+    """Modes drawn with the `mode_mix` frequencies, seeded by the life."""
+    return RandomController(genome, parse_mode_mix(config.mode_mix), config.seed)
+
+
+def learner(description: str, controller: ControllerFor, **settings: Any) -> AgentEntry:
+    """An agent with the A-B-M mind (`settings` are its own), whose life leaves a policy."""
+    return AgentEntry(description, controller, ABMMind, settings, teaches=True)
 
 
 AGENTS: dict[str, AgentEntry] = {
-    "abm": AgentEntry(
-        "Systems A, B and M: the agent of the paper", system_m, ABMMind, teaches=True
-    ),
-    "frozen": AgentEntry(
+    "abm": learner("Systems A, B and M: the agent of the paper", system_m),
+    "frozen": learner(
         "a human schedule (observe, then act and learn) for `frozen_after` steps, then frozen",
         lambda config, genome: FrozenSchedule(genome, config.frozen_after),
-        ABMMind,
-        teaches=True,
     ),
-    "a_only": AgentEntry(
+    "a_only": learner(
         "A learns and drives curiosity; nothing learns from the world's reward",
         fixed(Mode.EXPLORE, "curiosity only"),
-        ABMMind,
-        {"extrinsic_weight": 0.0},
-        teaches=True,
+        extrinsic_weight=0.0,
     ),
-    "b_only": AgentEntry(
+    "b_only": learner(
         "model-free n-step double DQN on raw observations: no world model, no M",
         fixed(Mode.EXPLOIT, "model-free"),
-        ABMMind,
-        {"world_model": False},
-        teaches=True,
+        world_model=False,
     ),
-    "a_plus_b": AgentEntry(
+    "a_plus_b": learner(
         "A and B sharing one encoder, no M: always exploit, no curiosity",
         fixed(Mode.EXPLOIT, "A and B, no M"),
-        ABMMind,
-        {"curious": False},
-        teaches=True,
+        curious=False,
     ),
-    "timer_m": AgentEntry(
-        "A and B as in abm, modes switched by a fixed timer in the `mode_mix` proportions",
-        lambda config, genome: TimerController(
-            genome, parse_mode_mix(config.mode_mix), config.timer_cycle
-        ),
-        ABMMind,
-        teaches=True,
+    "timer_m": learner(
+        "A and B as in abm, modes switched by a fixed timer in the `mode_mix` proportions", timer
     ),
-    "random_m": AgentEntry(
-        "A and B as in abm, modes drawn at random with the `mode_mix` frequencies",
-        lambda config, genome: RandomController(
-            genome, parse_mode_mix(config.mode_mix), config.seed
-        ),
-        ABMMind,
-        teaches=True,
+    "random_m": learner(
+        "A and B as in abm, modes drawn at random with the `mode_mix` frequencies", random_modes
     ),
     "random": AgentEntry(
         "uniform random actions, no learning: the floor of every metric",
-        lambda config, genome: FixedController(genome, Mode.EXPLOIT, "random", learns=False),
+        fixed(Mode.EXPLOIT, "random", learns=False),
         RandomMind,
     ),
     "sw_ucb": AgentEntry(
         "sliding-window UCB (bandit reference, Garivier & Moulines 2011)",
-        lambda config, genome: FixedController(genome, Mode.EXPLOIT, "random", learns=False),
+        fixed(Mode.EXPLOIT, "random", learns=False),
         partial(BanditMind, algorithm="sw_ucb"),
         acts_in=("Discrete",),
     ),
     "cusum_ucb": AgentEntry(
         "CUSUM-UCB (bandit reference with a change detector, Liu et al. 2018)",
-        lambda config, genome: FixedController(genome, Mode.EXPLOIT, "random", learns=False),
+        fixed(Mode.EXPLOIT, "random", learns=False),
         partial(BanditMind, algorithm="cusum_ucb"),
         acts_in=("Discrete",),
     ),

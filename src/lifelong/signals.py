@@ -247,8 +247,8 @@ class Telemetry:
 
     @classmethod
     def from_genome(cls, genome: Genome) -> Telemetry:
-        """The telemetry of an agent with this genome. Agents with networks and those without
-        (baselines.py) build it here, so their records read the same signals the same way."""
+        """The telemetry of an agent with this genome. The body every agent shares builds it
+        (agent.py), so all records read the same signals the same way."""
         return cls(
             genome.fast_rate,
             genome.slow_rate,
