@@ -60,10 +60,10 @@ def test_act_and_observe_alternate():
     env = make_world("nursery-small")
     agent = lifelong.make_agent(env.observation_space, env.action_space, genome=Genome(**TINY))
     obs, info = env.reset(seed=0)
-    with pytest.raises(RuntimeError, match="before act"):
+    with pytest.raises(UserError, match="before act"):
         agent.observe(0.0, obs, False, False, {})
     agent.act(obs, info)
-    with pytest.raises(RuntimeError, match="twice"):
+    with pytest.raises(UserError, match="twice"):
         agent.act(obs, info)
     with pytest.raises(ValueError, match="unknown config keys \\['colour'\\]"):
         lifelong.make_agent(env.observation_space, env.action_space, colour="red")

@@ -29,6 +29,7 @@ import numpy as np
 from lifelong.agent import Agent
 from lifelong.agents import build_agent
 from lifelong.config import Config, newborn
+from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.modes import Mode
 
@@ -36,8 +37,11 @@ from lifelong.modes import Mode
 class StepwiseAgent:
     """One agent of `lifelong` behind the two calls of an ordinary RL loop: `act`, `observe`."""
 
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, agent: Agent, observation_space: gym.Space | None = None) -> None:
+        """`observation_space`: what `act` and `observe` check each observation against
+        (None: not checked)."""
         self.agent = agent
+        self.observation_space = observation_space
         self._action: int | None = None  # acted on, not yet observed
         self._in_stream = False  # False at birth and after an episode ends: `act` begins one
 
@@ -56,9 +60,9 @@ class StepwiseAgent:
         """The action for `obs`. `obs` and `info` are read only at the start of an episode (the
         agent already holds the observation it was given by `observe`)."""
         if self._action is not None:
-            raise RuntimeError("act() called twice without observe(): report each step's outcome")
+            raise UserError("act() called twice without observe(): report each step's outcome")
         if not self._in_stream:
-            self.agent.begin(obs, info or {})
+            self.agent.begin(self._checked("act", obs), info or {})
             self._in_stream = True
         action = self.agent.tick()
         while action is None:  # M's sleep and imagine ticks: no world step
@@ -76,11 +80,32 @@ class StepwiseAgent:
     ) -> None:
         """What the world answered to the last action; the agent learns when its schedule says."""
         if self._action is None:
-            raise RuntimeError("observe() called before act(): there is no action to observe")
-        self.agent.observe(self._action, next_obs, float(reward), bool(terminated), info or {})
+            raise UserError("observe() called before act(): there is no action to observe")
+        next_obs = self._checked("observe", next_obs)
+        try:
+            reward = float(reward)
+        except (TypeError, ValueError):
+            raise UserError(f"observe: reward must be a number, got {reward!r}") from None
+        self.agent.observe(self._action, next_obs, reward, bool(terminated), info or {})
         self._action = None
         if terminated or truncated:
             self._in_stream = False  # the next act() begins the next episode with its obs
+
+    def _checked(self, verb: str, obs: Any) -> np.ndarray:
+        """`obs` as the agent reads it (a float32 array), or a one-line UserError naming what
+        is wrong with it. A NaN or infinity is let through: the body cleans and counts it."""
+        array = (
+            np.asarray(obs) if isinstance(obs, np.ndarray | list | tuple | float | int) else None
+        )
+        if array is None or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise UserError(f"{verb}: the observation must be a numeric array, got {obs!r:.60}")
+        space = self.observation_space
+        if space is not None and array.shape != space.shape:
+            raise UserError(
+                f"{verb}: an observation of shape {array.shape}, but the agent was made for"
+                f" {space.shape}"
+            )
+        return array.astype(np.float32, copy=False)
 
     def state_dict(self) -> dict[str, Any]:
         return {"agent": self.agent.state_dict(), "in_stream": self._in_stream}
@@ -117,4 +142,4 @@ def make_agent(
     config_ = Config(agent=agent, seed=seed, device=device, **config)
     genome = genome or newborn(action_space)
     built = build_agent(config_, observation_space, action_space, genome, noop_action)
-    return StepwiseAgent(built)
+    return StepwiseAgent(built, observation_space)
