@@ -31,6 +31,7 @@ from lifelong.mind import ABMMind
 from lifelong.modes import ROUTES, Mode
 from lifelong.policies import load_policy
 from lifelong.signals import MetaState
+from lifelong.systems import action as action_module
 from lifelong.systems.control import MetaController
 from lifelong.worlds import make_world
 
@@ -129,26 +130,53 @@ def test_frozen_agent_learns_until_its_schedule_ends_then_never_again(tmp_path):
 
 def test_a_only_never_learns_from_the_worlds_reward(tmp_path, monkeypatch):
     # CartPole pays +1 every step: the extrinsic heads must see none of it, and the curiosity
-    # head, which the agent acts on, learns A's disagreement.
+    # head, which the agent acts on, learns A's disagreement, normalised: its n-step returns
+    # divided by their running std (the first batch's own, then an EMA of the batches', rate
+    # 0.01), so CartPole's +1 or any other scale would show.
     life = _life(tmp_path, "a_only", world="gym:CartPole-v1")
-    extrinsic, intrinsic = [], []
+    extrinsic, intrinsic, targets = [], [], []
     b = life.agent.mind.b
     extrinsic_loss, intrinsic_loss = b.extrinsic_loss, b.intrinsic_loss
+    td_loss = action_module.td_loss
 
     def spy_extrinsic(z0, z_last, action, reward, *rest):
         extrinsic.append(reward.clone())
         return extrinsic_loss(z0, z_last, action, reward, *rest)
 
-    def spy_intrinsic(z0, z_last, action, bonus, *rest):
-        intrinsic.append(bonus.clone())
-        return intrinsic_loss(z0, z_last, action, bonus, *rest)
+    def spy_intrinsic(z0, z_last, action, bonus, steps):
+        scale = b.intrinsic_scale.item()
+        loss, info = intrinsic_loss(z0, z_last, action, bonus, steps)
+        with torch.no_grad():  # what the head was asked to learn, less its bootstrap
+            learned = targets[-1] - steps.discount * b.intrinsic_bootstrap(z_last)
+        returns = steps.returns(torch.cat([torch.zeros_like(bonus[:, :1]), bonus], dim=1))
+        intrinsic.append((bonus.clone(), returns[steps.valid], learned[steps.valid], scale, info))
+        return loss, info
+
+    def spy_td_loss(q_taken, wanted, valid):
+        targets.append(wanted.detach().clone())
+        return td_loss(q_taken, wanted, valid)
 
     monkeypatch.setattr(b, "extrinsic_loss", spy_extrinsic)
     monkeypatch.setattr(b, "intrinsic_loss", spy_intrinsic)
+    monkeypatch.setattr(action_module, "td_loss", spy_td_loss)
     life.run(300)
-    assert extrinsic and intrinsic
+    assert extrinsic and len(intrinsic) > 10
     assert all(torch.all(r == 0) for r in extrinsic)
-    assert all(torch.all(bonus > 0) for bonus in intrinsic)
+    assert all(torch.all(bonus > 0) for bonus, *_ in intrinsic)
+    expected_scale = 0.0  # unmeasured before the first batch
+    for _, returns, learned, scale, info in intrinsic:
+        spread = returns.std(correction=0).item()
+        assert info["b_intrinsic_spread"] == pytest.approx(spread, rel=1e-5)
+        assert scale == pytest.approx(expected_scale, rel=1e-5)
+        used = scale if scale > 0 else spread
+        torch.testing.assert_close(learned, returns / used, rtol=1e-4, atol=1e-6)
+        expected_scale = (
+            spread if expected_scale == 0 else expected_scale + 0.01 * (spread - expected_scale)
+        )
+    first_returns, first_learned = intrinsic[0][1], intrinsic[0][2]
+    assert first_learned.std(correction=0).item() == pytest.approx(1.0, rel=1e-4)
+    assert first_returns.std(correction=0).item() != pytest.approx(1.0, rel=0.05)
+    assert b.intrinsic_scale.item() == pytest.approx(expected_scale, rel=1e-5)
 
 
 def test_b_only_has_no_world_model_and_trains_its_own_encoder(tmp_path):

@@ -1,17 +1,20 @@
 """Benchmark suites: lives on a pool, resumable, summarised per agent with confidence intervals."""
 
 import json
+import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from conftest import TINY
 
-from lifelong import bench, cli
+from lifelong import bench, cli, metrics
 from lifelong.bench import SUITES, Suite, run_bench
 from lifelong.cli import main
 from lifelong.errors import UserError
+from lifelong.records import read_jsonl
 from lifelong.worlds import make_world
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -173,12 +176,42 @@ def test_a_bench_directory_cannot_change_its_size(tmp_path, tiny_suite):
 
 
 @pytest.mark.parametrize("suite", sorted(SUITES))
-def test_every_suite_runs_a_smoke_size(tmp_path, suite):
+def test_every_suite_runs_a_smoke_size(tmp_path, suite, monkeypatch):
+    """Every life of the suite lives its 200 steps, recorded every 2 (1% of the life); each
+    agent's AUC is the mean of its lives' recorded reward rates; and every life's floor (the
+    level recovery and regret are measured from) is the random agent's in the same world."""
     agents = ["abm", "random"] + (["sb3_dqn", "sb3_ppo"] if suite == "nursery" else [])
+    floors = []
+    summarize_life = bench.metrics.summarize_life
+
+    def spy(records, events, floor, *args, **kwargs):
+        floors.append(floor)
+        return summarize_life(records, events, floor, *args, **kwargs)
+
+    monkeypatch.setattr(bench.metrics, "summarize_life", spy)
     summary = run_bench(suite, agents, 1, 200, 2, tmp_path, progress=lambda line: None, genome=TINY)
     assert summary["failures"] == []
+    worlds = SUITES[suite].worlds
+
+    def records_of(agent, world):
+        where = bench.life_directory(tmp_path, SUITES[suite], agent, world, 0)
+        assert json.loads((where / "done.json").read_text()) == {"steps": 200}
+        records = read_jsonl(where / "metrics.jsonl")
+        assert [r["step"] for r in records] == list(range(2, 201, 2)), (agent, world)
+        return records
+
     for agent in agents:
-        assert summary["agents"][agent]["auc"]["iqm"] is not None
+        aucs = [metrics.auc(metrics.reward_curve(records_of(agent, world))) for world in worlds]
+        assert all(math.isfinite(value) for value in aucs), agent
+        assert summary["agents"][agent]["auc"]["per_seed"] == pytest.approx(aucs), agent
+    random_floor = []
+    for world in worlds:
+        records = records_of("random", world)
+        steps = np.array([r["step"] for r in records], float)
+        regimes = [r.get("regime") for r in records]
+        level = metrics.per_regime(steps, metrics.reward_curve(records), regimes) or None
+        random_floor.append(level)
+    assert floors == [level for _ in agents for level in random_floor]  # lives in plan order
 
 
 def test_an_ablated_agent_is_abm_without_those_rule_families(tmp_path):

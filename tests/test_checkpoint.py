@@ -6,6 +6,7 @@ import io
 import math
 import os
 import re
+import tracemalloc
 from collections import OrderedDict
 
 import numpy as np
@@ -20,6 +21,7 @@ from lifelong.checkpoint import (
     load_latest_checkpoint,
     save_checkpoint,
 )
+from lifelong.memory import Memory, shared_state
 
 
 def write_raw_checkpoint(path, payload: bytes) -> None:
@@ -256,3 +258,74 @@ def test_bad_arguments_raise(tmp_path):
         save_checkpoint(tmp_path, 1, {}, keep=0)
     with pytest.raises(ValueError, match="step"):
         save_checkpoint(tmp_path, -1, {})
+
+
+def test_a_disk_that_fills_mid_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    """The disk takes part of the payload, then no more: torch's own error gives way to the
+    disk's, and no torn file stays behind."""
+    previous = save_checkpoint(tmp_path, 1, {"value": np.arange(10)})
+    real_write, room = os.write, [50_000]
+
+    def filling(fd, data):
+        if room[0] == 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written = real_write(fd, memoryview(data).cast("B")[: room[0]])
+        room[0] -= written
+        return written
+
+    monkeypatch.setattr(checkpoint.os, "write", filling)
+    with pytest.raises(CheckpointError) as caught:
+        save_checkpoint(tmp_path, 2, {"value": np.zeros(100_000)})
+    monkeypatch.undo()
+
+    message = str(caught.value)
+    assert "ckpt-000000000002.pt" in message and os.strerror(errno.ENOSPC) in message
+    assert "\n" not in message and room == [0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [previous.name]
+    np.testing.assert_array_equal(load_latest_checkpoint(tmp_path)[1]["value"], np.arange(10))
+
+
+def test_short_writes_give_the_same_file(tmp_path, monkeypatch):
+    state = {"value": np.arange(5_000, dtype=np.float64), "w": torch.ones(300)}
+    whole = save_checkpoint(tmp_path / "whole", 3, state).read_bytes()
+    real_write = os.write
+    monkeypatch.setattr(
+        checkpoint.os, "write", lambda fd, data: real_write(fd, memoryview(data).cast("B")[:999])
+    )
+    assert save_checkpoint(tmp_path / "short", 3, state).read_bytes() == whole
+
+
+def test_writing_streams_the_arrays_without_copying_them(tmp_path):
+    """numpy's allocations are traced; the payload once went through a BytesIO (traced too)."""
+    big = np.random.default_rng(0).random(2_000_000)  # 16 MB
+    tracemalloc.start()
+    try:
+        save_checkpoint(tmp_path, 1, {"big": big, "list": [big[:10], 2**70]})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < big.nbytes / 20
+    np.testing.assert_array_equal(load_latest_checkpoint(tmp_path)[1]["big"], big)
+
+
+def test_a_full_memory_is_checkpointed_from_its_own_storage(tmp_path):
+    """Memory.state_dict copies its arrays, but inside shared_state (as Life.checkpoint calls
+    it) it hands out views, so a checkpoint costs no second replay memory."""
+    memory = Memory((16,), recent_capacity=20_000, longterm_capacity=100, segment_length=4)
+    rng = np.random.default_rng(1)
+    for t in range(memory.recent_capacity):
+        memory.add(rng.random(16, dtype=np.float32), t % 3, 1.0, first=t == 0)
+    assert not np.shares_memory(memory.state_dict()["recent"]["obs"], memory._recent["obs"])
+    with shared_state():
+        shared = memory.state_dict()
+        assert np.shares_memory(shared["recent"]["obs"], memory._recent["obs"])
+        tracemalloc.start()
+        try:
+            save_checkpoint(tmp_path, 1, {"memory": memory.state_dict()})
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < memory._recent["obs"].nbytes / 10
+    twin = Memory((16,), recent_capacity=20_000, longterm_capacity=100, segment_length=4)
+    twin.load_state_dict(load_latest_checkpoint(tmp_path)[1]["memory"])
+    np.testing.assert_array_equal(twin.sample(8, 4)["obs"], memory.sample(8, 4)["obs"])

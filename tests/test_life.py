@@ -252,18 +252,26 @@ def test_a_wrapped_world_that_cannot_be_saved_resumes_as_a_new_stream(tmp_path, 
 
 
 def test_a_resumed_life_in_a_saved_classic_control_world_equals_an_uninterrupted_one(tmp_path):
-    """CartPole is saved with its wrapper: the resumed life lives the very same steps."""
+    """CartPole is saved with its wrapper: the resumed life lives the very same steps.
+
+    Split at 250, inside a record interval (100) and a gravity regime (150), and compared
+    whole: the agent's every tensor, array and counter, the world, the recorder's half-filled
+    interval, the records and the events."""
     spec = "gym:CartPole-v1+shift(kind=gravity,every=150,scale=2.0)"
     whole = open_life(tmp_path / "whole", world=spec, config_changes=QUICK, genome_changes=TINY)
     whole.run(400)
     first = open_life(tmp_path / "split", world=spec, config_changes=QUICK, genome_changes=TINY)
-    first.run(200)
+    first.run(250)
+    assert first.world.state_dict()["regime"] == 1  # mid-regime: the shift at 150, next at 300
     second = open_life(tmp_path / "split")
+    assert second.agent.counters["env_steps"] == 250
     second.run(400)
-    assert_same_state(whole.world.state_dict(), second.world.state_dict())
+    assert_same_state(whole.state_dict(), second.state_dict())
     assert comparable(read_metrics(tmp_path / "whole")) == comparable(
         read_metrics(tmp_path / "split")
     )
+    events = [(tmp_path / name / "events.jsonl").read_text() for name in ("whole", "split")]
+    assert events[0] == events[1] and '"regime"' in events[0]
 
 
 def test_a_saved_agent_can_be_loaded_as_a_policy(tmp_path):
@@ -280,13 +288,22 @@ def test_a_saved_agent_can_be_loaded_as_a_policy(tmp_path):
 
 
 def test_a_saved_agent_can_teach_in_another_life(tmp_path):
-    start(tmp_path / "teacher").run(200)
+    teacher = start(tmp_path / "teacher", seed=1)  # seed 1: its greedy action varies
+    teacher.run(200)
+    mind = teacher.agent.mind  # as saved at 200
     spec = f"nursery-small+teacher(policy='{tmp_path / 'teacher'}',reliability=1.0)"
     world = make_world(spec, load_policy=load_policy)
-    _, info = world.reset(seed=0)
-    _, _, _, _, info = world.step(0)
-    assert info["teacher"]["source"] == "teacher"
-    assert 0 <= info["teacher"]["action"] < world.action_space.n
+    world.reset(seed=0)
+    shown, greedy = [], []
+    for step in range(30):
+        obs, _, _, _, info = world.step(step % world.action_space.n)
+        ours = [t for t in info["teachers"] if t["source"] == "teacher"]  # the Nursery's too
+        assert len(ours) == 1  # always in view
+        shown.append(ours[0]["action"])
+        with torch.inference_mode():  # the saved agent's own best action where the learner is
+            greedy.append(mind.greedy(mind.b_input(torch.as_tensor(obs)[None])))
+    assert shown == greedy
+    assert len(set(shown)) > 1  # else any fixed action could pass: try another seed
 
 
 def test_the_teacher_who_misleads_ends_less_trusted_than_the_reliable_one(tmp_path):

@@ -114,14 +114,17 @@ def test_observing_follows_the_teacher_in_view_and_remembers_whose_lead_it_was()
     assert agent.mind.memory._recent["source"][newest + 1] == -1
 
 
-def test_observing_with_nobody_in_view_keeps_still():
-    agent, env = newborn()
-    agent.noop_action = noop_action(env)  # as a life sets it from the world
+def test_observing_with_nobody_in_view_keeps_still(tmp_path):
+    life = open_life(
+        tmp_path, world="nursery-small", config_changes={"tensorboard": False}, genome_changes=TINY
+    )
+    agent = life.agent
+    assert agent.noop_action == noop_action(life.world) == 0  # the life set it: "stay"
     agent.teacher_action = agent.teacher_source = None
     in_mode(agent, Mode.OBSERVE)
-    assert agent.noop_action is not None
-    assert all(agent.act() == agent.noop_action for _ in range(5))
+    assert [agent.act() for _ in range(5)] == [0] * 5
     assert agent.followed is None
+    life.close()
 
 
 def test_imagination_leaves_a_s_weights_alone():

@@ -202,9 +202,19 @@ def test_imagine_starts_where_the_model_is_sure_and_learns_lambda_returns():
         values = b.bootstrap(frames.flatten(0, 1)).view(4, 3)
         expected = lambda_returns(rewards, values, 0.9, 0.8)
     torch.testing.assert_close(batch["target"], expected)
-    # And B can learn from it.
+
+    # And B can learn from it: the loss it reports is both twins' Huber loss to the targets,
+    # over the returns' scale, and one step lowers it.
+    def imagined_loss():
+        with torch.no_grad():
+            taken = b.twins_taken(batch["z"].flatten(0, 1), batch["action"].flatten(0, 1))
+            wanted = batch["target"].reshape(-1, 1).expand_as(taken)
+            return F.smooth_l1_loss(taken, wanted).item() / batch["scale"]
+
+    before = imagined_loss()
     info = b.learn_imagined(batch["z"], batch["action"], batch["target"], batch["scale"])
-    assert info is not None and info["b_imagined_loss"] >= 0.0
+    assert info == {"b_imagined_loss": pytest.approx(before, rel=1e-6)} and before > 0
+    assert imagined_loss() < before
 
 
 def test_imagine_success_only_keeps_the_trajectories_that_find_reward():

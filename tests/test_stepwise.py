@@ -120,3 +120,123 @@ def test_a_life_in_a_world_from_python(tmp_path, capsys):
     with pytest.raises(UserError, match="returned int"):
         lifelong.open_life(tmp_path / "other", world=lambda: 42)
     assert not (tmp_path / "other").exists()
+
+
+class BreaksAt(gym.Wrapper):
+    """Raises on its own `at`-th step (a world from Python that crashes mid-life)."""
+
+    def __init__(self, env, at):
+        super().__init__(env)
+        self.at, self.steps = at, 0
+
+    def step(self, action):
+        self.steps += 1
+        if self.steps == self.at:
+            raise RuntimeError("the simulator crashed")
+        return self.env.step(action)
+
+
+def pendulum_as(given):
+    return gym.make("Pendulum-v1") if given == "instance" else lambda: gym.make("Pendulum-v1")
+
+
+@pytest.mark.parametrize("given", ["instance", "factory"])
+def test_a_new_life_in_a_world_from_python_is_born_for_its_kind_of_actions(tmp_path, given):
+    directory = tmp_path / "life"
+    life = lifelong.open_life(
+        directory, world=pendulum_as(given), config_changes=QUICK, genome_changes=TINY
+    )
+    assert lifelong.Config.load(directory / "config.yaml").world == "custom:Pendulum-v1"
+    assert life.genome == Genome.default(continuous=True).replace(**TINY)  # Box: continuous
+    assert Genome.load(directory / "genome.yaml") == life.genome
+    life.run(200)
+    assert life.agent.counters["env_steps"] == 200
+    assert [r["step"] for r in lifelong.read_metrics(directory)] == [100, 200]
+
+
+@pytest.mark.parametrize("given", ["instance", "factory"])
+def test_an_agent_that_does_not_fit_a_world_from_python_is_refused_before_writing(tmp_path, given):
+    directory = tmp_path / "life"
+    directory.mkdir()
+    with pytest.raises(UserError) as refused:
+        lifelong.open_life(directory, world=pendulum_as(given), config_changes={"agent": "sw_ucb"})
+    message = str(refused.value)
+    assert message.startswith(
+        "agent 'sw_ucb' acts in a Discrete action space, but custom:Pendulum-v1 has Box(-2.0, 2.0"
+    )
+    assert "agents for Box actions: abm" in message and "\n" not in message
+    assert list(directory.iterdir()) == []
+
+
+class DictWorld(gym.Env):
+    """A world no agent lives in: a Dict observation without an image."""
+
+    observation_space = gym.spaces.Dict({"position": gym.spaces.Box(-1, 1, (2,))})
+    action_space = gym.spaces.Discrete(2)
+
+
+def test_a_world_from_python_no_agent_can_live_in_is_refused_before_writing(tmp_path):
+    directory = tmp_path / "life"
+    for world in (DictWorld(), DictWorld):  # an instance, and a class as the factory
+        with pytest.raises(UserError, match="^observation space Dict.*needs an 'image' entry"):
+            lifelong.open_life(directory, world=world)
+        assert not directory.exists()
+    with pytest.raises(UserError, match="^diagnose_every needs a world named by a spec string"):
+        lifelong.open_life(
+            directory, world=gym.make("CartPole-v1"), config_changes={"diagnose_every": 100}
+        )
+    assert not directory.exists()
+
+
+def test_a_world_without_a_spec_is_named_by_its_class_and_continues(tmp_path, capsys):
+    from gymnasium.envs.classic_control.acrobot import AcrobotEnv
+    from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+
+    directory = tmp_path / "life"
+    world = CartPoleEnv()
+    assert world.spec is None
+    life = lifelong.open_life(directory, world=world, config_changes=QUICK, genome_changes=TINY)
+    life.run(150)
+    assert lifelong.Config.load(directory / "config.yaml").world == "custom:CartPoleEnv"
+    with pytest.raises(UserError, match="'custom:CartPoleEnv'; it cannot change to 'custom:Acro"):
+        lifelong.open_life(directory, world=AcrobotEnv())
+    resumed = lifelong.open_life(directory, world=CartPoleEnv())
+    assert resumed.agent.counters["env_steps"] == 150
+    assert "new episode" not in capsys.readouterr().err  # CartPole is saved, spec or none
+    resumed.run(300)
+    assert [r["step"] for r in lifelong.read_metrics(directory)] == [100, 200, 300]
+
+
+def test_a_world_given_as_an_instance_cannot_be_rebuilt_and_the_life_is_saved(tmp_path, capsys):
+    """A factory's world that breaks is built anew; an instance cannot be, so the life ends
+    saved, in one line, and goes on once given a factory."""
+    rebuilt = lifelong.open_life(
+        tmp_path / "factory",
+        world=lambda: BreaksAt(gym.make("CartPole-v1"), at=100),
+        config_changes=QUICK,
+        genome_changes=TINY,
+    )
+    rebuilt.run(200)  # breaks at its 100th step, and the new one at its 100th
+    assert rebuilt.agent.counters["env_steps"] == 200
+    assert rebuilt.agent.counters["world_errors"] == 2
+
+    directory = tmp_path / "instance"
+    life = lifelong.open_life(
+        directory,
+        world=BreaksAt(gym.make("CartPole-v1"), at=100),
+        config_changes=QUICK,
+        genome_changes=TINY,
+    )
+    with pytest.raises(UserError) as ended:
+        life.run(200)
+    assert str(ended.value) == (
+        "the world custom:CartPole-v1 failed to rebuild 3 times in a row (RuntimeError: a world"
+        " given as an instance cannot be rebuilt (give a callable)); the life is saved at step"
+        " 99 and goes on from there when run again"
+    )
+    assert "world raised RuntimeError during step at step 99" in capsys.readouterr().err
+    again = lifelong.open_life(directory, world=lambda: gym.make("CartPole-v1"))
+    assert again.agent.counters["env_steps"] == 99 and again.agent.counters["world_errors"] == 1
+    assert "resumes as a new episode at step 99" in capsys.readouterr().err
+    again.run(200)
+    assert [r["step"] for r in lifelong.read_metrics(directory)] == [100, 200]

@@ -13,6 +13,13 @@ planted by someone else. Hence:
 * **Code-free.** The payload is read with ``torch.load(weights_only=True)``, which rebuilds only
   tensors and plain containers and never runs code from the file. Numpy arrays and integers
   beyond int64 are first encoded into such plain data, so nothing else is needed to load them.
+* **Streamed.** A checkpoint is mostly a full replay memory (100 MiB and more), so no copy of it
+  is made on the way to the disk: numpy arrays become tensors that share their memory, torch
+  writes each tensor straight from that memory into the temporary file, and the payload is hashed
+  as it passes. The header comes first but the hash is known last, so a placeholder of the same
+  length is written first and overwritten at the end (the format is the same as a file written in
+  one piece). Loading streams too: the checksum is computed while reading the file in chunks,
+  and torch then reads the verified payload from the same open file.
 
 Files are named ``ckpt-{step:012d}.pt`` so that they sort by step, and the newest ``keep`` are
 kept.
@@ -21,6 +28,7 @@ kept.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import os
@@ -29,7 +37,7 @@ import tempfile
 import warnings
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -81,28 +89,27 @@ def save_checkpoint(directory: str | Path, step: int, state: dict, keep: int = 3
     directory = Path(directory)
     path = directory / f"ckpt-{step:012d}.pt"
 
-    buffer = io.BytesIO()
-    torch.save({"step": int(step), "state": _encode(state, "state")}, buffer)
-    payload = buffer.getbuffer()
-    header = b"%s %s %s\n" % (_MAGIC, _VERSION, hashlib.sha256(payload).hexdigest().encode())
+    content = {"step": int(step), "state": _encode(state, "state")}  # shares arrays' memory
 
     temp_name: str | None = None
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as file:
-            file.write(header)
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
+        try:
+            _write_streamed(fd, content)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(temp_name, path)
         temp_name = None
         _fsync_directory(directory)
-    except OSError as error:
+    except BaseException as error:  # whatever stops the write, no temporary file stays behind
         if temp_name is not None:
             with contextlib.suppress(OSError):
                 os.remove(temp_name)
-        raise CheckpointError(f"could not write checkpoint {path}: {error}") from error
+        if isinstance(error, OSError):
+            raise CheckpointError(f"could not write checkpoint {path}: {error}") from error
+        raise
 
     for old in list_checkpoints(directory)[:-keep]:
         try:
@@ -131,7 +138,7 @@ def load_latest_checkpoint(
     """
     for path in reversed(list_checkpoints(directory)):
         try:
-            payload = _read_verified_payload(path)
+            payload = _open_verified_payload(path)
         except _Corrupt as corrupt:
             warnings.warn(
                 f"checkpoint {path} is corrupt ({corrupt}); falling back to an earlier one",
@@ -139,14 +146,23 @@ def load_latest_checkpoint(
                 stacklevel=2,
             )
             continue
-        try:
-            content = torch.load(io.BytesIO(payload), map_location=map_location, weights_only=True)
-            return int(content["step"]), _decode(content["state"]), path
-        except Exception as error:  # whatever the cause, this file is not a checkpoint of ours
-            raise CheckpointError(
-                f"checkpoint {path} passed its checksum but could not be loaded safely "
-                f"({_one_line_reason(error)})"
-            ) from error
+        with payload:
+            try:
+                content = torch.load(payload, map_location=map_location, weights_only=True)
+                return int(content["step"]), _decode(content["state"]), path
+            except OSError as error:  # the disk failed between the checksum and the load
+                warnings.warn(
+                    f"checkpoint {path} is corrupt (unreadable: {error}); falling back to an"
+                    " earlier one",
+                    CheckpointWarning,
+                    stacklevel=2,
+                )
+                continue
+            except Exception as error:  # whatever the cause, this file is not a checkpoint of ours
+                raise CheckpointError(
+                    f"checkpoint {path} passed its checksum but could not be loaded safely "
+                    f"({_one_line_reason(error)})"
+                ) from error
     return None
 
 
@@ -170,23 +186,123 @@ class _Corrupt(Exception):
     """Internal: the file is damaged; the message is the reason shown to the user."""
 
 
-def _read_verified_payload(path: Path) -> bytes:
+def _header(digest: bytes) -> bytes:
+    return b"%s %s %s\n" % (_MAGIC, _VERSION, digest)
+
+
+# Written where the header goes until the payload's hash is known; never a valid checksum.
+_PLACEHOLDER = _header(b"0" * hashlib.sha256().digest_size * 2)
+
+
+def _write_streamed(fd: int, content: dict) -> None:
+    """Write the header and torch's serialisation of ``content`` to ``fd``, hashing on the way.
+
+    The bytes are the ones ``torch.save`` would put in a buffer, written as torch produces them:
+    each tensor goes from its own memory to the file, so the payload is never held in memory.
+    """
+    _write_all(fd, _PLACEHOLDER)
+    writer = _HashingWriter(fd)
     try:
-        data = path.read_bytes()
+        torch.save(content, writer)
+    except Exception:
+        if writer.error is not None:  # torch reports a failed write as a RuntimeError of its own
+            raise writer.error from None
+        raise
+    os.lseek(fd, 0, os.SEEK_SET)
+    _write_all(fd, _header(writer.sha256.hexdigest().encode()))
+
+
+class _HashingWriter:
+    """The file ``torch.save`` writes to: straight to a descriptor, hashing what passes."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.sha256 = hashlib.sha256()
+        self.error: OSError | None = None  # the first failed write: every later one fails too
+
+    def write(self, data: Any) -> int:
+        if self.error is not None:
+            raise self.error
+        view = memoryview(data).cast("B")  # torch passes views of the tensors' own memory
+        self.sha256.update(view)
+        try:
+            _write_all(self.fd, view)
+        except OSError as error:
+            self.error = error
+            raise
+        return len(view)
+
+    def flush(self) -> None:
+        pass
+
+
+def _write_all(fd: int, data: Any) -> None:
+    """os.write until all of ``data`` is written (a nearly full disk may take part of it)."""
+    view = memoryview(data).cast("B")
+    while len(view):
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
+def _open_verified_payload(path: Path) -> _Payload:
+    """Check the file's header and checksum, reading it in chunks; its payload, open to read."""
+    try:
+        file = open(path, "rb")  # noqa: SIM115 -- handed on to the caller, who closes it
     except OSError as error:
         raise _Corrupt(f"unreadable: {error}") from error
-    end = data.find(b"\n", 0, _MAX_HEADER)
-    if end < 0:
-        raise _Corrupt("no header line")
-    parts = data[:end].split(b" ")
-    if len(parts) != 3 or parts[0] != _MAGIC:
-        raise _Corrupt("bad header")
-    if parts[1] != _VERSION:
-        raise _Corrupt(f"unsupported format version {parts[1].decode(errors='replace')}")
-    payload = data[end + 1 :]
-    if hashlib.sha256(payload).hexdigest().encode() != parts[2]:
-        raise _Corrupt("checksum mismatch")
-    return payload
+    try:
+        head = file.read(_MAX_HEADER)
+        end = head.find(b"\n")
+        if end < 0:
+            raise _Corrupt("no header line")
+        parts = head[:end].split(b" ")
+        if len(parts) != 3 or parts[0] != _MAGIC:
+            raise _Corrupt("bad header")
+        if parts[1] != _VERSION:
+            raise _Corrupt(f"unsupported format version {parts[1].decode(errors='replace')}")
+        file.seek(end + 1)
+        if hashlib.file_digest(file, "sha256").hexdigest().encode() != parts[2]:
+            raise _Corrupt("checksum mismatch")
+        return _Payload(file, end + 1)
+    except OSError as error:
+        file.close()
+        raise _Corrupt(f"unreadable: {error}") from error
+    except BaseException:
+        file.close()
+        raise
+
+
+class _Payload(io.RawIOBase):
+    """The payload of an open checkpoint file as a file of its own: position 0 is the byte after
+    the header line, so torch reads it as the zip file it is."""
+
+    def __init__(self, file: BinaryIO, start: int) -> None:
+        super().__init__()
+        self._file, self._start = file, start
+        file.seek(start)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._file.readinto(buffer)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            offset += self._start
+        return self._file.seek(offset, whence) - self._start
+
+    def tell(self) -> int:
+        return self._file.tell() - self._start
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def _one_line_reason(error: Exception) -> str:
@@ -278,8 +394,9 @@ def _decode(value: Any) -> Any:
         if tag == "int":
             return int(value["value"])
         if tag in ("ndarray", "numpy_scalar"):
+            # No copy: the array keeps the freshly loaded tensor's memory, which nothing else holds.
             raw = value["data"].cpu().numpy()
-            array = raw.view(np.dtype(value["dtype"])).reshape(tuple(value["shape"])).copy()
+            array = raw.view(np.dtype(value["dtype"])).reshape(tuple(value["shape"]))
             return array if tag == "ndarray" else array[()]
         raise ValueError(f"unknown encoded type {tag!r}")
     if isinstance(value, list):

@@ -28,10 +28,16 @@ import gymnasium as gym
 import torch
 
 from lifelong.agents import build_agent, check_fits, check_ours
-from lifelong.checkpoint import CheckpointError, load_latest_checkpoint, save_checkpoint
+from lifelong.checkpoint import (
+    CheckpointError,
+    list_checkpoints,
+    load_latest_checkpoint,
+    save_checkpoint,
+)
 from lifelong.config import Config, newborn
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.memory import shared_state
 from lifelong.mind import ABMMind
 from lifelong.modes import Mode
 from lifelong.policies import load_policy
@@ -59,7 +65,8 @@ def open_life(
     alone), a Gymnasium env, or a callable that returns a new one. A world from Python is saved
     as "custom:<its name>" and must be given again to continue the life; a callable can also be
     rebuilt if the world breaks. Whether the world itself continues where it was depends on it
-    (a world without `state_dict` starts a new episode, and the life says so).
+    (a world without `state_dict` starts a new episode, and the life says so). Diagnostics
+    (`diagnose_every`) build a fresh world from its spec, so they need a spec string.
 
     A new life's genome is the newborn's for the world's kind of actions (`config.newborn`),
     with what `genome_file` and `genome_changes` set on top. Everything is validated before
@@ -76,6 +83,11 @@ def open_life(
         check_ours(str(config_changes["agent"]))
     if world is not None:
         config_changes["world"] = world
+    if build_world is not None and config_changes.get("diagnose_every", Config.diagnose_every):
+        raise UserError(
+            f"diagnose_every needs a world named by a spec string (its probe builds a fresh"
+            f" one); {world} is given from Python"
+        )
     if seed is not None:
         config_changes["seed"] = seed
     if (directory / "config.yaml").exists():
@@ -110,7 +122,7 @@ def open_life(
         probe_world = make_world(config.world, load_policy=load_policy)
         actions = probe_world.action_space
         probe_world.close()
-    check_fits(config.agent, actions)  # a world given from Python too
+    check_fits(config.agent, actions, config.world)  # a world given from Python too
     born = newborn(actions)
     genome = Genome.load(genome_file, base=born) if genome_file is not None else born
     genome = genome.replace(**genome_changes) if genome_changes else genome
@@ -156,9 +168,13 @@ def _world_builder(
             f" {type(world).__name__}"
         )
     name = first.spec.id if first.spec is not None else type(first.unwrapped).__name__
-    actions = first.action_space
-    if first is not world:
-        first.close()
+    try:
+        # Seen as the life will see it: spaces no agent can live in are refused here, before
+        # anything is written.
+        actions = adopt_world(first).action_space
+    finally:
+        if first is not world:
+            first.close()
     return build, f"{CUSTOM}{name}", actions
 
 
@@ -196,8 +212,16 @@ class Life:
     # --- The loop -----------------------------------------------------------------------------
     def run(self, steps: int | None = None) -> None:
         """Live until `steps` world steps in total (None: until stopped), then checkpoint."""
-        agent, config = self.agent, self.config
         self.recorder.start_clock()
+        try:
+            self._live(steps)
+        except UserError:  # a record or checkpoint could not be written: the life stops here
+            self.close()
+            raise
+        self.close()
+
+    def _live(self, steps: int | None) -> None:
+        agent, config = self.agent, self.config
         saved_at = agent.counters["env_steps"]
         while (steps is None or agent.counters["env_steps"] < steps) and not self.stop_requested:
             previous = agent.meta.mode
@@ -233,7 +257,6 @@ class Life:
                 saved_at = step
         if agent.counters["env_steps"] != saved_at or self.stop_requested:
             self.checkpoint()
-        self.close()
 
     def _recreate_world(self, error: Exception, during: str, attempts: int = 3) -> None:
         """Log a world's exception, build the world anew and start a new stream in it.
@@ -333,19 +356,32 @@ class Life:
         }
 
     def checkpoint(self) -> Path:
+        """Save the whole life (`state_dict`) as the checkpoint of this step; return its path.
+
+        A write that fails (a full disk, a read-only directory) leaves the earlier checkpoints as
+        they were and raises UserError naming the error and the step of the last good one: a
+        life that cannot save would go on only to lose what it lives, so it stops, and continues
+        from that checkpoint when run again once the disk takes writes.
+        """
         step = self.agent.counters["env_steps"]
         self.recorder.flush_events()
+        directory = self.directory / "checkpoints"
         try:
-            path = save_checkpoint(
-                self.directory / "checkpoints",
-                step,
-                self.state_dict(),
-                keep=self.config.keep_checkpoints,
-            )
+            with shared_state():  # the replay memory goes to the file without a copy of it
+                path = save_checkpoint(
+                    directory, step, self.state_dict(), keep=self.config.keep_checkpoints
+                )
         except CheckpointError as error:
-            # A failed write must not end the life: the previous checkpoint is intact.
-            print(f"lifelong: warning: {error}", flush=True)
-            return self.directory / "checkpoints"
+            saved = list_checkpoints(directory)
+            last = (
+                f"from its last checkpoint, at step {int(saved[-1].stem[5:])},"
+                if saved
+                else "from its birth (no checkpoint was saved)"
+            )
+            raise UserError(
+                f"{error}; the life stops at step {step} and continues {last} when run again"
+                " (free some space, or make the directory writable)"
+            ) from error
         if self._writer is not None:
             self._writer.flush()
         return path
@@ -378,7 +414,16 @@ class Life:
             if state["world"] is not None:
                 self.world.load_state_dict(state["world"])
             self.agent.begin(obs, info)
-        self._drop_records_after(step)
+        try:
+            self._drop_records_after(step)
+        except OSError as error:  # a full disk or a read-only directory; each file is atomic
+            for name in ("metrics.tmp", "events.tmp"):
+                with contextlib.suppress(OSError):
+                    (self.directory / name).unlink(missing_ok=True)
+            raise UserError(
+                f"cannot resume {self.directory}: {error.strerror or error} while rewriting its"
+                " records; free some space, or make the directory writable, and run it again"
+            ) from error
 
     def _drop_records_after(self, step: int) -> None:
         for name in ("metrics.jsonl", "events.jsonl"):

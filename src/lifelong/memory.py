@@ -20,7 +20,10 @@ sampling is a single fancy-indexing gather per field.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -238,7 +241,10 @@ class Memory:
         """Everything needed to continue exactly: numpy arrays and python scalars only.
 
         Only the filled part of the storage is included, so a young memory checkpoints small.
+        The arrays are copies, except inside `shared_state()`, where they are views of the
+        storage itself.
         """
+        take = (lambda array: array) if _SHARED.get() else np.copy
         return {
             "config": {
                 "obs_shape": list(self.obs_shape),
@@ -248,9 +254,9 @@ class Memory:
                 "longterm_capacity": self.longterm_capacity,
                 "segment_length": self.segment_length,
             },
-            "recent": {name: self._recent[name][: self._size].copy() for name in _FIELDS},
+            "recent": {name: take(self._recent[name][: self._size]) for name in _FIELDS},
             "longterm": {
-                name: self._longterm[name][: self._longterm_size].copy() for name in _FIELDS
+                name: take(self._longterm[name][: self._longterm_size]) for name in _FIELDS
             },
             "head": self._head,
             "size": self._size,
@@ -267,7 +273,8 @@ class Memory:
         The memory must have been built with the same shapes and capacities (ValueError
         otherwise): silently resizing would change which frames survive and what is sampled.
         """
-        expected = self.state_dict()["config"]
+        with shared_state():  # only the config is wanted: no copy of the storage for it
+            expected = self.state_dict()["config"]
         found = dict(state["config"])
         found["obs_shape"] = [int(d) for d in found["obs_shape"]]
         if "action_shape" in found:
@@ -285,6 +292,22 @@ class Memory:
         self._longterm_size = longterm_size
         self._segments_offered = int(state["segments_offered"])
         self._rng.bit_generator.state = state["rng"]
+
+
+_SHARED: contextvars.ContextVar[bool] = contextvars.ContextVar("memory_shared", default=False)
+
+
+@contextlib.contextmanager
+def shared_state() -> Iterator[None]:
+    """While active (in this thread), `Memory.state_dict` returns views of the storage instead
+    of copies. For a caller that writes the state out before the memory changes again, such as
+    a checkpoint: a full memory is most of a life's RAM, and a copy of it for each checkpoint
+    would make the process half as big again at every save."""
+    token = _SHARED.set(True)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
 
 
 def _truncated_exponential(

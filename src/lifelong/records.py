@@ -7,12 +7,17 @@ Standard library only, so reports, benchmarks and evolution read a life without 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
+import os
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, TypedDict
+
+from lifelong.errors import UserError
 
 
 class Record(TypedDict, total=False):
@@ -128,15 +133,14 @@ class Recorder:
             for k, v in record.items()
         }
         self.flush_events()
-        with open(self.directory / "metrics.jsonl", "a") as file:
-            file.write(json.dumps(record) + "\n")
+        append_lines(self.directory / "metrics.jsonl", json.dumps(record) + "\n")
         self._new_interval()
         return record  # type: ignore[return-value]
 
     def flush_events(self) -> None:
         if self.events:
-            with open(self.directory / "events.jsonl", "a") as file:
-                file.writelines(json.dumps(event) + "\n" for event in self.events)
+            text = "".join(json.dumps(event) + "\n" for event in self.events)
+            append_lines(self.directory / "events.jsonl", text)
             self.events = []
 
     def state_dict(self) -> dict[str, Any]:
@@ -164,6 +168,41 @@ class Recorder:
         self.regime = state["regime"]
         self.visited = {tuple(cell) for cell in state["visited"]}
         self.reachable = state["reachable"]
+
+
+def append_lines(path: Path, text: str) -> None:
+    """Append whole lines to `path`, or nothing: a write that fails (a full disk, a read-only
+    directory) is cut back to where the file ended, and raises UserError, which stops the life.
+
+    Nothing of the lines stays behind to be read back, and no later append lands after a torn
+    line (one torn by a kill is dropped when the life resumes). The life continues from its
+    last checkpoint when run again; the records written since that checkpoint are dropped on
+    resume and written again.
+    """
+    data = text.encode("utf-8")
+    fd, end = None, None
+    try:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        fd = os.open(path, flags, 0o666)
+        end = os.fstat(fd).st_size
+        view = memoryview(data)
+        while len(view):
+            written = os.write(fd, view)
+            if written <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            view = view[written:]
+    except OSError as error:
+        if fd is not None and end is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, end)
+        raise UserError(
+            f"cannot write {path}: {error.strerror or error}; the life stops here and continues"
+            " from its last checkpoint when run again (free some space, or make the directory"
+            " writable)"
+        ) from error
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
