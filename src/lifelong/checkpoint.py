@@ -78,7 +78,8 @@ def save_checkpoint(directory: str | Path, step: int, state: dict, keep: int = 3
     arrays and numpy scalars (any non-object dtype), python ints of any size, floats, bools,
     strings and None. Anything else raises TypeError before a file is touched.
 
-    After a successful write all but the newest ``keep`` checkpoints are deleted. Any OS error
+    A temporary file left by a write that was killed mid-way is removed first. After a
+    successful write all but the newest ``keep`` checkpoints are deleted. Any OS error
     while writing (a full disk, say) removes the temporary file, leaves the existing checkpoints
     untouched and raises :class:`CheckpointError` naming the file and the error.
     """
@@ -94,6 +95,8 @@ def save_checkpoint(directory: str | Path, step: int, state: dict, keep: int = 3
     temp_name: str | None = None
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob(".ckpt-*.tmp"):  # left by a write killed mid-way
+            stale.unlink(missing_ok=True)
         fd, temp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
         try:
             _write_streamed(fd, content)

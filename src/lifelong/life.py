@@ -392,8 +392,10 @@ class Life:
         except CheckpointError as error:
             raise UserError(f"refusing to resume {self.directory}: {error}") from None
         if found is None:
+            # Born again: what a life killed before its first checkpoint wrote is written anew.
             obs, info = self.world.reset(seed=self.config.seed)
             self.agent.begin(obs, info)
+            self._rewrite_records(0)
             return
         step, state, _ = found
         self.agent.load_state_dict(state["agent"])
@@ -414,6 +416,10 @@ class Life:
             if state["world"] is not None:
                 self.world.load_state_dict(state["world"])
             self.agent.begin(obs, info)
+        self._rewrite_records(step)
+
+    def _rewrite_records(self, step: int) -> None:
+        """Drop the records after `step`: the continued life writes them again, once."""
         try:
             self._drop_records_after(step)
         except OSError as error:  # a full disk or a read-only directory; each file is atomic
