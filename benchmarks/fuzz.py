@@ -304,7 +304,7 @@ SPACES = {
     "dict-obs": (gym.spaces.Dict({"x": gym.spaces.Box(-1, 1, (2,))}), gym.spaces.Discrete(2)),
 }
 TINY = dict(latent_dim=8, hidden_dim=16, q_hidden=16, ensemble_size=2, batch_size=4, warmup=2,
-            train_every=2, memory_recent=200, memory_longterm=8)  # fmt: skip
+            replay_ratio=0.5, memory_recent=200, memory_longterm=8)  # fmt: skip
 
 
 def _agent(space: str) -> Any:

@@ -1,10 +1,13 @@
 """Run (or continue) a benchmark suite, commit its numbers, print the table for docs/benchmarks.md.
 
     python benchmarks/suites.py nursery --seeds 3 --jobs 2
-    python benchmarks/suites.py bandits --seeds 3 --jobs 2
+    python benchmarks/suites.py bandits --seeds 100-109 --jobs 2      # a reported table
 
 Lives go to runs/bench-<suite> (resumable: finished lives are not rerun); the summary is copied
-to benchmarks/results/<suite>.csv. The headline ratios compare the A-B-M agent with the
+to benchmarks/results/<suite>.csv, the suite's reported table, and its paired differences
+(paired.csv, against --reference, abm by default) to benchmarks/results/<suite>-paired.csv.
+--seeds takes what `lifelong bench --seeds` takes (a count, a range A-B, a list A,B,...; see
+benchmarks/results/README.md for the protocol). The headline ratios compare the A-B-M agent with the
 baselines on *random-normalised* AUC, (AUC - AUC_random), because the Nursery's rewards are
 mostly costs: a ratio of raw negative AUCs would mean nothing.
 """
@@ -91,7 +94,8 @@ def headline(summary: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("suite", choices=sorted(SUITES))
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", default="3", help="a count N, a range A-B or a list A,B,...")
+    parser.add_argument("--reference", help="agent the others are paired with (default: abm)")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--agents")
@@ -99,14 +103,20 @@ def main() -> None:
     args = parser.parse_args()
     directory = args.dir or Path("runs") / f"bench-{args.suite}"
     agents = args.agents.split(",") if args.agents else None
-    summary = run_bench(args.suite, agents, args.seeds, args.steps, args.jobs, directory)
+    summary = run_bench(
+        args.suite, agents, args.seeds, args.steps, args.jobs, directory, reference=args.reference
+    )
     results = Path(__file__).parent / "results"
     results.mkdir(exist_ok=True)
     shutil.copy(directory / "summary.csv", results / f"{args.suite}.csv")
+    if (directory / "paired.csv").exists():
+        shutil.copy(directory / "paired.csv", results / f"{args.suite}-paired.csv")
     print(f"\n{args.suite}: {summary['steps']:,} steps x seeds {summary['seeds']}\n")
     print(table(summary))
     print()
     print(headline(summary))
+    for note in summary["notes"]:
+        print("note:", note)
     for failure in summary["failures"]:
         print("FAILED", failure)
 

@@ -20,7 +20,7 @@ prints each run, the medians and the ratios ours/SB3. SB3 runs twice a round: wi
 on the flattened frame (the bench's `sb3_dqn`), and with our agents' encoder in front of the same
 head (`sb3_life.AgentEncoder`: the network of our model-free `b_only`, a CNN for grids), the
 like-for-like network. The replay ratio is the one our agent just used: B also learns at sleep
-ticks, so it makes more than one update per `train_every` world steps, and SB3's `train_freq` is
+ticks, so it makes more than one update per 1 / `replay_ratio` world steps, and SB3's `train_freq` is
 set to the world steps per B update measured in the same round. Either way SB3 is a yardstick,
 not a like-for-like race: our agent also trains System A, samples sequences and runs System M
 at every tick.
@@ -95,7 +95,7 @@ def measure_sb3(
     """Stable-Baselines3 in `world` (DQN, or SAC where the actions are a Box), timed for `steps`
     env steps after its warm-up (`on_timing(model)` as in `measure_agent`).
 
-    Genome changes in `overrides` apply here too, so `--set train_every=4` changes both sides;
+    Genome changes in `overrides` apply here too, so `--set replay_ratio=0.25` changes both sides;
     of the config keys only `seed` and `threads` mean anything to SB3. `our_encoder`: SB3's
     Q-network reads our agents' encoder instead of the flattened frame (`make_model`).
     """
@@ -159,7 +159,9 @@ def compare_with_sb3(steps: int, overrides: list[str], rounds: int, world: str) 
         )
         train_freq = max(1, round(agent["steps_per_b_update"]))  # our replay ratio
         for label, our_encoder in SB3_NETWORKS.items():
-            sb3 = measure_sb3(steps, world, [*overrides, f"train_every={train_freq}"], our_encoder)
+            sb3 = measure_sb3(
+                steps, world, [*overrides, f"replay_ratio={1 / train_freq}"], our_encoder
+            )
             theirs[label].append(sb3["env_steps_per_s"])
             print(
                 f"round {round_}  {name}, {label + ':':<17} {sb3['env_steps_per_s']:>7.0f} env "

@@ -92,7 +92,7 @@ def split_sb3(steps: int, train_freq: int, our_encoder: bool) -> tuple[float, fl
         sb3 = measure_sb3(
             steps,
             "nursery",
-            [f"train_every={train_freq}"],
+            [f"replay_ratio={1 / train_freq}"],
             our_encoder,
             on_timing=lambda model: timed(stack, model, "train", "train", spent, calls),
         )

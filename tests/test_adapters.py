@@ -172,7 +172,7 @@ def test_minatar_world_details() -> None:
     assert noop_action(make_world("minatar:breakout")) == 0
 
 
-TINY = {"warmup": 64, "batch_size": 8, "train_every": 4, "latent_dim": 16}
+TINY = {"warmup": 64, "batch_size": 8, "replay_ratio": 0.25, "latent_dim": 16}
 TINY |= {"hidden_dim": 32, "q_hidden": 32}
 
 

@@ -37,7 +37,7 @@ class Reach(gym.Env):
 
 def live(agent_name: str, steps: int, seed: int = 0) -> list[float]:
     env = Reach()
-    genome = Genome(**{**TINY, "train_every": 1, "warmup": 200, "batch_size": 32, "gamma": 0.5})
+    genome = Genome(**{**TINY, "replay_ratio": 1.0, "warmup": 200, "batch_size": 32, "gamma": 0.5})
     agent = lifelong.make_agent(
         env.observation_space, env.action_space, agent=agent_name, genome=genome, seed=seed
     )
@@ -150,7 +150,7 @@ def test_a_continuous_life_resumes_exactly(tmp_path):
     from lifelong.life import open_life, read_metrics
 
     quick = {"agent": "b_only", "tensorboard": False, "log_every": 100}
-    genes = {**TINY, "train_every": 2}
+    genes = {**TINY, "replay_ratio": 0.5}
 
     def begin(directory):
         return open_life(

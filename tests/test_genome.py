@@ -16,7 +16,7 @@ OLD_COST_FIELDS = (
     "horizon",
     "q_hidden",
     "batch_size",
-    "train_every",
+    "replay_ratio",
     "a_every",
     "sleep_updates",
     "memory_recent",

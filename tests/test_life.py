@@ -288,7 +288,7 @@ def test_a_saved_agent_can_be_loaded_as_a_policy(tmp_path):
 
 
 def test_a_saved_agent_can_teach_in_another_life(tmp_path):
-    teacher = start(tmp_path / "teacher", seed=1)  # seed 1: its greedy action varies
+    teacher = start(tmp_path / "teacher", seed=2)  # seed 2: its greedy action varies
     teacher.run(200)
     mind = teacher.agent.mind  # as saved at 200
     spec = f"nursery-small+teacher(policy='{tmp_path / 'teacher'}',reliability=1.0)"

@@ -6,6 +6,7 @@ from conftest import train_a_alone
 
 from lifelong.genome import Genome
 from lifelong.systems.observation import (
+    VARIANCE_FLOOR,
     PredictorEnsemble,
     RewardHead,
     SystemA,
@@ -32,8 +33,20 @@ def a_loss(system, obs, actions, alive, target, reward=None):
 
 def test_variance_loss_penalises_collapse_only():
     torch.manual_seed(0)
-    assert variance_loss(torch.zeros(64, 8)) == pytest.approx(1.0, abs=0.02)
+    assert variance_loss(torch.zeros(64, 8)) == pytest.approx(VARIANCE_FLOOR, abs=0.02)
     assert variance_loss(3.0 * torch.randn(256, 8)) == 0.0
+
+
+def test_variance_hinge_lets_go_of_healthy_layer_normalised_latents():
+    """Layer-normalised latents have per-dimension variances averaging at most 1, so VICReg's
+    target of 1 never let go (issue 26); spread-out ones clear the floor, collapsed ones don't."""
+    torch.manual_seed(0)
+    healthy = normalise(torch.randn(256, 64)).requires_grad_()
+    loss = variance_loss(healthy)
+    loss.backward()
+    assert loss.item() == 0.0 and healthy.grad.abs().max().item() == 0.0
+    collapsed = normalise(torch.randn(1, 64) + 0.1 * torch.randn(256, 64))
+    assert variance_loss(collapsed).item() > 0.3
 
 
 def test_covariance_loss_hand_computed():

@@ -26,7 +26,12 @@ from lifelong.plasticity import (
     shrink_and_perturb,
 )
 from lifelong.systems.action import SystemB
-from lifelong.systems.observation import ConvEncoder, EnsembleLinear, PredictorEnsemble
+from lifelong.systems.observation import (
+    ConvEncoder,
+    EnsembleLinear,
+    PredictorEnsemble,
+    make_encoder,
+)
 
 
 def mlp(d: int = 6, hidden: int = 16, out: int = 3) -> nn.Sequential:
@@ -77,7 +82,7 @@ def test_finds_the_hidden_units_of_our_networks() -> None:
     ]
     assert skipped == []
 
-    pixels = SystemB(5, genome, obs_shape=(7, 7, 3))  # b_only's own encoder
+    pixels = SystemB(5, genome, make_encoder((7, 7, 3), genome.latent_dim, genome.hidden_dim))
     layers, skipped = find_unit_layers(pixels.encoder, torch.zeros(1, 7, 7, 3))
     assert [(u.name, u.kind, u.spatial) for u in layers] == [
         ("0.conv.0", "conv", 1),
@@ -266,6 +271,25 @@ def test_reinitialize_handles_convolutions_flattened_into_a_linear_head() -> Non
     assert (encoder.head.weight.view(8, 16, 9)[:, [3, 9]] == 0).all()
     assert (optimizer.state[conv1.weight]["exp_avg"][[1, 4]] == 0).all()
     assert (optimizer.state[conv1.weight]["exp_avg"][[0, 2, 3]] != 0).any()
+
+
+def test_a_small_fraction_still_reaches_a_small_layer() -> None:
+    """The default fraction (0.02) of 16 channels is 0.32 units: rounded down, M's resets never
+    reached the encoder; every layer now loses at least one unit, and 64 units lose 2."""
+    torch.manual_seed(3)
+    encoder = ConvEncoder((7, 7, 3), latent_dim=8)
+    obs = torch.randn(16, 7, 7, 3)
+    tracker = UnitUtility(encoder, (obs[:1],))
+    encoder(obs)
+    assert reinitialize_units(encoder, None, 0.02, tracker, maturity=1) == {
+        "conv.0": 1,
+        "conv.2": 1,
+    }
+    assert reinitialize_units(encoder, None, 0.0, tracker, maturity=0) == {"conv.0": 0, "conv.2": 0}
+    net = nn.Sequential(nn.Linear(4, 64), nn.SiLU(), nn.Linear(64, 2))
+    tracker = UnitUtility(net, (torch.zeros(1, 4),))
+    net(torch.randn(8, 4))
+    assert reinitialize_units(net, None, 0.02, tracker, maturity=1) == {"0": 2}
 
 
 def test_reinitialize_chooses_units_per_ensemble_member() -> None:

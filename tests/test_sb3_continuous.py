@@ -34,7 +34,7 @@ def test_sac_and_td3_lives_write_the_records_a_dqn_life_writes(tmp_path):
         records = read_metrics(tmp_path / agent)
         assert [r["step"] for r in records] == [100, 200, 300], agent
         assert [set(r) for r in records] == expected, agent
-        # Updates every `train_every` steps after the warm-up: about (300 - 64) / 4 of them.
+        # Updates every 1 / `replay_ratio` steps after the warm-up: about (300 - 64) / 4 of them.
         updates = [r["updates_b"] for r in records]
         assert 0 < updates[0] < updates[1] < updates[2] and 55 <= updates[2] <= 60, agent
         assert records[-1]["learn_steps"] == records[-1]["updates_b"], agent
@@ -54,7 +54,10 @@ def test_hyperparameters_come_from_the_genome(agent):
         assert model.gamma == 0.9
         assert model.buffer_size == model.replay_buffer.buffer_size == TINY["memory_recent"]
         assert model.learning_starts == TINY["warmup"]
-        assert model.train_freq.frequency == TINY["train_every"] and model.gradient_steps == 1
+        assert (
+            model.train_freq.frequency == round(1 / TINY["replay_ratio"])
+            and model.gradient_steps == 1
+        )
         assert model.seed == 3 and model.device.type == "cpu"
         if hasattr(model, "n_steps"):  # SB3 >= 2.6 has n-step returns
             assert model.n_steps == 2

@@ -48,7 +48,11 @@ def test_sb3_runs_at_the_replay_ratio_our_agent_used(monkeypatch, capsys):
     throughput.compare_with_sb3(100, ["lr_b=0.01"], rounds=2, world="nursery")
     assert (
         seen
-        == [(["lr_b=0.01", "train_every=6"], False), (["lr_b=0.01", "train_every=6"], True)] * 2
+        == [
+            (["lr_b=0.01", f"replay_ratio={1 / 6}"], False),
+            (["lr_b=0.01", f"replay_ratio={1 / 6}"], True),
+        ]
+        * 2
     )
     out = capsys.readouterr().out
     assert "ratio ours/SB3 (MLP on the frame): 0.50" in out

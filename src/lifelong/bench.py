@@ -1,13 +1,20 @@
 """Benchmark suites: many lives (agents x worlds x seeds) on the runner, then one summary.
 
     lifelong bench SUITE --agents abm,b_only --seeds 3 --steps 100000 --jobs 2 --dir DIR
+    lifelong bench SUITE --seeds 100-109 --reference abm            # a reported table
     lifelong bench SUITE ... --backend ray [--address auto]       # the lives on a Ray cluster
 
 A bench directory holds one life per agent, world and seed (`DIR/<agent>/seed<k>`, or
 `DIR/<agent>/<world tag>/seed<k>` when a suite has several worlds), `bench.yaml` (what was asked),
 `summary.json` and `summary.csv` (the metrics of `lifelong.metrics` per agent, seeds aggregated by
 IQM with bootstrap confidence intervals; summary.json also holds each agent's reward curve and its
-change-aligned curve). Rerunning the same command continues: finished lives (`done.json`) are
+change-aligned curve) and `paired.csv`. The team's reporting protocol (`lifelong.protocol`) is
+built in: `--seeds` names any seeds (a count, a range or a list), every life's AUC is also
+normalised in its own world against random and a ceiling or the best baseline (`auc_normalised`,
+pooled over worlds like every metric), every agent is paired with a reference agent on the same
+world and seed (summary.json "paired", paired.csv: mean difference, 95% bootstrap interval,
+whether it excludes zero), and bench.yaml, summary.json and both CSVs name the commit the lives
+ran at. Rerunning the same command continues: finished lives (`done.json`) are
 not rerun, unfinished ones resume from their checkpoints (on the process pool; a life on Ray
 sends back only its records, so an unfinished one starts again from birth).
 
@@ -24,7 +31,8 @@ import csv
 import json
 import re
 import traceback
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +44,16 @@ from lifelong.agents import ABLATED, BOTH, check_fits, entry, split_ablation
 from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.protocol import (
+    NORMALISED,
+    choose_reference,
+    code_commit,
+    join_commits,
+    normalise,
+    paired_table,
+    parse_seeds,
+    split_commits,
+)
 from lifelong.records import read_jsonl
 from lifelong.runner import Backend, failure, make_backend, small_files, work_in
 from lifelong.systems.control import RULE_FAMILIES
@@ -51,6 +69,10 @@ class Suite:
     # Steps before and after each change in the change-aligned curve and recovery
     # (lifelong.metrics.recovery).
     change_window: tuple[int, int] = (metrics.ALIGN_BEFORE, metrics.ALIGN_AFTER)
+    # A ceiling per world spec (a scripted oracle's AUC or a proved bound): normalised scores
+    # are then the share of the headroom between random and it (`protocol.normalise`); worlds
+    # without one are normalised by the best baseline's AUC. None of the suites has one yet.
+    ceilings: Mapping[str, float] = field(default_factory=dict, hash=False)
 
 
 NURSERY_AGENTS = (
@@ -163,21 +185,23 @@ def life_directory(directory: Path, suite: Suite, agent: str, world: str, seed: 
 def plan(
     suite: Suite,
     agents: list[str],
-    seeds: int,
+    seeds: int | Sequence[int],
     steps: int,
     directory: Path,
     genome: dict[str, Any] | None = None,
     worlds: tuple[str, ...] | None = None,
 ) -> list[LifePlan]:
-    """The suite's lives, or those in `worlds` (some of the suite's) at the same directories."""
+    """The suite's lives, or those in `worlds` (some of the suite's) at the same directories;
+    `seeds` is a count (seeds 0 to N-1) or the seeds themselves."""
     changes = tuple(sorted((genome or {}).items()))
+    seeds = range(seeds) if isinstance(seeds, int) else seeds
     return [
         LifePlan(
             agent, world, seed, steps, life_directory(directory, suite, agent, world, seed), changes
         )
         for agent in agents
         for world in worlds or suite.worlds
-        for seed in range(seeds)
+        for seed in seeds
     ]
 
 
@@ -271,7 +295,7 @@ def measured_mix(directory: Path) -> str | None:
 def run_bench(
     suite_name: str,
     agents: list[str] | None,
-    seeds: int,
+    seeds: int | str | Sequence[int],
     steps: int | None,
     jobs: int,
     directory: Path,
@@ -281,8 +305,13 @@ def run_bench(
     backend: str = "local",
     address: str | None = None,
     worlds: list[str] | None = None,
+    reference: str | None = None,
 ) -> dict[str, Any]:
     """Run (or continue) a suite; returns the summary also written to DIR/summary.json.
+
+    `seeds` is a count (seeds 0 to N-1), the text of `--seeds` (a count, "100-109", "100,103":
+    `protocol.parse_seeds`) or the seeds. `reference` is the agent every other is paired with
+    (`protocol.choose_reference`: without one, abm when the bench has it; "none" for no pairs).
 
     `worlds` keeps some of the suite's worlds (`select_worlds`); their lives live where the whole
     suite's would, so a bench can grow from one world to all of them in the same directory.
@@ -300,8 +329,10 @@ def run_bench(
         Config(agent=base, ablate=ablate)  # the config's, of the ablated families
     if len(set(agents)) != len(agents):
         raise UserError("--agents lists an agent twice")
-    if seeds < 1 or jobs < 1:
+    seed_list = parse_seeds(seeds)
+    if not seed_list or jobs < 1:
         raise UserError(f"--seeds and --jobs must be >= 1, got {seeds} and {jobs}")
+    reference = choose_reference(reference, agents)
     steps = steps if steps is not None else suite.quick_steps if quick else suite.steps
     if steps < 100:
         raise UserError(f"--steps must be >= 100 (a life needs records), got {steps}")
@@ -309,13 +340,17 @@ def run_bench(
     chosen = select_worlds(suite_name, suite, worlds)
     _check_fits(agents, chosen)
     asked = {"suite": suite_name, "worlds": list(chosen), "agents": agents,
-             "seeds": list(range(seeds)), "steps": steps, "genome": dict(genome or {})}  # fmt: skip
+             "seeds": seed_list, "steps": steps, "genome": dict(genome or {}),
+             "reference": reference}  # fmt: skip
     _check_same_bench(directory, asked)
+    lives = plan(suite, agents, seed_list, steps, directory, genome, chosen)
+    commit = _commit_of(directory, lives, progress)
     runner = make_backend(backend, address, jobs)  # connects to Ray before anything is written
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "bench.yaml").write_text(yaml.safe_dump({**asked, "world": chosen[0]}))
-        lives = plan(suite, agents, seeds, steps, directory, genome, chosen)
+        (directory / "bench.yaml").write_text(
+            yaml.safe_dump({**asked, "world": chosen[0], "commit": commit})
+        )
         first = [life for life in lives if life.agent not in DEPENDENT]
         second = [life for life in lives if life.agent in DEPENDENT]
         failures = _run_wave(first, runner, progress, mix_for=lambda life: None)
@@ -328,11 +363,46 @@ def run_bench(
         failures += _run_wave(second, runner, progress, mix_for=mix_for)
     finally:
         runner.close()
-    summary = summarize(directory, suite_name, replace(suite, worlds=chosen), lives, steps)
+    summary = summarize(
+        directory, suite_name, replace(suite, worlds=chosen), lives, steps, reference, commit
+    )
     summary["failures"] = failures
+    if reference is None:
+        summary["notes"].append(
+            "no paired differences: no reference agent among others (--reference; default abm)"
+        )
     (directory / "summary.json").write_text(json.dumps(summary, indent=1))
     write_csv(directory / "summary.csv", summary)
+    paired = directory / "paired.csv"
+    if summary["paired"]:
+        write_paired_csv(paired, summary)
+    else:
+        paired.unlink(missing_ok=True)  # a reference dropped since: no stale pairs
     return summary
+
+
+def _commit_of(directory: Path, lives: list[LifePlan], progress: Any) -> str:
+    """The commit(s) the bench's lives ran at, for bench.yaml: this code's (`code_commit`) for a
+    new bench; on a rerun, the recorded one, joined by this one if lives are left to run here.
+    A rerun at another commit warns in one line: the lives of one table must run at one commit.
+    A bench begun before commits were recorded counts as "unknown" once a life has finished."""
+    now = code_commit()
+    path = directory / "bench.yaml"
+    before: list[str] = []
+    if path.exists():
+        recorded = (yaml.safe_load(path.read_text()) or {}).get("commit")
+        before = split_commits(recorded)
+        if not before and any(finished(life) for life in lives):
+            before = ["unknown"]
+    left = [life for life in lives if not finished(life)]
+    if before and before != [now]:
+        consequence = (
+            f"its {len(left)} lives left run at {now}: lives of one table must run at one commit"
+            if left
+            else f"no life is left to run; only the summary is redone at {now}"
+        )
+        progress(f"warning: {directory} ran at commit {join_commits(before)}; {consequence}")
+    return join_commits([*before, now] if left or not before else before)
 
 
 def _same(a: LifePlan, b: LifePlan) -> bool:
@@ -396,9 +466,20 @@ def _run_wave(lives: list[LifePlan], runner: Backend, progress: Any, mix_for: An
 
 
 def summarize(
-    directory: Path, suite_name: str, suite: Suite, lives: list[LifePlan], steps: int
+    directory: Path,
+    suite_name: str,
+    suite: Suite,
+    lives: list[LifePlan],
+    steps: int,
+    pair_with: str | None = None,
+    commit: str | None = None,
 ) -> dict[str, Any]:
-    """Every life's metrics, then per agent the IQM and 95% bootstrap CI over seeds (and worlds)."""
+    """Every life's metrics, then per agent the IQM and 95% bootstrap CI over seeds (and worlds).
+
+    Each life's AUC is also normalised in its world (`protocol.normalise`, the metric
+    `auc_normalised`, pooled over worlds like the others), and with a `pair_with` agent (the
+    bench's reference) every other agent's metrics are paired with its lives
+    (`protocol.paired_table`). Notes say what could not be normalised."""
     data = {}
     for life in lives:
         if finished(life):
@@ -425,6 +506,7 @@ def summarize(
         )
         recovery.setdefault(life.agent, []).extend(summary.pop("recovery_times", []))
         per_life[life] = summary
+    basis, notes = _add_normalised(per_life, lives, suite)
     agents = list(dict.fromkeys(life.agent for life in lives))
     names = list(dict.fromkeys(k for summary in per_life.values() for k in summary))
     table: dict[str, dict[str, Any]] = {}
@@ -438,17 +520,49 @@ def summarize(
             table[agent][name] = _aggregate(values, mine, suite)
         curves[agent] = _agent_curve(data, mine)
         aligned[agent] = _aligned_curve(data, mine, before, after)
+    paired = {}
+    if pair_with is not None and pair_with in agents:
+        # Every planned life, so that a pair missing a life counts as missing, not as absent.
+        values = {(life.agent, life.world, life.seed): per_life.get(life, {}) for life in lives}
+        paired = paired_table(values, pair_with, names)
     return {
         "suite": suite_name,
         "world": suite.worlds[0],
         "worlds": list(suite.worlds),
         "steps": steps,
         "seeds": sorted({life.seed for life in lives}),
+        "commit": commit or "unknown",
         "agents": table,
+        "reference": pair_with if paired else None,
+        "paired": paired,
+        "normalisation": {"metric": "auc", "worlds": basis},
+        "notes": notes,
         "curves": curves,
         "recovery": recovery,
         "aligned": aligned,
     }
+
+
+def _add_normalised(
+    per_life: dict[LifePlan, dict[str, Any]], lives: list[LifePlan], suite: Suite
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Each finished life's AUC normalised in its world (`protocol.normalise`), put right after
+    its AUC as `auc_normalised`; returns each world's basis and the notes on what was not
+    normalised. Unfinished lives count as lives without a score."""
+    keyed = {(life.agent, life.world, life.seed): life for life in lives}
+    scores = {key: per_life.get(life, {}).get("auc") for key, life in keyed.items()}
+    normalised, basis, notes = normalise(scores, suite.ceilings)
+    if not normalised:
+        return basis, notes
+    for key, life in keyed.items():
+        if life not in per_life:
+            continue
+        summary = per_life[life]
+        items = list(summary.items())
+        at = next((i + 1 for i, (name, _) in enumerate(items) if name == "auc"), len(items))
+        items.insert(at, (NORMALISED, normalised.get(key)))
+        per_life[life] = dict(items)
+    return basis, notes
 
 
 def _aggregate(values: list[Any], lives: list[LifePlan], suite: Suite) -> dict[str, Any]:
@@ -534,14 +648,39 @@ def _aligned_curve(
     }
 
 
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"
+
+
 def write_csv(path: Path, summary: dict[str, Any]) -> None:
+    """summary.csv: a row per agent and metric, IQM [low, high] over its lives, each life's value
+    ("seeds": world by world, seeds in order) and the commit the lives ran at."""
+    commit = summary.get("commit", "unknown")
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["agent", "metric", "iqm", "low", "high", "seeds"])
+        writer.writerow(["agent", "metric", "iqm", "low", "high", "seeds", "commit"])
         for agent, table in summary["agents"].items():
             for name, cell in table.items():
-                seeds = " ".join("" if v is None else f"{v:.6g}" for v in cell["per_seed"])
+                seeds = " ".join(_number(v) for v in cell["per_seed"])
                 row = [cell["iqm"], cell["low"], cell["high"]]
-                writer.writerow(
-                    [agent, name, *("" if v is None else f"{v:.6g}" for v in row), seeds]
-                )
+                writer.writerow([agent, name, *(_number(v) for v in row), seeds, commit])
+
+
+def write_paired_csv(path: Path, summary: dict[str, Any]) -> None:
+    """paired.csv: a row per agent and metric, the agent's lives minus the reference's on the same
+    world and seed: mean [low, high] (95% bootstrap, stratified by world), whether the interval
+    excludes zero, P(agent > reference), the number of pairs, each pair's difference ("pairs",
+    world by world, seeds in order; empty where a life lacks the value) and the commit."""
+    commit, reference = summary.get("commit", "unknown"), summary["reference"]
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["agent", "reference", "metric", "mean", "low", "high", "excludes_zero",
+                         "p_greater", "n", "pairs", "commit"])  # fmt: skip
+        for agent, table in summary["paired"].items():
+            for name, cell in table.items():
+                numbers = [_number(cell[k]) for k in ("mean", "low", "high")]
+                writer.writerow([
+                    agent, reference, name, *numbers, "yes" if cell["excludes_zero"] else "no",
+                    _number(cell["p_greater"]), cell["pairs"],
+                    " ".join(_number(v) for v in cell["per_pair"]), commit,
+                ])  # fmt: skip

@@ -11,11 +11,14 @@ import re
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from lifelong.config import parse_overrides
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # `lifelong.bench` takes a third of a second to import; its suites are named here for --help, and
 # a test keeps the two lists the same.
@@ -60,7 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
         " contain one (default: all)"
     )  # fmt: skip
     bench.add_argument("--agents", help="comma-separated agents (default: the suite's)")
-    bench.add_argument("--seeds", type=int, default=3, help="seeds per agent and world")
+    bench.add_argument(
+        "--seeds",
+        default="3",
+        help="seeds per agent and world: a count N (seeds 0 to N-1; default 3), a range A-B"
+        " (100-109) or a list A,B,... (100,103)",
+    )
+    bench.add_argument(
+        "--reference",
+        help="agent the others are paired with, per world and seed (default: abm when in the"
+        " bench; 'none': no paired differences)",
+    )
     bench.add_argument("--steps", type=int, help="world steps per life (default: the suite's)")
     bench.add_argument("--jobs", type=int, default=1, help="lives at once (ray: local Ray's CPUs)")
     bench.add_argument(
@@ -245,29 +258,71 @@ def _bench(args: argparse.Namespace) -> int:
         progress=lambda line: console.print(line, highlight=False), genome=genome_changes,
         backend=args.backend, address=args.address,
         worlds=[w.strip() for w in args.worlds.split(",") if w.strip()] if args.worlds else None,
+        reference=args.reference,
     )  # fmt: skip
     columns = {
         "auc": "AUC",
+        "auc_normalised": "AUC normalised",
         "recovery_median": "recovery (median steps)",
         "aligned_recovery_median": "recovery, change-aligned",
         "env_steps_per_s": "env steps/s",
     }
-    table = Table("agent", *columns.values(), box=None)
+    shown = {k: v for k, v in columns.items() if any(k in c for c in summary["agents"].values())}
+    table = Table("agent", *shown.values(), box=None)
     for agent, cells in summary["agents"].items():
-        table.add_row(agent, *(_cell(cells.get(k)) for k in columns))
+        table.add_row(agent, *(_cell(cells.get(k)) for k in shown))
     console.print(table)
+    if summary["paired"]:
+        paired = ("auc", "auc_normalised", "aligned_recovery_median")
+        _print_paired(console, summary, {k: v for k, v in shown.items() if k in paired})
+    for note in summary["notes"]:
+        console.print(f"note: {note}", highlight=False)
+    seeds = summary["seeds"]
+    console.print(
+        f"seeds {_seed_text(seeds)} ({len(seeds)}); commit {summary['commit']}", highlight=False
+    )
     for failure in summary["failures"]:
         console.print(f"[red]failed[/red] {failure}", highlight=False)
     console.print(f"report: {write_report(directory)}", highlight=False)
     return 1 if summary["failures"] else 0
 
 
-def _cell(cell: dict | None) -> str:
-    if not cell or cell.get("iqm") is None:
+def _cell(cell: dict | None, key: str = "iqm") -> str:
+    if not cell or cell.get(key) is None:
         return "-"
     low, high = cell.get("low"), cell.get("high")
     interval = f" [{low:.4g}, {high:.4g}]" if low is not None and high is not None else ""
-    return f"{cell['iqm']:.4g}{interval}"
+    return f"{cell[key]:.4g}{interval}"
+
+
+def _print_paired(console: Console, summary: dict, columns: dict[str, str]) -> None:
+    """The paired differences: agent - reference per metric, mean [95% interval], * where the
+    interval excludes zero, and P(agent > reference) on the AUC."""
+    from rich.table import Table
+
+    reference = summary["reference"]
+    table = Table(f"agent - {reference}", *columns.values(), "P(AUC >)", "pairs", box=None)
+    for agent, cells in summary["paired"].items():
+        row = []
+        for key in columns:
+            cell = cells.get(key)
+            row.append(_cell(cell, "mean") + (" *" if cell and cell["excludes_zero"] else ""))
+        auc = cells.get("auc") or {}
+        chance = "-" if auc.get("p_greater") is None else f"{auc['p_greater']:.2f}"
+        table.add_row(agent, *row, chance, str(auc.get("pairs", 0)))
+    console.print(
+        f"paired with {reference} (same world and seed): mean difference [95% bootstrap"
+        " interval], * where it excludes zero; P(AUC >): share of pairs ahead",
+        highlight=False,
+    )
+    console.print(table)
+
+
+def _seed_text(seeds: list[int]) -> str:
+    """Seeds as --seeds would name them: "0-4", "100-109", "100,103"."""
+    if seeds and seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 1:
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(map(str, seeds))
 
 
 def _evolve(args: argparse.Namespace) -> int:

@@ -259,6 +259,15 @@ class Genome:
     lr_b: float = _gene("B", 1e-3, 1e-6, 1e-1, "learning rate of System B", log=True)
     gamma: float = _gene("B", 0.95, 0.0, 0.9999, "discount of future reward")
     n_step: int = _gene("B", 3, 1, 16, "steps in B's n-step return")
+    epsilon: float = _gene(
+        "B",
+        0.01,
+        0.0,
+        1.0,
+        "share of B's actions drawn uniformly: its exploration floor",
+        log=True,
+        unit=0.01,
+    )
     q_target_rate: float = _gene("B", 0.01, 1e-4, 1.0, "EMA rate of B's target network", log=True)
     predicted_value_weight: float = _gene(
         "B",
@@ -299,7 +308,9 @@ class Genome:
     imagine_success_only: int = _gene("B", 0, 0, 1, "1: learn only imagined returns above max Q")
     # --- Learning schedule and memory ---------------------------------------------------------
     batch_size: int = _gene("memory", 64, 1, 1024, "sequences per gradient update", cost=True)
-    train_every: int = _gene("memory", 8, 1, 256, "world steps between gradient updates", cost=True)
+    replay_ratio: float = _gene(
+        "memory", 0.125, 1 / 256, 16.0, "learning steps per world step", log=True, cost=True
+    )
     a_every: int = _gene(
         "memory", 4, 1, 64, "learning steps per update of A (B updates at every one)", cost=True
     )
@@ -356,6 +367,7 @@ class Genome:
             raise UserError(
                 f"{source} must be a mapping of field: value, got {type(values).__name__}"
             )
+        values = _renamed(values)
         unknown = sorted(set(values) - set(cls.names()))
         if unknown:
             raise UserError(
@@ -443,6 +455,28 @@ class Genome:
     def group(self, name: str) -> dict[str, float | int]:
         """This genome's values of one group's fields: a system's view of its own genes."""
         return {field_name: getattr(self, field_name) for field_name in self.fields_of(name)}
+
+
+# Genes that were renamed, with the conversion of an old value: files written before still load.
+RENAMED: dict[str, tuple[str, Any]] = {
+    "train_every": ("replay_ratio", lambda every: 1.0 / every),  # world steps per update
+}
+
+
+def _renamed(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with each renamed gene under its new name (an old name never wins a new one)."""
+    out = dict(values)
+    for old, (new, convert) in RENAMED.items():
+        if old in out:
+            value = out.pop(old)
+            if new not in out:
+                try:
+                    out[new] = convert(value)
+                except (TypeError, ZeroDivisionError):
+                    raise UserError(
+                        f"genome field '{old}' (now '{new}') = {value!r} must be a positive number"
+                    ) from None
+    return out
 
 
 def _parse_yaml(text: str, source: str) -> Any:

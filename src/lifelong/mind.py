@@ -11,6 +11,7 @@ B's TD loss plus A's world-model loss; see docs/architecture.md for its data flo
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -26,7 +27,12 @@ from lifelong.plasticity import LearningRateBoost, UnitUtility, reinitialize_uni
 from lifelong.systems.action import NStep, SystemB
 from lifelong.systems.continuous_action import ContinuousB
 from lifelong.systems.control import MetaAction
-from lifelong.systems.observation import SystemA, scale_gradient, world_model_loss
+from lifelong.systems.observation import (
+    SystemA,
+    make_encoder,
+    scale_gradient,
+    world_model_loss,
+)
 from lifelong.systems.planning import imagine, plan, plan_continuous
 
 # A's error on fresh experience is measured in windows of this many transitions: one batched
@@ -38,6 +44,16 @@ MEASURE_WINDOW = 32
 UTILITY_EVERY = 4
 # A unit is judged once measured this often (100 learning steps, continual backprop's maturity).
 UNIT_MATURITY = 100 // UTILITY_EVERY
+
+
+def updates_due(step: int, replay_ratio: float) -> int:
+    """Learning steps after world step `step` (1, 2, ...) at `replay_ratio` updates per world
+    step: floor(step x ratio) - floor((step - 1) x ratio), so any ratio, 1/8 (one update every
+    8 steps) or 2 (two per step), is met exactly on average and without state to save. Rounded
+    first, so that 10 x 0.1 counts as 1 and not as 0.9999999999999999."""
+    return math.floor(round(step * replay_ratio, 9)) - math.floor(
+        round((step - 1) * replay_ratio, 9)
+    )
 
 
 class ABMMind:
@@ -71,14 +87,19 @@ class ABMMind:
         self.a = (
             SystemA(obs_shape, width, genome, continuous).to(self.device) if world_model else None
         )
-        own_encoder = None if world_model else obs_shape
-        if continuous:
-            self.b = ContinuousB(width, genome, own_encoder, self.device).to(self.device)
-        else:
-            self.b = SystemB(width, genome, own_encoder).to(self.device)
-        self.boosts = {"updates_b": LearningRateBoost(self.b.optimizer)}
         if self.a is not None:
-            self.boosts["updates_a"] = LearningRateBoost(self.a.optimizer)
+            encoder = self.a.encoder  # shared: B's TD loss and A's losses both shape it
+        else:
+            encoder = make_encoder(obs_shape, genome.latent_dim, genome.hidden_dim)
+        if continuous:
+            self.b = ContinuousB(width, genome, encoder, self.device).to(self.device)
+        else:
+            self.b = SystemB(width, genome, encoder).to(self.device)
+        # M's learning-rate boosts, one per optimiser, each stepped with its optimiser: a boost
+        # set to last N updates lasts N steps of the weights it speeds up.
+        self.boosts = {"b": LearningRateBoost(self.b.optimizer)}
+        if self.a is not None:
+            self.boosts["a"] = LearningRateBoost(self.a.optimizer)
         self.sequence_length = max(genome.horizon, genome.n_step) + 1
         self.memory = Memory(
             obs_shape,
@@ -105,14 +126,12 @@ class ABMMind:
         # An action as the networks read it: an index, or a vector in [-1, 1]^d.
         action = torch.as_tensor(self.actions.stored(None), device=self.device).unsqueeze(0)
         values_of = (z, action) if self.b.continuous else (z,)
-        trackers = [(UnitUtility(self.b.q, values_of), self.b.optimizer)]
-        if self.b.encoder is not None:
-            trackers.append((UnitUtility(self.b.encoder, (example,)), self.b.optimizer))
+        trackers = [
+            (UnitUtility(self.b.q, values_of), self.b.optimizer),
+            (UnitUtility(self.b.encoder, (example,)), self.b.optimizer),
+        ]
         if self.a is not None:
-            trackers += [
-                (UnitUtility(self.a.encoder, (example,)), self.a.optimizer),
-                (UnitUtility(self.a.predictor, (z, action)), self.a.optimizer),
-            ]
+            trackers.append((UnitUtility(self.a.predictor, (z, action)), self.a.optimizer))
         for utility, _ in trackers:
             utility.detach()
         return trackers
@@ -173,12 +192,13 @@ class ABMMind:
 
     def learn(self, meta: MetaAction) -> None:
         """After the body counted a world step: measure A's error on every `MEASURE_WINDOW`
-        fresh transitions, and take a learning step every `train_every` world steps."""
+        fresh transitions, and take the learning steps the replay ratio has come to."""
         steps = self.counters["env_steps"]
         if steps % MEASURE_WINDOW == 0:
             self._measure_prediction()
-        if steps % self.genome.train_every == 0 and steps >= self.genome.warmup and meta.learns:
-            self._learn(meta, ROUTES[meta.mode])
+        if steps >= self.genome.warmup and meta.learns:
+            for _ in range(updates_due(steps, self.genome.replay_ratio)):
+                self._learn(meta, ROUTES[meta.mode])
 
     def sleep(self, meta: MetaAction) -> None:
         """A tick without the world: replay consolidates A and B."""
@@ -207,6 +227,8 @@ class ABMMind:
                 info = self.b.learn_imagined(
                     dream["z"][keep], dream["action"][keep], dream["target"][keep], dream["scale"]
                 )
+                if info is not None:
+                    self.boosts["b"].step()
                 self._record_update("updates_b", info)
 
     def intervene(self, meta: MetaAction) -> None:
@@ -240,17 +262,10 @@ class ABMMind:
             return None
         return self.actions.to_world(action[0].cpu().numpy())
 
-    @property
-    def encoders(self) -> tuple[torch.nn.Module, torch.nn.Module]:
-        """The encoder B reads (A's, shared; or B's own) and its EMA target."""
-        if self.a is not None:
-            return self.a.encoder, self.a.target_encoder
-        return self.b.encoder, self.b.target_encoder
-
     @torch.inference_mode()
     def b_input(self, obs: Tensor) -> Tensor:
-        """What B sees of observations (N, ...): the online latents of the shared encoder."""
-        return self.encoders[0](obs)
+        """What B sees of observations (N, ...): the online latents of the encoder it reads."""
+        return self.b.encoder(obs)
 
     # --- Learning -----------------------------------------------------------------------------
     def _measure_prediction(self) -> None:
@@ -265,8 +280,7 @@ class ABMMind:
             return
         obs = torch.as_tensor(recent["obs"][0, start:], device=self.device)
         action = torch.as_tensor(recent["action"][0, start:], device=self.device)
-        for error, disagreement, copy_last in zip(*self.a.telemetry(obs, action), strict=True):
-            self.telemetry.on_prediction(error, disagreement, copy_last)
+        self.telemetry.on_predictions(*self.a.telemetry(obs, action))
 
     def _learn(self, meta: MetaAction, route: Route) -> None:
         if not self.memory.can_sample(self.sequence_length):
@@ -285,9 +299,10 @@ class ABMMind:
         """One learning step: B's TD loss and A's world-model loss, one backward pass.
 
         Both losses reach the shared encoder through the online latent of frame 0. Targets come
-        from EMA copies: the target encoder's latents (A's prediction targets, B's bootstrap
-        frame) and B's target twins. A's loss joins every `a_every`-th step; so do B's values on
-        A's predicted latents and the curiosity head, which read the same target latents.
+        from copies without gradient: B bootstraps from its EMA targets (of the encoder and the
+        twins, the same in every agent), A predicts the latents of its own target encoder. A's
+        loss joins every `a_every`-th step; so do B's values on A's predicted latents and the
+        curiosity head, which read A's target latents.
         """
         g = self.genome
         batch = self.memory.sample(
@@ -303,17 +318,13 @@ class ABMMind:
         )
         n = g.n_step + 1
         size = obs.shape[0]
-        encoder, target_encoder = self.encoders
         steps = NStep.of(first[:, :n], terminal[:, :n], g.gamma)  # shared by every return
-        last = steps.last
         rows = torch.arange(size, device=self.device)
         with torch.no_grad():
+            z_last = self.b.target_encoder(obs[rows, steps.last])  # what B bootstraps from
             if a_learns:  # every frame: A's targets
                 target = self.a.embed_sequences(obs)
-                z_last = target[rows, last]
-            else:  # only the frame each return bootstraps from
-                z_last = target_encoder(obs[rows, last])
-        z0 = encoder(obs[:, 0])
+        z0 = self.b.encoder(obs[:, 0])
         loss, info = self.b.extrinsic_loss(
             z0,
             z_last,
@@ -331,8 +342,11 @@ class ABMMind:
             loss = loss + g.model_weight * model_loss
             if g.predicted_value_weight > 0:  # 0 in a continuous newborn: not computed at all
                 horizon = predicted.shape[2]
+                with torch.no_grad():  # what B's targets make of the real frames
+                    frames = obs[:, 1 : horizon + 1].flatten(0, 1)
+                    real = self.b.target_encoder(frames).view(size, horizon, -1)
                 value_loss, value_info = self.b.predicted_value_loss(
-                    predicted.mean(dim=0), target[:, 1 : horizon + 1], alive[:, :horizon]
+                    predicted.mean(dim=0), real, alive[:, :horizon]
                 )
                 info.update(value_info)
                 loss = loss + g.predicted_value_weight * value_loss
@@ -354,6 +368,8 @@ class ABMMind:
         loss.backward()
         for optimizer in optimizers:
             optimizer.step()
+        for boost in self.boosts.values():
+            boost.step()
         self.b.update_targets()
         info.update(self.b.learn_policy(z0))  # a continuous B's actor; nothing for a discrete B
         if "b_intrinsic_spread" in info:
@@ -373,7 +389,6 @@ class ABMMind:
         else:
             self.losses.update(info)
             self.counters[counter] += 1
-            self.boosts[counter].step()
 
     # --- Checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

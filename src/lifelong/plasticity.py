@@ -471,7 +471,9 @@ def reinitialize_units(
 ) -> dict[str, int]:
     """Reset the `fraction` least useful hidden units of every tracked layer of `module`.
 
-    Per layer (per ensemble member), floor(fraction x units) units with the lowest utility among
+    Per layer (per ensemble member), ceil(fraction x units) units (at least one whenever the
+    fraction is above 0: floor(0.02 x 16) would leave a 16-channel convolution, and so the
+    encoder, untouched by every reset) with the lowest utility among
     those observed at least `maturity` times (fewer if not enough are mature: a just-reset unit
     has zero outgoing weights, hence zero utility, and must get time to prove itself) get:
     incoming weights and bias drawn afresh from the layer's default init, LayerNorm gain and
@@ -497,7 +499,7 @@ def reinitialize_units(
     with torch.no_grad():
         for layer in utility.layers:
             stats = utility.stats[layer.name]
-            count = math.floor(fraction * layer.units + 1e-9)
+            count = math.ceil(fraction * layer.units - 1e-9)
             mature = stats.age() >= maturity
             score = scores[layer.name].masked_fill(~mature, math.inf)
             order = torch.argsort(score, dim=1, stable=True)[:, :count]

@@ -98,6 +98,9 @@ def make_model(
         )
     algorithm = {"sb3_dqn": DQN, "sb3_sac": SAC, "sb3_td3": TD3}[config.agent]
     # What DQN, SAC and TD3 share: replay ratio, batch, discount and target rate from the genome.
+    # SB3 updates every `train_freq` steps, `gradient_steps` at a time: our ratio either way.
+    train_freq = max(1, round(1.0 / genome.replay_ratio))
+    gradient_steps = max(1, round(genome.replay_ratio))
     options: dict[str, Any] = dict(
         learning_rate=genome.lr_b,
         buffer_size=min(genome.memory_recent, max(steps, 1)),
@@ -105,8 +108,8 @@ def make_model(
         batch_size=genome.batch_size,
         tau=genome.q_target_rate,  # Polyak step after every update, like B's target network
         gamma=genome.gamma,
-        train_freq=genome.train_every,
-        gradient_steps=1,
+        train_freq=train_freq,
+        gradient_steps=gradient_steps,
         policy_kwargs=width,
         seed=config.seed,
         device="cpu",
@@ -125,7 +128,7 @@ def make_model(
     return DQN(
         "MlpPolicy",
         env,
-        target_update_interval=genome.train_every,
+        target_update_interval=train_freq,
         exploration_fraction=0.1,
         exploration_initial_eps=1.0 if epsilon is None else epsilon,
         exploration_final_eps=0.05 if epsilon is None else epsilon,

@@ -132,7 +132,7 @@ class MetaState:
 
     prediction_error_fast: float = 0.0  # EMA (fast rate) of A's one-step latent error
     prediction_error_slow: float = 0.0  # EMA (slow rate) of the same error
-    surprise: float = 0.0  # z-score of the newest error against its running moments
+    surprise: float = 0.0  # largest z-score of A's errors in the newest measured block
     disagreement: float = 0.0  # fast EMA of the ensemble's variance across members
     learning_progress: float = 0.0  # (slow - fast) / slow: positive while error is falling
     reward_rate: float = 0.0  # fast EMA of extrinsic reward per world step
@@ -324,6 +324,20 @@ class Telemetry:
         if self.detector.update_error(error):
             self.change_pending = True
         self.agreement_pending |= self.detector.agreed
+
+    def on_predictions(
+        self, errors: list[float], disagreements: list[float], copy_last: list[float]
+    ) -> None:
+        """A block of measurements (`on_prediction` each, in order). Surprise is held at the
+        largest z-score of the block until the next one: an event anywhere in it stays visible
+        to M, not only the block's last transition."""
+        largest = -math.inf
+        for error, disagreement, floor in zip(errors, disagreements, copy_last, strict=True):
+            self.on_prediction(error, disagreement, floor)
+            if math.isfinite(error) and math.isfinite(disagreement):
+                largest = max(largest, self.surprise)
+        if largest > -math.inf:
+            self.surprise = largest
 
     def on_value(self, value_error: float, value: float) -> None:
         """B's mean |TD error| and mean value on a replay batch: how reliable the habit is."""

@@ -16,7 +16,13 @@ figure is computed in one place only. Every name is importable from here; the mo
 
 from __future__ import annotations
 
-from lifelong.metrics.aggregation import aggregate, bootstrap_ci, bootstrap_ci_stratified, iqm
+from lifelong.metrics.aggregation import (
+    aggregate,
+    bootstrap_ci,
+    bootstrap_ci_stratified,
+    iqm,
+    paired_difference,
+)
 from lifelong.metrics.changes import (
     change_point_stats,
     change_points,
@@ -72,6 +78,7 @@ __all__ = [
     "linear_probe_r2",
     "median_recovery",
     "mode_switches",
+    "paired_difference",
     "per_regime",
     "recovery_trend",
     "reward_bins",

@@ -5,7 +5,7 @@ its stratified-bootstrap 95% confidence interval, Agarwal et al. 2021).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -95,3 +95,50 @@ def aggregate(
         return {"iqm": None, "low": None, "high": None, "per_seed": cleaned}
     low, high = bootstrap_ci(finite, reps=reps, confidence=confidence, seed=seed)
     return {"iqm": iqm(finite), "low": low, "high": high, "per_seed": cleaned}
+
+
+def paired_difference(
+    strata: Sequence[Iterable[float | None]],
+    reps: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Two agents compared pair by pair (METRICS.md "Aggregation and honesty").
+
+    `strata` holds, per world, the differences agent - reference on that world's seeds (the
+    same world and seed for both: a pair); None and NaN (a pair missing a value) are left out.
+    Returns "mean" (the mean difference over every pair), "low" and "high" (its percentile
+    bootstrap interval: each replicate resamples the pairs with replacement within every
+    world, so worlds keep their counts), "excludes_zero" (the interval lies wholly above or
+    below zero: "A beats B" needs it), "p_greater" (the share of pairs where the agent is
+    ahead, ties counting half: P(A > B) over seeds) and "pairs" (how many).
+
+    The statistic is the mean, not the IQM used for one agent's seeds: the decision it serves is
+    whether the expected paired gain is zero, and the mean of the differences is that
+    estimate (it equals the difference of the two agents' means on the same pairs); pairing
+    already cancels what the IQM guards one agent against (a seed that is hard for every
+    agent), and an IQM of 10 differences would rest on 5 of them, with a lumpier bootstrap.
+
+    Fewer than 2 pairs give no interval (low and high None, excludes_zero False); no pair at
+    all gives mean None too.
+    """
+    columns = [finite_values(s) for s in strata]
+    columns = [c for c in columns if c.size]
+    pooled = np.concatenate(columns) if columns else np.zeros(0)
+    n = int(pooled.size)
+    result: dict[str, Any] = {
+        "mean": float(pooled.mean()) if n else None,
+        "low": None,
+        "high": None,
+        "excludes_zero": False,
+        "p_greater": float(((pooled > 0).sum() + 0.5 * (pooled == 0).sum()) / n) if n else None,
+        "pairs": n,
+    }
+    if n < 2:
+        return result
+    rng = np.random.default_rng(seed)
+    parts = [c[rng.integers(0, c.size, size=(reps, c.size))] for c in columns]
+    samples = np.concatenate(parts, axis=1).mean(axis=1)
+    low, high = _percentile_interval(samples, confidence)
+    result.update(low=low, high=high, excludes_zero=bool(low > 0 or high < 0))
+    return result

@@ -26,7 +26,7 @@ from lifelong.charts import (
 from lifelong.report.common import mapping, read_mapping
 
 # Which way is better, for highlighting the best agent per metric; other metrics get no highlight.
-HIGHER_IS_BETTER = {"auc", "coverage", "env_steps_per_s"}
+HIGHER_IS_BETTER = {"auc", "auc_normalised", "coverage", "env_steps_per_s"}
 LOWER_IS_BETTER = {
     "recovery_median", "aligned_recovery_median", "aligned_regret_mean", "drop_mean",
     "regret_mean", "forgetting_mean", "detection_delay_median", "false_alarms_per_1e5", "missed",

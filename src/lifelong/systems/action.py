@@ -1,9 +1,9 @@
 """System B: learning from action, n-step double Q-learning on latents System A shares.
 
 B reads latents, never observations: those of A's online encoder, which B's TD loss trains
-together with A's prediction loss (mind.py `_update`), and bootstraps from those of A's EMA
-target encoder. Without A (the `b_only` control) B owns an encoder of the same shape, trained by
-its TD loss alone.
+(in B's optimizer) together with A's prediction loss (mind.py `_update`), and bootstraps from
+those of B's own EMA target of that encoder. Without A (the `b_only` control) B owns an encoder
+of the same shape, trained by its TD loss alone: the two differ only in A's losses.
 
 B keeps two kinds of value, so that curiosity never biases what the agent believes it will earn:
 - extrinsic: twin Q heads learn the world's reward; their mean is the habit (EXPLOIT), the min
@@ -28,7 +28,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lifelong.genome import Genome
-from lifelong.systems.observation import make_encoder
 
 
 @dataclass(frozen=True)
@@ -138,16 +137,19 @@ class ValueLearner(nn.Module):
     encoder: nn.Module | None
     target_encoder: nn.Module | None
 
-    def _own_encoder(self, obs_shape: tuple[int, ...] | None) -> list[nn.Module]:
-        """Given `obs_shape`, an encoder of B's own and its EMA target (the model-free control);
-        returns the modules B's optimizer trains."""
-        self.encoder, self.target_encoder = None, None
-        if obs_shape is None:
+    def _read_through(self, encoder: nn.Module | None) -> list[nn.Module]:
+        """B reads the latents of `encoder` (A's, shared; or B's own in `b_only`) and trains it
+        through its TD loss, in its own optimizer at its own rate, in every agent: `a_plus_b` and
+        `b_only` then differ only in A's losses. Its returns bootstrap from an EMA target of the
+        encoder moved with the heads' targets (`update_targets`), in every agent, as in SPR and
+        BBF: a slow head never reads latents of a faster encoder than the one it was fit to.
+        Returns the modules B's optimizer trains (none without an encoder: B on given latents).
+        """
+        self.encoder, self.target_encoder = encoder, None
+        if encoder is None:
             return []
-        g = self.genome
-        self.encoder = make_encoder(obs_shape, g.latent_dim, g.hidden_dim)
-        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
-        return [self.encoder]
+        self.target_encoder = copy.deepcopy(encoder).requires_grad_(False)
+        return [encoder]
 
     def bootstrap(self, z: Tensor) -> Tensor:
         raise NotImplementedError
@@ -234,7 +236,7 @@ class ValueLearner(nn.Module):
     # --- Steps ---------------------------------------------------------------------------------
     @torch.no_grad()
     def update_targets(self) -> None:
-        """EMA of the value heads (and of B's own encoder, when it has one)."""
+        """EMA of the value heads and of the encoder B reads."""
         online = [*self.q.parameters(), *self.q_int.parameters()]
         target = [*self.q_target.parameters(), *self.q_int_target.parameters()]
         if self.encoder is not None:
@@ -268,14 +270,12 @@ class SystemB(ValueLearner):
 
     continuous = False  # B for continuous actions: systems/continuous_action.py
 
-    def __init__(
-        self, n_actions: int, genome: Genome, obs_shape: tuple[int, ...] | None = None
-    ) -> None:
-        """B on latents A shares; given `obs_shape`, B with an encoder of its own (and its EMA
-        target), trained by the TD loss alone: the model-free control, a DQN."""
+    def __init__(self, n_actions: int, genome: Genome, encoder: nn.Module | None = None) -> None:
+        """B reading `encoder`'s latents (`_read_through`): A's shared one, or one of its own
+        trained by the TD loss alone (the model-free control, a DQN)."""
         super().__init__()
         self.genome, self.n_actions = genome, n_actions
-        trained = self._own_encoder(obs_shape)
+        trained = self._read_through(encoder)
         self.q = value_net(genome.latent_dim, genome.q_hidden, 2 * n_actions)  # twin heads
         self.q_int = value_net(genome.latent_dim, genome.q_hidden, n_actions)
         self.q_target = copy.deepcopy(self.q).requires_grad_(False)
@@ -351,11 +351,18 @@ class SystemB(ValueLearner):
     @torch.inference_mode()
     def policy(self, z: Tensor, temperature: float, curiosity: float = 0.0) -> list[float]:
         """Action probabilities for one latent state z (1, D): a softmax over Q_ext, plus
-        `curiosity` times Q_int when exploring."""
+        `curiosity` times Q_int when exploring, mixed with a uniform draw of share `epsilon`.
+
+        The temperature is in units of the values' spread, so a low one is near-greedy at any
+        reward scale; the uniform share is a floor that no policy falls below, so a habit that
+        settled early on one action still meets the others (issue 26: a life stuck at a quarter
+        of a random policy's reward for 100k steps)."""
         q = self.values(z)
         if curiosity > 0.0:
             q = q + curiosity * self.q_int(z)
-        return softmax_policy(q[0].tolist(), temperature)
+        floor = self.genome.epsilon / self.n_actions
+        share = 1.0 - self.genome.epsilon
+        return [share * p + floor for p in softmax_policy(q[0].tolist(), temperature)]
 
     def predicted_value_loss(
         self, predicted: Tensor, target: Tensor, mask: Tensor
@@ -363,8 +370,9 @@ class SystemB(ValueLearner):
         """Q on A's predicted latents (B, H, D) agrees with the target Q on the real ones.
 
         Planning and imagination bootstrap on latents A predicted; without this B would rate
-        them blind (they were never its inputs). The target twins on the target latents of the
-        same frames (B, H, D) set what they are worth; mask (B, H) keeps each stream's own.
+        them blind (they were never its inputs). The target twins on B's target latents of the
+        same frames (B, H, D) set what they are worth, as in B's own bootstrap; mask (B, H)
+        keeps each stream's own.
         """
         with torch.no_grad():
             wanted = self.q_target(target)

@@ -1,8 +1,8 @@
 """System B for continuous actions: a squashed-Gaussian actor and twin critics Q(z, a) (SAC).
 
 What is the same as the discrete B (`systems/action.py`), and shared with it as code:
-- the latents it reads (A's shared encoder, or an encoder of its own and its EMA target for the
-  model-free `b_only`), the n-step targets (`NStep`), the Huber TD loss (`td_loss`)
+- the latents it reads (A's shared encoder, or an encoder of its own for the model-free
+  `b_only`), trained in its optimizer, and its EMA target of them; the n-step targets (`NStep`), the Huber TD loss (`td_loss`)
   and the MLP of each value head (`value_net`);
 - twin critics whose EMA targets bootstrap with the min of the two (TD3, TD-MPC2);
 - one optimizer for the critics and the encoder, the one M's learning-rate boosts act on;
@@ -86,18 +86,18 @@ class ContinuousB(ValueLearner):
         self,
         action_dim: int,
         genome: Genome,
-        obs_shape: tuple[int, ...] | None = None,
+        encoder: nn.Module | None = None,
         device: torch.device | str = "cpu",
     ) -> None:
-        """B on latents A shares; given `obs_shape`, B with an encoder of its own (and its EMA
-        target), trained by the critics' TD loss alone: the model-free control, a SAC."""
+        """B reading `encoder`'s latents (`ValueLearner._read_through`): A's shared one, or one
+        of its own trained by the critics' TD loss alone (the model-free control, a SAC)."""
         super().__init__()
         # The draws of learning (targets' and the actor's actions) have their own stream, saved
         # with B, so that a resumed life learns what an uninterrupted one would.
         seed = int(torch.randint(2**62, ()).item())  # from the agent's seeded global stream
         self.noise = torch.Generator(device=device).manual_seed(seed)
         self.genome, self.action_dim = genome, action_dim
-        trained = self._own_encoder(obs_shape)
+        trained = self._read_through(encoder)
         d, hidden = genome.latent_dim, genome.q_hidden
         self.q = TwinCritic(d, action_dim, hidden)
         self.q_int = value_net(d + action_dim, hidden, 1)

@@ -45,7 +45,14 @@ def spread(x: Tensor, dim: int = 0) -> Tensor:
     return centred.pow(2).sum(dim=dim) / max(x.shape[dim] - 1, 1)
 
 
-def variance_loss(z: Tensor, gamma: float = 1.0) -> Tensor:
+# The spread below which VICReg's variance hinge pushes a latent dimension apart. Latents are
+# layer-normalised, so their per-dimension variances average at most 1: VICReg's own target of 1
+# could never be met, its hinge never let go, and it made up 75-85% of A's gradient on the
+# encoder (issue 26). Half of it is a floor against collapse that healthy latents clear.
+VARIANCE_FLOOR = 0.5
+
+
+def variance_loss(z: Tensor, gamma: float = VARIANCE_FLOOR) -> Tensor:
     """VICReg variance hinge: mean over dimensions of relu(gamma - std), batch (N, D)."""
     std = torch.sqrt(spread(z) + 1e-4)
     return F.relu(gamma - std).mean()
@@ -376,7 +383,9 @@ class SystemA(nn.Module):
         # latent space that spreads out (as VICReg asks) does not look like worse prediction.
         self.register_buffer("target_variance", torch.zeros(()))  # 0: not measured yet
         self.register_buffer("target_updates", torch.zeros((), dtype=torch.long))
-        trained = [self.encoder, self.predictor, self.reward_head, self.inverse_head]
+        # The encoder is B's to step (`ValueLearner._read_through`): A's losses reach it through
+        # the one backward pass, and it learns at the same rate with or without them.
+        trained = [self.predictor, self.reward_head, self.inverse_head]
         self.optimizer = torch.optim.Adam(
             [p for module in trained for p in module.parameters()], lr=genome.lr_a, fused=True
         )

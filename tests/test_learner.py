@@ -1,0 +1,142 @@
+"""The learner underneath A-B-M (issue 26): each test failed on the learning step before it.
+
+What was wrong: B bootstrapped through A's fast target encoder with slow heads while `b_only`
+moved both together; the shared encoder learned at A's rate with A and at B's without; M's
+learning-rate boost on A decayed once per A update, four times slower than set; surprise kept
+only the last of 32 measurements; a policy could collapse onto one action; updates were tied to
+one every `train_every` steps.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import TINY
+
+from lifelong.agents import build_agent
+from lifelong.config import Config
+from lifelong.genome import Genome
+from lifelong.mind import updates_due
+from lifelong.modes import ROUTES, Mode
+from lifelong.signals import Telemetry
+from lifelong.systems.action import SystemB
+from lifelong.systems.control import meta_action
+from lifelong.worlds import make_world
+
+
+def grown(agent_name: str, steps: int = 200, **genes) -> tuple:
+    """An agent of `agent_name` after `steps` world steps of the nursery, acting by B."""
+    world = make_world("nursery")
+    genome = Genome(**{**TINY, "warmup": 32, **genes})
+    agent = build_agent(
+        Config(agent=agent_name, seed=0), world.observation_space, world.action_space, genome
+    )
+    obs, info = world.reset(seed=0)
+    agent.begin(obs, info)
+    meta = meta_action(genome, Mode.EXPLOIT, "test")
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        action = int(rng.integers(world.action_space.n))
+        obs, reward, terminated, truncated, _ = world.step(action)
+        agent.mind.observe(action, obs, float(reward), terminated, None)
+        agent.counters["env_steps"] += 1
+        agent.mind.learn(meta)
+    return agent, genome
+
+
+@pytest.mark.parametrize("name", ["b_only", "a_plus_b"])
+def test_every_agent_bootstraps_through_b_s_own_slow_copy_of_the_encoder(name):
+    """B's target encoder is an EMA of the encoder it reads at B's target rate, in `b_only` and
+    `a_plus_b` alike: after n updates from one start it sits (1 - tau)^n of the way back."""
+    agent, genome = grown(name, steps=31)  # still warming up: no update yet
+    b = agent.mind.b
+    pairs = zip(b.encoder.parameters(), b.target_encoder.parameters(), strict=True)
+    assert all(torch.equal(online, target) for online, target in pairs)
+    start = [p.clone() for p in b.target_encoder.parameters()]
+    online = []
+    meta = meta_action(genome, Mode.EXPLOIT, "test")
+    for _ in range(3):
+        agent.mind._learn(meta, ROUTES[Mode.EXPLOIT])
+        online.append([p.clone() for p in b.encoder.parameters()])
+    tau = genome.q_target_rate
+    expected = start
+    for step in online:
+        expected = [e + tau * (o - e) for e, o in zip(expected, step, strict=True)]
+    for want, got in zip(expected, b.target_encoder.parameters(), strict=True):
+        torch.testing.assert_close(got, want)
+    assert not torch.equal(online[-1][0], next(b.target_encoder.parameters()))
+    if name == "a_plus_b":  # the encoder B reads is A's, shared
+        assert b.encoder is agent.mind.a.encoder
+
+
+def test_the_encoder_learns_at_b_s_rate_with_or_without_a():
+    """`a_plus_b` and `b_only` differ only in A's losses: B's optimizer steps the encoder in
+    both, at `lr_b`; A's optimizer holds only A's own networks."""
+    for name in ("b_only", "a_plus_b"):
+        agent, genome = grown(name, steps=1, lr_a=2e-3, lr_b=1e-3)
+        mind = agent.mind
+        encoder = {id(p) for p in mind.b.encoder.parameters()}
+        in_b = {id(p): g["lr"] for g in mind.b.optimizer.param_groups for p in g["params"]}
+        assert encoder <= set(in_b) and {in_b[i] for i in encoder} == {genome.lr_b}
+        if mind.a is not None:
+            in_a = {id(p) for g in mind.a.optimizer.param_groups for p in g["params"]}
+            assert not encoder & in_a
+
+
+def test_a_learning_rate_boost_lasts_as_many_steps_of_its_weights_as_set():
+    """A's optimizer steps at every learning step (B's loss reaches the shared encoder; A's own
+    heads join every `a_every`-th): a boost for 8 updates is over after 8 learning steps."""
+    agent, genome = grown("abm", steps=40, a_every=4)
+    mind = agent.mind
+    base = [g["lr"] for g in mind.a.optimizer.param_groups]
+    for boost in mind.boosts.values():
+        boost.start(4.0, 8)
+    meta = meta_action(genome, Mode.EXPLOIT, "test")
+    for _ in range(8):
+        mind._learn(meta, ROUTES[Mode.EXPLOIT])
+    assert [g["lr"] for g in mind.a.optimizer.param_groups] == base
+    assert not any(boost.active for boost in mind.boosts.values())
+
+
+@pytest.mark.parametrize(
+    ("ratio", "steps", "expected"), [(0.125, 64, 8), (0.25, 10, 2), (1.0, 7, 7), (2.0, 5, 10)]
+)
+def test_the_replay_ratio_is_met_exactly(ratio, steps, expected):
+    assert sum(updates_due(step, ratio) for step in range(1, steps + 1)) == expected
+    assert sum(updates_due(step, 0.1) for step in range(1, 1001)) == 100  # 10 x 0.1 is 1
+
+
+def test_the_replay_ratio_sets_the_learning_steps_of_a_life():
+    for ratio, updates in ((0.25, 43), (2.0, 338)):  # world steps 32..200 learn
+        agent, _ = grown("b_only", steps=200, replay_ratio=ratio)
+        assert agent.counters["learn_steps"] == updates
+
+
+def test_an_old_genome_s_train_every_is_read_as_its_replay_ratio():
+    assert Genome.from_dict({"train_every": 4}).replay_ratio == 0.25
+
+
+def test_no_policy_falls_below_the_exploration_floor():
+    """At a near-greedy temperature, with one action worth far more, every action keeps at
+    least epsilon / A of the probability: a habit that settled early still meets the others."""
+    torch.manual_seed(0)
+    b = SystemB(4, Genome(latent_dim=8, q_hidden=16, epsilon=0.04))
+    with torch.no_grad():
+        b.q[-1].bias.copy_(torch.tensor([100.0, 0, 0, 0] * 2))
+    probs = b.policy(torch.zeros(1, 8), temperature=0.01)
+    assert min(probs) == pytest.approx(0.01, rel=1e-6)
+    assert sum(probs) == pytest.approx(1.0)
+    greedy = SystemB(4, Genome(latent_dim=8, q_hidden=16, epsilon=0.0))
+    greedy.load_state_dict(b.state_dict())
+    assert min(greedy.policy(torch.zeros(1, 8), temperature=0.01)) < 1e-6
+
+
+def test_surprise_is_the_largest_of_a_measured_block_not_its_last():
+    telemetry = Telemetry(0.05, 0.005, 0.001, 0.02, 0.7)
+    calm = [1.0 + 0.01 * math.sin(k) for k in range(200)]
+    telemetry.on_predictions(calm, [0.1] * 200, [2.0] * 200)
+    block = [1.0] * 32
+    block[10] = 5.0  # one surprising transition early in the block
+    telemetry.on_predictions(block, [0.1] * 32, [2.0] * 32)
+    assert telemetry.surprise > 10.0
