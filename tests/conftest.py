@@ -1,10 +1,19 @@
 """Shared fixtures: tiny genomes and quick worlds so that whole lives fit in a test budget."""
 
-import pytest
-import torch
+import os
 
-from lifelong.genome import Genome
-from lifelong.systems.observation import world_model_loss
+# One BLAS thread per test process, set before numpy loads (torch loads it): the lives that
+# tests run in this process (test_bench's `in_process`) compute diagnostics with small SVDs,
+# which ran 4x slower with two BLAS threads per process on 2 busy cores. The bench's own pool
+# gives each life one thread the same way (`runner.LocalBackend`).
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from lifelong.genome import Genome  # noqa: E402
+from lifelong.systems.observation import world_model_loss  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -53,3 +62,60 @@ def train_a_alone(system, obs, action, alive, reward=None):
 @pytest.fixture
 def tiny_genome() -> Genome:
     return Genome(**TINY)
+
+
+class InProcess:
+    """A backend (`lifelong.runner`) that lives each life here, one after the other: no pool."""
+
+    def run(self, live, tasks, on_result):
+        for task in tasks:
+            on_result(task, live(task))
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def in_process(monkeypatch):
+    """Benches and evolutions with `backend="local"` live their lives in this process instead
+    of on a spawned pool, whose workers each import torch: seconds per test. The lives are the
+    same (test_bench and test_evolve each compare lives on the real pool with lives here); the
+    backend's checks of its arguments stay. Ray is left as it is."""
+    from lifelong import bench, runner
+    from lifelong.evolve import run as evolve_run
+
+    def make_backend(name, address, jobs):
+        runner.check_backend(name, address, jobs)
+        return InProcess() if name == "local" else runner.make_backend(name, address, jobs)
+
+    for module in (bench, evolve_run):
+        monkeypatch.setattr(module, "make_backend", make_backend)
+
+
+# test_report.py's `chromium()` skips with this reason where no Chromium is installed.
+CHROMIUM_MISSING = "chromium not installed"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """A missing Chromium is said loudly at the end of a local run, not only as an `s` in the
+    progress dots: which report tests did not run and how to make them run. Not under CI (the
+    `CI` variable), whose own run (.ci/run, LIFELONG_NEEDS_CHROMIUM=1) fails those tests."""
+    if os.environ.get("CI"):
+        return
+    skipped = [
+        report.nodeid
+        for report in terminalreporter.stats.get("skipped", [])
+        if CHROMIUM_MISSING in str(report.longrepr).lower()
+    ]
+    if not skipped:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.write_sep("!", "Chromium is missing", yellow=True, bold=True)
+    write(f"{len(skipped)} tests of what reports draw did NOT run (skipped):", yellow=True)
+    for nodeid in skipped:
+        write(f"  {nodeid}")
+    write(
+        "install Chromium to run them: `sudo apt-get install chromium` (or `make browser` as"
+        " root); .ci/run fails them instead of skipping",
+        yellow=True,
+    )

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 from conftest import TINY
+from test_life import comparable
 
 from lifelong import bench, cli, metrics
 from lifelong.bench import SUITES, Suite, run_bench
@@ -43,6 +44,8 @@ def test_every_suite_world_builds():
 
 
 def test_a_bench_runs_every_life_summarises_and_does_not_rerun(tmp_path, tiny_suite):
+    """The one test of a bench on the real process pool (two workers): the others live their
+    lives in this process (conftest's `in_process`), which costs seconds less per test."""
     lines: list[str] = []
     summary = run_bench(tiny_suite, None, 2, None, 2, tmp_path, progress=lines.append, genome=TINY)
     assert summary["failures"] == []
@@ -87,8 +90,17 @@ def test_a_bench_runs_every_life_summarises_and_does_not_rerun(tmp_path, tiny_su
     assert (tmp_path / "abm" / "seed0" / "metrics.jsonl").stat().st_mtime_ns == before
     assert again["agents"]["abm"]["auc"] == summary["agents"]["abm"]["auc"]
 
+    # A life on the pool is the life lived in this process: the lives the other tests run here
+    # stand for the pool's.
+    (life,) = bench.plan(TINY_BANDIT, ["abm"], [1], 600, tmp_path / "here", TINY)
+    assert bench.live(bench.BenchTask(life, None, str(life.directory)))["error"] is None
+    pooled = read_jsonl(tmp_path / "abm" / "seed1" / "metrics.jsonl")
+    assert comparable(read_jsonl(life.directory / "metrics.jsonl")) == comparable(pooled)
 
-def test_a_crashing_life_is_reported_and_the_others_finish(tmp_path, tiny_suite, monkeypatch):
+
+def test_a_crashing_life_is_reported_and_the_others_finish(
+    tmp_path, tiny_suite, monkeypatch, in_process
+):
     monkeypatch.setitem(
         SUITES, "tiny", Suite(("bandit(arms=3, every=200)", "no-such-world"), 300, 300, (), "")
     )
@@ -121,8 +133,9 @@ def test_bench_mistakes_are_one_line_errors(tmp_path, capsys, argv, message):
     assert not (tmp_path / "b").exists()
 
 
-def test_ray_gives_the_same_bench_as_the_process_pool(tmp_path, tiny_suite):
-    """One runner, two backends: the same lives and the same summary (timings aside)."""
+def test_ray_gives_the_same_bench_as_the_local_backend(tmp_path, tiny_suite, in_process):
+    """One runner, two backends: the same lives and the same summary (timings aside). The local
+    lives run in this process (a life on the pool is the same life: the pool's test says so)."""
     ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install ray")
     agents = ["abm", "random", "random_m"]  # random_m runs in a second wave, after abm
 
@@ -148,7 +161,9 @@ def test_ray_gives_the_same_bench_as_the_process_pool(tmp_path, tiny_suite):
         assert not (life / "checkpoints").exists()
 
 
-def test_worlds_keeps_some_of_a_suite_at_the_whole_suite_s_directories(tmp_path, monkeypatch):
+def test_worlds_keeps_some_of_a_suite_at_the_whole_suite_s_directories(
+    tmp_path, monkeypatch, in_process
+):
     worlds = ("bandit(arms=3, every=200)", "bandit(arms=4, every=200)")
     monkeypatch.setitem(SUITES, "two", Suite(worlds, 200, 200, ("random",), ""))
     one = run_bench("two", None, 1, None, 1, tmp_path, progress=lambda line: None,
@@ -169,14 +184,14 @@ def test_bench_help_names_every_suite(capsys):
     assert set(SUITES) == set(cli.SUITE_NAMES)
 
 
-def test_a_bench_directory_cannot_change_its_size(tmp_path, tiny_suite):
+def test_a_bench_directory_cannot_change_its_size(tmp_path, tiny_suite, in_process):
     run_bench(tiny_suite, ["random"], 1, 200, 1, tmp_path, progress=lambda line: None)
     with pytest.raises(UserError, match="steps=200"):
         run_bench(tiny_suite, ["random"], 1, 300, 1, tmp_path, progress=lambda line: None)
 
 
 @pytest.mark.parametrize("suite", sorted(SUITES))
-def test_every_suite_runs_a_smoke_size(tmp_path, suite, monkeypatch):
+def test_every_suite_runs_a_smoke_size(tmp_path, suite, monkeypatch, in_process):
     """Every life of the suite lives its 200 steps, recorded every 2 (1% of the life); each
     agent's AUC is the mean of its lives' recorded reward rates; and every life's floor (the
     level recovery and regret are measured from) is the random agent's in the same world."""
@@ -214,7 +229,7 @@ def test_every_suite_runs_a_smoke_size(tmp_path, suite, monkeypatch):
     assert floors == [level for _ in agents for level in random_floor]  # lives in plan order
 
 
-def test_an_ablated_agent_is_abm_without_those_rule_families(tmp_path):
+def test_an_ablated_agent_is_abm_without_those_rule_families(tmp_path, in_process):
     assert bench.split_ablation("abm-no_plan+imagine") == ("abm", "plan,imagine")
     assert bench.split_ablation("b_only") == ("b_only", "")
     summary = run_bench(
@@ -227,7 +242,7 @@ def test_an_ablated_agent_is_abm_without_those_rule_families(tmp_path):
     assert '"plan"' not in events and '"imagine"' not in events
 
 
-def test_a_genome_file_sets_every_life_s_fields_and_set_wins(tmp_path, tiny_suite):
+def test_a_genome_file_sets_every_life_s_fields_and_set_wins(tmp_path, tiny_suite, in_process):
     path = tmp_path / "evolved.yaml"
     path.write_text("gamma: 0.9\nmin_dwell: 4\n")
     where = tmp_path / "b"

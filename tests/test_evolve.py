@@ -123,7 +123,9 @@ def test_ray_gives_the_same_history_as_the_process_pool(reference, tmp_path):
     assert (life / "metrics.jsonl").read_text() and (life / "done.json").exists()
 
 
-def test_an_interrupted_evolution_continues_to_the_same_result(reference, tmp_path):
+def test_an_interrupted_evolution_continues_to_the_same_result(reference, tmp_path, in_process):
+    """Interrupted and continued in this process, the evolution ends where the uninterrupted
+    one on the process pool did (`reference`): the same history, so the same lives."""
     lives_done = []
 
     def interrupt(line: str) -> None:
@@ -166,7 +168,7 @@ def _seed_with_an_infeasible_genome(start: dict) -> tuple[int, int]:
     raise AssertionError("no seed up to 50 proposes an infeasible genome")
 
 
-def test_infeasible_genomes_and_crashing_lives_get_the_worst_fitness(tmp_path, capsys):
+def test_infeasible_genomes_and_crashing_lives_get_the_worst_fitness(tmp_path, capsys, in_process):
     # wake_threshold is frozen at 0.9, so a proposal with sleep_threshold <= 0.9 is infeasible.
     start = {**TINY, "wake_threshold": 0.9, "sleep_threshold": 0.95}
     seed, victim = _seed_with_an_infeasible_genome(start)

@@ -16,6 +16,7 @@ from conftest import TINY
 
 from lifelong.agents import build_agent
 from lifelong.config import Config
+from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.mind import updates_due
 from lifelong.modes import ROUTES, Mode
@@ -140,3 +141,46 @@ def test_surprise_is_the_largest_of_a_measured_block_not_its_last():
     block[10] = 5.0  # one surprising transition early in the block
     telemetry.on_predictions(block, [0.1] * 32, [2.0] * 32)
     assert telemetry.surprise > 10.0
+
+
+def test_a_life_saved_by_the_old_learner_is_refused_in_one_line():
+    """Before issue 26 A's optimiser held the encoder: such a checkpoint cannot be loaded into
+    today's networks, and says so instead of failing inside torch."""
+    agent, _ = grown("a_plus_b", steps=40)
+    state = agent.mind.state_dict()
+    del state["learner"]  # as saved before the version was recorded
+    with pytest.raises(UserError, match="learner version 1 .* version 2"):
+        agent.mind.load_state_dict(state)
+    agent.mind.load_state_dict(agent.mind.state_dict())  # today's own loads
+
+
+def test_a_periodic_reset_redraws_b_s_heads_and_shrinks_its_encoder():
+    """Every `reset_every` learning steps (BBF): fresh heads, the encoder half its old self and
+    half a fresh draw, their optimiser moments forgotten, the EMA targets left to carry on."""
+    agent, genome = grown("b_only", steps=31, reset_every=3, reset_shrink=0.5, replay_ratio=1.0)
+    mind, meta = agent.mind, meta_action(genome, Mode.EXPLOIT, "test")
+    for _ in range(2):
+        mind._learn(meta, ROUTES[Mode.EXPLOIT])
+    b = mind.b
+    mind._update(meta, ROUTES[Mode.EXPLOIT])  # the third step's update, by hand: see it before
+    before = {name: p.clone() for name, p in b.named_parameters()}
+    targets = [p.clone() for p in b.q_target.parameters()]
+    rng = mind.model_rng.get_state()
+    mind._reset_b()
+    mind.model_rng.set_state(rng)
+    head, encoder = b.q[0].weight, b.encoder[0].conv[0].weight
+    fresh_head = torch.empty_like(head)
+    assert not torch.equal(head, before["q.0.weight"])
+    assert head.std().item() == pytest.approx(
+        torch.nn.init.uniform_(fresh_head, -1, 1).std().item() / math.sqrt(head.shape[1]), rel=0.2
+    )
+    moved = (encoder - 0.5 * before["encoder.0.conv.0.weight"]).std() / before["encoder.0.conv.0.weight"].std()
+    assert 0.3 < moved.item() < 0.8  # half a fresh draw on top of half the old weights
+    assert head not in b.optimizer.state and encoder not in b.optimizer.state
+    assert all(torch.equal(x, y) for x, y in zip(targets, b.q_target.parameters(), strict=True))
+    # And learning calls it: every third learning step resets.
+    calls = []
+    mind._reset_b = lambda: calls.append(agent.counters["learn_steps"])
+    for _ in range(6):
+        mind._learn(meta, ROUTES[Mode.EXPLOIT])
+    assert calls == [3, 6]

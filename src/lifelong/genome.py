@@ -269,6 +269,21 @@ class Genome:
         unit=0.01,
     )
     q_target_rate: float = _gene("B", 0.01, 1e-4, 1.0, "EMA rate of B's target network", log=True)
+    weight_decay: float = _gene(
+        "B", 0.0, 0.0, 1.0, "decoupled weight decay of B's optimiser (AdamW)", log=True, unit=0.01
+    )
+    reset_every: int = _gene(
+        "B",
+        0,
+        0,
+        10_000_000,
+        "learning steps between B's periodic resets (0: never)",
+        log=True,
+        unit=1000,
+    )
+    reset_shrink: float = _gene(
+        "B", 0.5, 0.0, 1.0, "share of the encoder's weights a periodic reset keeps"
+    )
     predicted_value_weight: float = _gene(
         "B",
         1.0,

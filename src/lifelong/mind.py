@@ -21,9 +21,15 @@ from torch import Tensor
 
 from lifelong.actions import ActionKind
 from lifelong.agent import Birth
+from lifelong.errors import UserError
 from lifelong.memory import Memory
 from lifelong.modes import ROUTES, Mode, Route
-from lifelong.plasticity import LearningRateBoost, UnitUtility, reinitialize_units
+from lifelong.plasticity import (
+    LearningRateBoost,
+    UnitUtility,
+    reinitialize_units,
+    shrink_and_perturb,
+)
 from lifelong.systems.action import NStep, SystemB
 from lifelong.systems.continuous_action import ContinuousB
 from lifelong.systems.control import MetaAction
@@ -44,6 +50,9 @@ MEASURE_WINDOW = 32
 UTILITY_EVERY = 4
 # A unit is judged once measured this often (100 learning steps, continual backprop's maturity).
 UNIT_MATURITY = 100 // UTILITY_EVERY
+# The layout of the mind's networks and optimisers in a checkpoint. 2: B's optimiser steps the
+# shared encoder and B keeps its own target of it (issue 26); lives saved at 1 cannot load.
+LEARNER_VERSION = 2
 
 
 def updates_due(step: int, replay_ratio: float) -> int:
@@ -286,7 +295,8 @@ class ABMMind:
         if not self.memory.can_sample(self.sequence_length):
             return
         self.counters["learn_steps"] += 1
-        measured = self.utilities if self.counters["learn_steps"] % UTILITY_EVERY == 0 else []
+        steps = self.counters["learn_steps"]
+        measured = self.utilities if steps % UTILITY_EVERY == 0 else []
         for utility, _ in measured:
             utility.attach()
         try:
@@ -294,6 +304,24 @@ class ABMMind:
         finally:
             for utility, _ in measured:
                 utility.detach()
+        if self.genome.reset_every and steps % self.genome.reset_every == 0:
+            self._reset_b()
+
+    def _reset_b(self) -> None:
+        """B's periodic reset (SR-SPR, BBF): its heads drawn afresh, the encoder it reads shrunk
+        towards a fresh draw (`reset_shrink` of it kept), their optimiser moments forgotten.
+        The EMA targets are left alone: returns keep bootstrapping from what B knew, so the
+        fresh heads relearn it fast, without the primacy bias of the first data they fit."""
+        b, shrink = self.b, self.genome.reset_shrink
+        heads = [b.q, b.q_int, *([b.actor] if b.continuous else [])]
+        for head in heads:
+            shrink_and_perturb(head, 0.0, 1.0, self.model_rng)
+        shrink_and_perturb(b.encoder, shrink, 1.0 - shrink, self.model_rng)
+        for module in [*heads, b.encoder]:
+            for param in module.parameters():
+                for optimizer in (b.optimizer, getattr(b, "actor_optimizer", None)):
+                    if optimizer is not None:
+                        optimizer.state.pop(param, None)
 
     def _update(self, meta: MetaAction, route: Route) -> None:
         """One learning step: B's TD loss and A's world-model loss, one backward pass.
@@ -393,6 +421,7 @@ class ABMMind:
     # --- Checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
+            "learner": LEARNER_VERSION,
             "a": None if self.a is None else self.a.state_dict(),
             "a_optimizer": None if self.a is None else self.a.optimizer.state_dict(),
             "b": self.b.state_dict(),
@@ -408,6 +437,13 @@ class ABMMind:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        saved = state.get("learner", 1)
+        if saved != LEARNER_VERSION:
+            raise UserError(
+                f"this life was saved by learner version {saved} and this lifelong has version"
+                f" {LEARNER_VERSION} (its networks are laid out differently): start a new life,"
+                " or continue this one with the lifelong release that began it"
+            )
         if self.a is not None:
             self.a.load_state_dict(state["a"])
             self.a.optimizer.load_state_dict(state["a_optimizer"])

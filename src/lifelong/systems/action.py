@@ -283,8 +283,11 @@ class SystemB(ValueLearner):
         # Running std of the intrinsic n-step returns (0: not measured yet): the bonus's scale.
         self.register_buffer("intrinsic_scale", torch.zeros(()))
         trained += [self.q, self.q_int]
-        self.optimizer = torch.optim.Adam(
-            [p for module in trained for p in module.parameters()], lr=genome.lr_b, fused=True
+        self.optimizer = torch.optim.AdamW(
+            [p for module in trained for p in module.parameters()],
+            lr=genome.lr_b,
+            weight_decay=genome.weight_decay,
+            fused=True,
         )
 
     # --- Values --------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 What is the same as the discrete B (`systems/action.py`), and shared with it as code:
 - the latents it reads (A's shared encoder, or an encoder of its own for the model-free
-  `b_only`), trained in its optimizer, and its EMA target of them; the n-step targets (`NStep`), the Huber TD loss (`td_loss`)
-  and the MLP of each value head (`value_net`);
+  `b_only`), trained in its optimizer, and its EMA target of them; the n-step targets
+  (`NStep`), the Huber TD loss (`td_loss`) and the MLP of each value head (`value_net`);
 - twin critics whose EMA targets bootstrap with the min of the two (TD3, TD-MPC2);
 - one optimizer for the critics and the encoder, the one M's learning-rate boosts act on;
 - when exploring with curiosity, acting by a softmax over the values of the actions on offer
@@ -108,8 +108,10 @@ class ContinuousB(ValueLearner):
         self.target_entropy = -float(action_dim)
         self.register_buffer("intrinsic_scale", torch.zeros(()))
         trained += [self.q, self.q_int]
-        self.optimizer = torch.optim.Adam(
-            [p for module in trained for p in module.parameters()], lr=genome.lr_b
+        self.optimizer = torch.optim.AdamW(
+            [p for module in trained for p in module.parameters()],
+            lr=genome.lr_b,
+            weight_decay=genome.weight_decay,
         )
         self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=genome.lr_b)
         self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=genome.lr_b)
