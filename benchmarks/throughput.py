@@ -20,7 +20,7 @@ prints each run, the medians and the ratios ours/SB3. SB3 runs twice a round: wi
 on the flattened frame (the bench's `sb3_dqn`), and with our agents' encoder in front of the same
 head (`sb3_life.AgentEncoder`: the network of our model-free `b_only`, a CNN for grids), the
 like-for-like network. The replay ratio is the one our agent just used: B also learns at sleep
-ticks, so it makes more than one update per 1 / `replay_ratio` world steps, and SB3's `train_freq` is
+ticks, so it makes more updates than `replay_ratio` per world step, and SB3's `train_freq` is
 set to the world steps per B update measured in the same round. Either way SB3 is a yardstick,
 not a like-for-like race: our agent also trains System A, samples sequences and runs System M
 at every tick.

@@ -174,7 +174,8 @@ def test_a_periodic_reset_redraws_b_s_heads_and_shrinks_its_encoder():
     assert head.std().item() == pytest.approx(
         torch.nn.init.uniform_(fresh_head, -1, 1).std().item() / math.sqrt(head.shape[1]), rel=0.2
     )
-    moved = (encoder - 0.5 * before["encoder.0.conv.0.weight"]).std() / before["encoder.0.conv.0.weight"].std()
+    old = before["encoder.0.conv.0.weight"]
+    moved = (encoder - 0.5 * old).std() / old.std()
     assert 0.3 < moved.item() < 0.8  # half a fresh draw on top of half the old weights
     assert head not in b.optimizer.state and encoder not in b.optimizer.state
     assert all(torch.equal(x, y) for x, y in zip(targets, b.q_target.parameters(), strict=True))
