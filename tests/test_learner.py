@@ -185,3 +185,21 @@ def test_a_periodic_reset_redraws_b_s_heads_and_shrinks_its_encoder():
     for _ in range(6):
         mind._learn(meta, ROUTES[Mode.EXPLOIT])
     assert calls == [3, 6]
+
+
+@pytest.mark.parametrize("name", ["b_only", "abm"])
+def test_the_kept_terms_of_a_learning_step_add_up_to_its_loss(name):
+    """`loss_on(..., keep=...)` hands out each weighted term (what benchmarks/
+    encoder_gradients.py differentiates alone): together they are the loss, nothing left out."""
+    agent, genome = grown(name, steps=80)
+    mind, meta = agent.mind, meta_action(genome, Mode.EXPLOIT, "test")
+    terms: dict = {}
+    loss, _, _ = mind.loss_on(mind.sample(meta), a_learns=mind.a is not None, keep=terms)
+    expected = {"td"} | (
+        set()
+        if mind.a is None
+        else {"a_prediction", "a_variance", "a_covariance", "a_reward", "a_inverse"}
+        | {"predicted_value", "curiosity"}
+    )
+    assert set(terms) == expected
+    torch.testing.assert_close(sum(terms.values()), loss, rtol=1e-5, atol=1e-7)

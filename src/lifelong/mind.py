@@ -324,69 +324,13 @@ class ABMMind:
                         optimizer.state.pop(param, None)
 
     def _update(self, meta: MetaAction, route: Route) -> None:
-        """One learning step: B's TD loss and A's world-model loss, one backward pass.
-
-        Both losses reach the shared encoder through the online latent of frame 0. Targets come
-        from copies without gradient: B bootstraps from its EMA targets (of the encoder and the
-        twins, the same in every agent), A predicts the latents of its own target encoder. A's
-        loss joins every `a_every`-th step; so do B's values on A's predicted latents and the
-        curiosity head, which read A's target latents.
-        """
+        """One learning step: B's TD loss and A's world-model loss (`loss_on`), one backward
+        pass, both optimisers, then the EMA targets."""
         g = self.genome
-        batch = self.memory.sample(
-            g.batch_size, self.sequence_length, meta.recent_fraction, meta.half_life
-        )
-        obs = torch.as_tensor(batch["obs"], device=self.device)
-        action = torch.as_tensor(batch["action"], device=self.device)
-        first = torch.as_tensor(batch["first"], device=self.device)
-        rewards = torch.as_tensor(batch["reward"], device=self.device)
-        terminal = torch.as_tensor(batch["terminal"], device=self.device)
         a_learns = (
             self.a is not None and route.a_learns and self.counters["learn_steps"] % g.a_every == 0
         )
-        n = g.n_step + 1
-        size = obs.shape[0]
-        steps = NStep.of(first[:, :n], terminal[:, :n], g.gamma)  # shared by every return
-        rows = torch.arange(size, device=self.device)
-        with torch.no_grad():
-            z_last = self.b.target_encoder(obs[rows, steps.last])  # what B bootstraps from
-            if a_learns:  # every frame: A's targets
-                target = self.a.embed_sequences(obs)
-        z0 = self.b.encoder(obs[:, 0])
-        loss, info = self.b.extrinsic_loss(
-            z0,
-            z_last,
-            action[:, 1],
-            self.extrinsic_weight * rewards[:, :n],
-            steps,
-        )
-        if a_learns:
-            alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
-            self.a.track_scale(target[:, 1:])
-            model_loss, a_info, predicted = world_model_loss(
-                self.a, scale_gradient(z0, g.encoder_share), target, action, alive, rewards, g
-            )
-            info.update(a_info)
-            loss = loss + g.model_weight * model_loss
-            if g.predicted_value_weight > 0:  # 0 in a continuous newborn: not computed at all
-                horizon = predicted.shape[2]
-                with torch.no_grad():  # what B's targets make of the real frames
-                    frames = obs[:, 1 : horizon + 1].flatten(0, 1)
-                    real = self.b.target_encoder(frames).view(size, horizon, -1)
-                value_loss, value_info = self.b.predicted_value_loss(
-                    predicted.mean(dim=0), real, alive[:, :horizon]
-                )
-                info.update(value_info)
-                loss = loss + g.predicted_value_weight * value_loss
-            if self.curious:
-                bonus = self.a.disagreement(
-                    target[:, : n - 1].flatten(0, 1), action[:, 1:n].flatten(0, 1)
-                ).view(size, n - 1)
-                curiosity_loss, curiosity_info = self.b.intrinsic_loss(
-                    z0, z_last, action[:, 1], bonus, steps
-                )
-                info.update(curiosity_info)
-                loss = loss + curiosity_loss
+        loss, info, z0 = self.loss_on(self.sample(meta), a_learns)
         if not torch.isfinite(loss).item():  # a poisoned batch must not reach the weights
             self._record_update("updates_b", None)
             return
@@ -405,9 +349,91 @@ class ABMMind:
         if self.a is not None:
             self.a.update_target()
         if a_learns:
-            self._record_update("updates_a", a_info)
+            self._record_update("updates_a", info)
         self._record_update("updates_b", info)
         self.telemetry.on_value(info["b_value_error"], info["b_value"])
+
+    def sample(self, meta: MetaAction) -> dict[str, Tensor]:
+        """A batch of `batch_size` sequences from memory, as M's replay mix asks, as tensors."""
+        g = self.genome
+        batch = self.memory.sample(
+            g.batch_size, self.sequence_length, meta.recent_fraction, meta.half_life
+        )
+        keys = ("obs", "action", "first", "reward", "terminal")
+        return {key: torch.as_tensor(batch[key], device=self.device) for key in keys}
+
+    def loss_on(
+        self, batch: dict[str, Tensor], a_learns: bool, keep: dict[str, Tensor] | None = None
+    ) -> tuple[Tensor, dict[str, float], Tensor]:
+        """The learning step's loss on a batch: (loss, info, z0 the online latents of frame 0).
+
+        Both losses reach the shared encoder through z0. Targets come from copies without
+        gradient: B bootstraps from its EMA targets (of the encoder and the twins, the same in
+        every agent), A predicts the latents of its own target encoder. With `a_learns` A's loss
+        joins, and so do B's values on A's predicted latents and the curiosity head, which read
+        A's target latents. Given a dict `keep`, each weighted term is put in it with its graph
+        (`benchmarks/encoder_gradients.py`: what each term asks of the encoder).
+        """
+        g = self.genome
+        obs, action, first = batch["obs"], batch["action"], batch["first"]
+        rewards, terminal = batch["reward"], batch["terminal"]
+        keep = {} if keep is None else keep
+        n = g.n_step + 1
+        size = obs.shape[0]
+        steps = NStep.of(first[:, :n], terminal[:, :n], g.gamma)  # shared by every return
+        rows = torch.arange(size, device=self.device)
+        with torch.no_grad():
+            z_last = self.b.target_encoder(obs[rows, steps.last])  # what B bootstraps from
+            if a_learns:  # every frame: A's targets
+                target = self.a.embed_sequences(obs)
+        z0 = self.b.encoder(obs[:, 0])
+        loss, info = self.b.extrinsic_loss(
+            z0,
+            z_last,
+            action[:, 1],
+            self.extrinsic_weight * rewards[:, :n],
+            steps,
+        )
+        keep["td"] = loss
+        if a_learns:
+            alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
+            self.a.track_scale(target[:, 1:])
+            terms: dict[str, Tensor] = {}
+            model_loss, a_info, predicted = world_model_loss(
+                self.a,
+                scale_gradient(z0, g.encoder_share),
+                target,
+                action,
+                alive,
+                rewards,
+                g,
+                keep_terms=terms,
+            )
+            keep.update({f"a_{name}": g.model_weight * term for name, term in terms.items()})
+            info.update(a_info)
+            loss = loss + g.model_weight * model_loss
+            if g.predicted_value_weight > 0:  # 0 in a continuous newborn: not computed at all
+                horizon = predicted.shape[2]
+                with torch.no_grad():  # what B's targets make of the real frames
+                    frames = obs[:, 1 : horizon + 1].flatten(0, 1)
+                    real = self.b.target_encoder(frames).view(size, horizon, -1)
+                value_loss, value_info = self.b.predicted_value_loss(
+                    predicted.mean(dim=0), real, alive[:, :horizon]
+                )
+                info.update(value_info)
+                keep["predicted_value"] = g.predicted_value_weight * value_loss
+                loss = loss + keep["predicted_value"]
+            if self.curious:
+                bonus = self.a.disagreement(
+                    target[:, : n - 1].flatten(0, 1), action[:, 1:n].flatten(0, 1)
+                ).view(size, n - 1)
+                curiosity_loss, curiosity_info = self.b.intrinsic_loss(
+                    z0, z_last, action[:, 1], bonus, steps
+                )
+                info.update(curiosity_info)
+                keep["curiosity"] = curiosity_loss
+                loss = loss + curiosity_loss
+        return loss, info, z0
 
     def _record_update(self, counter: str, info: dict[str, float] | None) -> None:
         """Count an update, or a skipped one (non-finite loss), which M hears of as a fault."""

@@ -306,6 +306,7 @@ def world_model_loss(
     alive: Tensor,
     reward: Tensor | None,
     genome: Genome,
+    keep_terms: dict[str, Tensor] | None = None,
 ) -> tuple[Tensor, dict[str, float], Tensor]:
     """Multi-step latent prediction from sequences, with reward and inverse dynamics heads.
 
@@ -320,6 +321,8 @@ def world_model_loss(
     leave the reward head untrained.
     Returns (loss, info, predicted (K, B, H, D)): the members' predicted latents of frames 1..H,
     which B also learns values on, so that planning bootstraps on latents its values have seen.
+    Given a dict `keep_terms`, each weighted term of the loss is put in it too, with its graph
+    (`benchmarks/encoder_gradients.py` measures what each one asks of the encoder).
     """
     horizon = min(genome.horizon, target.shape[1] - 1)
     mask = alive[:, :horizon].float()
@@ -333,7 +336,11 @@ def world_model_loss(
     prediction = latent_prediction_loss(predicted, future, mask)
     variance = variance_loss(z0)
     covariance = covariance_loss(z0)
-    total = prediction + genome.variance_weight * variance + genome.covariance_weight * covariance
+    terms = {
+        "prediction": prediction,
+        "variance": genome.variance_weight * variance,
+        "covariance": genome.covariance_weight * covariance,
+    }
     info = {
         "a_prediction_loss": prediction.item(),
         "a_variance_loss": variance.item(),
@@ -346,12 +353,17 @@ def world_model_loss(
         starts = torch.cat([z0.unsqueeze(1), means], dim=1)  # (B, H, D)
         predicted_reward = a.reward_head(starts, action[:, 1 : horizon + 1])
         reward_loss = reward_prediction_loss(predicted_reward, reward[:, 1 : horizon + 1], mask)
-        total = total + genome.reward_weight * reward_loss
+        terms["reward"] = genome.reward_weight * reward_loss
         info["a_reward_loss"] = reward_loss.item()
     if genome.inverse_weight > 0:
         inverse_loss = a.inverse_head.loss(z0, future[:, 0], action[:, 1], mask[:, 0])
-        total = total + genome.inverse_weight * inverse_loss
+        terms["inverse"] = genome.inverse_weight * inverse_loss
         info["a_inverse_loss"] = inverse_loss.item()
+    if keep_terms is not None:
+        keep_terms.update(terms)
+    total = terms.pop("prediction")
+    for term in terms.values():
+        total = total + term
     return total, info, predicted
 
 
