@@ -86,18 +86,30 @@ def test_the_encoder_learns_at_b_s_rate_with_or_without_a():
 
 
 def test_a_learning_rate_boost_lasts_as_many_steps_of_its_weights_as_set():
-    """A's optimizer steps at every learning step (B's loss reaches the shared encoder; A's own
-    heads join every `a_every`-th): a boost for 8 updates is over after 8 learning steps."""
+    """A boost for 8 updates is over once the weights it speeds up have moved 8 times: the
+    shared encoder (B's optimiser) after 8 learning steps, A's own networks after 8 of A's steps
+    (one learning step in `a_every`). Before, the encoder sat in A's optimiser, whose boost
+    counted A's steps: boosted 4 times longer than set."""
     agent, genome = grown("abm", steps=40, a_every=4)
     mind = agent.mind
-    base = [g["lr"] for g in mind.a.optimizer.param_groups]
+    base_b = [g["lr"] for g in mind.b.optimizer.param_groups]
+    base_a = [g["lr"] for g in mind.a.optimizer.param_groups]
     for boost in mind.boosts.values():
         boost.start(4.0, 8)
     meta = meta_action(genome, Mode.EXPLOIT, "test")
+    a_steps = agent.counters["updates_a"]
     for _ in range(8):
         mind._learn(meta, ROUTES[Mode.EXPLOIT])
-    assert [g["lr"] for g in mind.a.optimizer.param_groups] == base
-    assert not any(boost.active for boost in mind.boosts.values())
+    assert agent.counters["updates_a"] - a_steps == 2
+    assert [g["lr"] for g in mind.b.optimizer.param_groups] == base_b
+    encoder = next(mind.a.encoder.parameters())  # the shared one, which B reads
+    groups = [*mind.a.optimizer.param_groups, *mind.b.optimizer.param_groups]
+    rates = [g["lr"] for g in groups if any(p is encoder for p in g["params"])]
+    assert rates == [genome.lr_b]  # whichever optimiser steps it, the encoder's boost is over
+    assert [g["lr"] for g in mind.a.optimizer.param_groups] != base_a  # 2 of A's 8 steps
+    for _ in range(24):
+        mind._learn(meta, ROUTES[Mode.EXPLOIT])
+    assert [g["lr"] for g in mind.a.optimizer.param_groups] == base_a
 
 
 @pytest.mark.parametrize(

@@ -340,8 +340,9 @@ class ABMMind:
         loss.backward()
         for optimizer in optimizers:
             optimizer.step()
-        for boost in self.boosts.values():
-            boost.step()
+        self.boosts["b"].step()  # B's weights, the encoder among them, moved at every step
+        if a_learns:
+            self.boosts["a"].step()  # A's own networks move only on its steps
         self.b.update_targets()
         info.update(self.b.learn_policy(z0))  # a continuous B's actor; nothing for a discrete B
         if "b_intrinsic_spread" in info:
