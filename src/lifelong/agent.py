@@ -14,10 +14,19 @@ One tick, in the only order there is (`Agent.tick`): M decides; the mode's route
 the tick takes a world step; if not, the mind sleeps or imagines; if so, the body returns the
 mind's action (or a teacher's lead, when observing) and later `observe`s what the world did.
 The registry (`agents.py`) says which controller and which mind make each named agent.
+
+Messages (`info["messages"]`, lifelong/worlds/messages.py) enter here too. A listening body (the
+registry's `advice`: vigilant, credulous or oracle) reads the advice in each frame, checks every
+claim against the return that followed (source vigilance: `vigilance.py`, kept in the
+telemetry, so trust is a signal M reads) and, when B's policy acts, hands the mind a prior over
+actions made from what was said and how far each source is trusted (`advice.py`); a mind takes
+it through its `act(..., advice=...)` hook (the A-B-M mind does; minds without the hook, and
+bodies that do not listen, act as if nothing was said).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,10 +36,12 @@ import gymnasium as gym
 import numpy as np
 
 from lifelong.actions import ActionKind
+from lifelong.advice import MODES, Advisor
 from lifelong.genome import Genome
 from lifelong.modes import ROUTES, Mode
 from lifelong.signals import ModeReturns, Telemetry
 from lifelong.systems.control import Controller, MetaAction
+from lifelong.worlds.messages import MESSAGES, TRUTH, go_claims
 
 COUNTERS = (
     "env_steps",
@@ -119,9 +130,13 @@ class Agent:
         seed: int = 0,
         device: str = "cpu",
         noop_action: int | None = None,
+        advice: str = "ignored",
     ) -> None:
         """`mind` builds the mind from its `Birth`; `noop_action` keeps still, for OBSERVE with
-        nobody in view (None: the mind acts instead)."""
+        nobody in view (None: the mind acts instead); `advice` says how the body listens to
+        informants (`advice.MODES`: ignored, vigilant, credulous, oracle)."""
+        if advice not in MODES:
+            raise ValueError(f"advice={advice!r} is invalid; allowed: {', '.join(MODES)}")
         self.genome, self.actions, self.noop_action = genome, actions, noop_action
         self.controller = controller
         self.telemetry = Telemetry.from_genome(genome)
@@ -147,6 +162,17 @@ class Agent:
         self.teacher_action: Any = None
         self.teacher_source: str | None = None  # who is in view
         self.followed: str | None = None  # whose lead the last action took
+        # Informants: listened to only by a body that listens, with a mind that takes advice,
+        # in a world of discrete actions ("go <action>" names one).
+        takes_advice = "advice" in inspect.signature(self.mind.act).parameters
+        listens = advice != "ignored" and takes_advice and not actions.continuous
+        self.advisor = (
+            Advisor(advice, genome.advice_gain, self.telemetry.vigilance, actions.width)
+            if listens
+            else None
+        )
+        self.claims: list[tuple[str, int]] = []  # (source, action) advised in the frame in view
+        self.message_truth: dict[str, float] | None = None  # read by the oracle body only
 
     # --- The verbs the life calls -------------------------------------------------------------
     def tick(self) -> Any:
@@ -167,6 +193,8 @@ class Agent:
         obs = self._sanitized(obs)
         self.mind.begin(obs)
         self.returns.clear()  # returns are counted within one stream
+        if self.advisor is not None:
+            self.telemetry.vigilance.clear()
         self._perceive(obs, info)
 
     def decide(self) -> MetaAction:
@@ -182,13 +210,18 @@ class Agent:
         return self.meta
 
     def act(self) -> Any:
-        """The mind's action, given the lead of the teacher in view when the mode observes."""
+        """The mind's action, given the lead of the teacher in view when the mode observes, or
+        the advice heard when B's policy acts and the body listens."""
         self.followed, lead = None, None
-        if ROUTES[self.meta.mode].acts_by == "teacher":
+        acts_by = ROUTES[self.meta.mode].acts_by
+        if acts_by == "teacher":
             if self.teacher_action is not None:
                 self.followed, lead = self.teacher_source, self.teacher_action
             else:
                 lead = self.noop_action  # nobody to watch: keep still and watch the world
+        elif self.claims and self.advisor is not None and acts_by == "value":
+            prior = self.advisor.prior(self.claims, self.message_truth)
+            return self.mind.act(self.obs, self.meta, None, advice=prior)
         return self.mind.act(self.obs, self.meta, lead)
 
     def observe(
@@ -202,6 +235,8 @@ class Agent:
         fired = self.mind.observe(action, obs, reward, terminated, self.followed)
         for mode, value in self.returns.add(self.meta.mode.value, reward):
             self.telemetry.on_return(mode, value)
+        if self.advisor is not None:  # every claim heard is checked, whoever chose the action
+            self.telemetry.on_claims(self.claims, action, reward, self.actions.width)
         self._perceive(obs, info)
         self.telemetry.on_world_step(reward, info.get("body"), self.teacher_source, self.followed)
         self.counters["env_steps"] += 1
@@ -224,6 +259,10 @@ class Agent:
     def losses(self) -> dict[str, float]:
         return self.mind.losses
 
+    def trusts(self) -> dict[str, float]:
+        """Trust in each informant heard so far (for the records): empty for a deaf body."""
+        return self.telemetry.vigilance.trusts() if self.advisor is not None else {}
+
     def realised_returns(self) -> dict[str, float]:
         """Mean realised n-step return after world steps taken in each mode, over the life."""
         return self.returns.means()
@@ -237,8 +276,14 @@ class Agent:
         return np.nan_to_num(obs, nan=0.0, posinf=0.0, neginf=0.0)
 
     def _perceive(self, obs: np.ndarray, info: dict[str, Any]) -> None:
-        """The frame in view, and the teacher in it: its action, shown or inferred."""
+        """The frame in view, the teacher in it (its action, shown or inferred) and, for a
+        listening body, the advice heard with it."""
         self.obs = obs
+        if self.advisor is not None:
+            self.claims = go_claims(info.get(MESSAGES), self.actions.width)
+            if self.advisor.mode == "oracle":
+                self.message_truth = info.get(TRUTH)
+            self.telemetry.on_heard([source for source, _ in self.claims])
         teacher = info.get("teacher")
         self.teacher_source = None if teacher is None else str(teacher.get("source", "teacher"))
         if teacher is None:
@@ -263,6 +308,8 @@ class Agent:
             "teacher_action": self.teacher_action,
             "teacher_source": self.teacher_source,
             "followed": self.followed,
+            "claims": [[source, action] for source, action in self.claims],
+            "message_truth": self.message_truth,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -278,3 +325,5 @@ class Agent:
         self.teacher_action = state.get("teacher_action")
         self.teacher_source = state.get("teacher_source")
         self.followed = state.get("followed")
+        self.claims = [(str(source), int(action)) for source, action in state.get("claims", [])]
+        self.message_truth = state.get("message_truth")

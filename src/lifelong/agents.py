@@ -51,6 +51,9 @@ class AgentEntry:
     acts_in: tuple[str, ...] = BOTH  # the kinds of action space it can act in
     loop: str = "ours"  # "ours" (`Life`, `make_agent`) or "sb3" (`sb3_life.py`)
     teaches: bool = False  # its life leaves a policy (B's values) a later life can follow
+    # How the body listens to informants (`advice.MODES`): only System M is vigilant; an agent
+    # that ignores messages lives as if there were none.
+    advice: str = "ignored"
 
 
 def system_m(config: Config, genome: Genome) -> Controller:
@@ -72,13 +75,20 @@ def random_modes(config: Config, genome: Genome) -> Controller:
     return RandomController(genome, parse_mode_mix(config.mode_mix), config.seed)
 
 
-def learner(description: str, controller: ControllerFor, **settings: Any) -> AgentEntry:
-    """An agent with the A-B-M mind (`settings` are its own), whose life leaves a policy."""
-    return AgentEntry(description, controller, ABMMind, settings, teaches=True)
+def learner(
+    description: str, controller: ControllerFor, advice: str = "ignored", **settings: Any
+) -> AgentEntry:
+    """An agent with the A-B-M mind (`settings` are its own), whose life leaves a policy;
+    `advice` says how it listens to informants."""
+    return AgentEntry(description, controller, ABMMind, settings, teaches=True, advice=advice)
 
 
 AGENTS: dict[str, AgentEntry] = {
-    "abm": learner("Systems A, B and M: the agent of the paper", system_m),
+    "abm": learner(
+        "Systems A, B and M: the agent of the paper (trusts informants as they earn it)",
+        system_m,
+        advice="vigilant",
+    ),
     "frozen": learner(
         "a human schedule (observe, then act and learn) for `frozen_after` steps, then frozen",
         lambda config, genome: FrozenSchedule(genome, config.frozen_after),
@@ -103,6 +113,17 @@ AGENTS: dict[str, AgentEntry] = {
     ),
     "random_m": learner(
         "A and B as in abm, modes drawn at random with the `mode_mix` frequencies", random_modes
+    ),
+    "abm_deaf": learner("abm that ignores what informants say (messages)", system_m),
+    "abm_credulous": learner(
+        "abm that believes every informant blindly (trust fixed at 0.99)",
+        system_m,
+        advice="credulous",
+    ),
+    "abm_oracle": learner(
+        "abm told each informant's true reliability: the ceiling of listening",
+        system_m,
+        advice="oracle",
     ),
     "random": AgentEntry(
         "uniform random actions, no learning: the floor of every metric",
@@ -214,6 +235,7 @@ def build_agent(
         seed=config.seed,
         device=config.device,
         noop_action=noop_action,
+        advice=known.advice,
     )
 
 
@@ -223,5 +245,5 @@ def describe() -> list[str]:
     for name, known in AGENTS.items():
         teaches = "teaches" if known.teaches else ""
         kinds = "/".join(known.acts_in)
-        lines.append(f"{name:<10} {kinds:<13} {known.loop:<5} {teaches:<8} {known.description}")
+        lines.append(f"{name:<13} {kinds:<13} {known.loop:<5} {teaches:<8} {known.description}")
     return lines

@@ -445,6 +445,7 @@ def _check_world(args: argparse.Namespace) -> int:
         f"{report.episodes} episode ends; mean reward {report.mean_reward:+.4f}\n"
         f"regimes seen: {regimes}; {report.changes} changes\n"
         f"teacher in view {report.teacher_steps / max(report.steps, 1):.0%} of steps; "
+        f"messages on {report.message_steps / max(report.steps, 1):.0%}; "
         f"info keys: {', '.join(sorted(report.info_keys)) or 'none'}",
         highlight=False,
     )

@@ -158,6 +158,24 @@ class Genome:
         "M", 1, 0, 16, "replay updates per sleep (or imagination) tick", cost=True
     )
     trust_gain: float = _gene("M", 0.5, 0.0, 10.0, "trust gained per unit of a teacher's advantage")
+    # Informants (issue 28; read only where messages are heard, so lives without them are
+    # unchanged): trust per source, its advice checked against the returns that followed
+    # (vigilance.py), and how far trust moves B's policy (advice.py).
+    informant_trust: float = _gene(
+        "M", 0.6, 0.0, 1.0, "innate trust in an informant (the accuracy assumed of its advice)"
+    )
+    trust_half_life: float = _gene(
+        "M", 5.0, 1.0, 10_000.0, "a source's checked claims over which its evidence halves", True
+    )
+    vigilance_horizon: int = _gene(
+        "M", 1, 1, 100, "steps of realised return that check one claim", log=True
+    )
+    vigilance_outcome: float = _gene(
+        "M", 2.0, 0.0, 10.0, "nats of evidence about an action per deviation of its return"
+    )
+    advice_gain: float = _gene(
+        "M", 4.0, 0.0, 20.0, "Advise labels one message counts as (prior on B's policy)"
+    )
     infer_confidence: float = _gene("M", 0.5, 0.0, 1.0, "confidence to copy an inferred action")
     plan_reliability: float = _gene(
         "M", 0.5, 0.0, 1.0, "model reliability needed to plan or imagine"

@@ -325,6 +325,7 @@ class Life:
             "error_vs_copy_last": agent.telemetry.error_vs_copy_last(),
             **agent.losses,
             **agent.realised_returns(),
+            **{f"trust_{source}": value for source, value in agent.trusts().items()},
             **self._diagnostics,
         }
         record = self.recorder.write(agent.counters["env_steps"], fields)

@@ -12,6 +12,7 @@ B's TD loss plus A's world-model loss; see docs/architecture.md for its data flo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -20,6 +21,7 @@ import torch
 from torch import Tensor
 
 from lifelong.actions import ActionKind
+from lifelong.advice import draw
 from lifelong.agent import Birth
 from lifelong.errors import UserError
 from lifelong.memory import Memory
@@ -150,9 +152,19 @@ class ABMMind:
         """A new stream starts: remember its first frame."""
         self.memory.add(obs, self.actions.stored(None), 0.0, first=True)
 
-    def act(self, obs: np.ndarray, meta: MetaAction, lead: Any = None) -> Any:
+    def act(
+        self,
+        obs: np.ndarray,
+        meta: MetaAction,
+        lead: Any = None,
+        advice: Callable[[list[float]], list[float]] | None = None,
+    ) -> Any:
         """The action for `obs` in the world's units: the body's `lead` where it has one (a
-        teacher to follow), else PLAN's in A's model or a draw of B's policy."""
+        teacher to follow), else PLAN's in A's model or a draw of B's policy.
+
+        `advice` is the body's hook for what informants said (`advice.py`): B's action
+        probabilities in, a policy shaped by a prior over actions out, drawn from with the same
+        one uniform draw as B's own. Discrete B only; None (no messages) leaves B's draw as is."""
         warm, self.plan_warm = self.plan_warm, None  # a continuous plan continues only a plan
         if lead is not None:
             return lead
@@ -162,6 +174,9 @@ class ABMMind:
             action, self.plan_warm = self.planned(z, warm)
             return action
         curiosity = meta.intrinsic_weight if self.curious else 0.0
+        if advice is not None and not self.actions.continuous:
+            probs = advice(self.b.policy(z, meta.temperature, curiosity))
+            return self.actions.to_world(draw(probs, self.rng))
         u = self.b.choose(z, meta.temperature, curiosity, self.rng, self.model_rng)
         return self.actions.to_world(u)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 from lifelong.detectors import ChangeDetector
 from lifelong.genome import Genome
+from lifelong.vigilance import SourceVigilance
 
 
 class EMA:
@@ -153,6 +154,8 @@ class MetaState:
     # Realised n-step return after PLAN steps minus after EXPLOIT steps, over the reward scale;
     # 0 until both have been measured.
     plan_advantage: float = 0.0
+    message_present: float = 0.0  # 1 when a source advises an action this step (worlds/messages.py)
+    message_trust: float = 0.0  # trust in the most trusted source speaking (vigilance.py)
 
     @classmethod
     def names(cls) -> list[str]:
@@ -216,6 +219,7 @@ class Telemetry:
         teacher_trust: float,
         trust_gain: float = 0.5,
         detector: ChangeDetector | None = None,
+        vigilance: SourceVigilance | None = None,
     ) -> None:
         self.error_fast = EMA(fast_rate)
         self.error_slow = EMA(slow_rate)
@@ -232,6 +236,10 @@ class Telemetry:
         self.value_error_slow = EMA(slow_rate)
         self.value_scale = EMA(fast_rate)
         self.trust = TrustLedger(teacher_trust, trust_gain, slow_rate)
+        # Trust in informants, checked by a listening body (`on_claims`); idle without messages.
+        self.vigilance = vigilance or SourceVigilance()
+        self.message_present = 0.0
+        self.message_trust = 0.0
         self.plan_return = EMA(slow_rate, warm=True)
         self.exploit_return = EMA(slow_rate, warm=True)
         self.detector = detector or ChangeDetector()
@@ -263,6 +271,14 @@ class Telemetry:
                 refractory=genome.detector_refractory,
                 error_block=genome.detector_error_block,
                 agree_window=genome.detector_agree_window,
+            ),
+            vigilance=SourceVigilance(
+                genome.informant_trust,
+                genome.trust_half_life,
+                genome.vigilance_horizon,
+                genome.gamma,
+                usual_keep=1.0 - genome.slow_rate,
+                outcome=genome.vigilance_outcome,
             ),
         )
 
@@ -298,6 +314,19 @@ class Telemetry:
         self.sleep_pressure = min(
             1.0, self.sleep_pressure + self.sleep_rise * (1 + max(0.0, progress))
         )
+
+    def on_claims(
+        self, claims: list[tuple[str, int]], action: int, reward: float, n_actions: int
+    ) -> None:
+        """One world step of a listening agent: the advice heard before acting, the action taken
+        (of `n_actions`) and its reward, for source vigilance to check (`vigilance.py`)."""
+        self.vigilance.step(claims, action, reward, n_actions)
+
+    def on_heard(self, sources: list[str]) -> None:
+        """The sources advising in the new frame: whether any speaks, and the most trust one
+        of them has earned (0 when none speaks)."""
+        self.message_present = 1.0 if sources else 0.0
+        self.message_trust = max((self.vigilance.trust(s) for s in sources), default=0.0)
 
     def on_update(self, skipped: bool) -> None:
         """A learning update ran, or was skipped because its loss was not finite."""
@@ -408,6 +437,8 @@ class Telemetry:
             model_reliability=min(1.0, max(0.0, model)),
             habit_reliability=min(1.0, max(0.0, habit)),
             plan_advantage=advantage / (scale + 1e-8) if measured else 0.0,
+            message_present=self.message_present,
+            message_trust=self.message_trust,
         )
 
     def heard(self) -> MetaState:
@@ -424,7 +455,7 @@ class Telemetry:
         """Every average, ledger and scalar, found by type so a new signal cannot be forgotten."""
         state: dict = {}
         for name, value in vars(self).items():
-            if isinstance(value, EMA | RunningMoments | TrustLedger | ChangeDetector):
+            if isinstance(value, _SAVED):
                 state[name] = value.state_dict()
             elif isinstance(value, bool | int | float | str) or value is None:
                 state[name] = value
@@ -433,7 +464,11 @@ class Telemetry:
     def load_state_dict(self, state: dict) -> None:
         for name, value in state.items():
             current = getattr(self, name)
-            if isinstance(current, EMA | RunningMoments | TrustLedger | ChangeDetector):
+            if isinstance(current, _SAVED):
                 current.load_state_dict(value)
             else:
                 setattr(self, name, value)
+
+
+# What `Telemetry.state_dict` saves through its own `state_dict`, found by type.
+_SAVED = (EMA, RunningMoments, TrustLedger, ChangeDetector, SourceVigilance)

@@ -208,6 +208,34 @@ def _world_model_figure(records: list, changes: list) -> str:
     )
 
 
+def _trust_figure(records: list, changes: list) -> str:
+    """Trust in each informant (the records' `trust_<source>`), where the life heard any: the
+    estimated accuracy of its advice (lifelong/vigilance.py)."""
+    sources = list(
+        dict.fromkeys(key for record in records for key in record if key.startswith("trust_"))
+    )
+    if not sources:
+        return ""
+    steps = [r["step"] for r in records]
+    series = [
+        Series(key.removeprefix("trust_"), steps, [r.get(key) for r in records], color=color)
+        for key, color in zip(sources, PALETTE * len(sources), strict=False)
+    ]
+    chart = line_chart(
+        series,
+        fig_id="fig-trust",
+        title="Trust in each informant",
+        ylabel="estimated accuracy",
+        markers=_change_markers(changes, legend=True),
+        ylim=(0.0, 1.0),
+    )
+    return "<h2>Informants</h2>" + figure(
+        chart,
+        "The probability that a source's advice is the right action, as the agent has checked"
+        " it against what happened and against the other sources.",
+    )
+
+
 def life_page(directory: Path) -> str:
     config = read_mapping(directory / "config.yaml")
     records = metrics.life_records(read_jsonl(directory / "metrics.jsonl"))
@@ -240,5 +268,6 @@ def life_page(directory: Path) -> str:
         _meta_panels(records, changes),
         "<h2>World model</h2>",
         _world_model_figure(records, changes),
+        _trust_figure(records, changes),
     ]
     return page(f"lifelong report: {directory.name}", body)

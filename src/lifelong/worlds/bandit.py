@@ -92,6 +92,12 @@ class PiecewiseBandit(gymnasium.Env):
         }
         return obs, reward, False, False, info
 
+    def oracle_action(self) -> int:
+        """The right action for the next step: the best arm of the current segment (what the
+        `messages` wrapper's informants know). At a change it is one step stale: the new means
+        are drawn when the step that changes them is taken."""
+        return self._best
+
     @property
     def steps(self) -> int:
         """World steps taken in this life."""

@@ -5,7 +5,9 @@ action space or a bounded float32 Box vector of continuous actions, and a float3
 observation; observations stay in their space; the same seed gives the same stream; a world that
 can be saved continues identically after a restore, and one that cannot is reported as resuming
 on a new episode), then steps the world with random actions (uniform in a Box's bounds) and
-reports its spaces, speed, episodes and the regimes it went through. Every episode that ends is
+reports its spaces, speed, episodes and the regimes it went through. Messages informants send
+(``info["messages"]``, lifelong/worlds/messages.py) must use the world's declared vocabulary and
+be the same under the same seed and after a restore. Every episode that ends is
 reset before the next step: the checks never step a world past an episode's end.
 """
 
@@ -22,6 +24,7 @@ import numpy as np
 from gymnasium.utils.env_checker import check_env
 
 from lifelong.worlds import PolicyLoader, make_world
+from lifelong.worlds.messages import MESSAGES, check_messages, vocabulary_of
 from lifelong.worlds.state import saved_completely
 
 # A step as the checks compare it: observation, reward, terminated, truncated.
@@ -41,6 +44,7 @@ class WorldReport:
     changes: int = 0
     info_keys: set[str] = field(default_factory=set)
     teacher_steps: int = 0
+    message_steps: int = 0  # steps on which some source spoke (info["messages"] not empty)
     mean_reward: float = 0.0
 
     @property
@@ -163,10 +167,49 @@ def check_world(
             raise AssertionError("a restored world diverged from the original")
         return f"a restored world continues identically for {len(actions) - 50} steps"
 
+    def messages() -> str:
+        """The message channel (lifelong/worlds/messages.py): every step's info["messages"] in the
+        declared vocabulary, the same under the same seed, and after a restore."""
+        vocabulary = vocabulary_of(world)
+
+        def said(env: gym.Env, moves: list[Any], seed: int | None = None) -> list[Any]:
+            heard = []
+            if seed is not None:
+                heard.append(env.reset(seed=seed)[1].get(MESSAGES))
+            for action in moves:
+                _, _, terminated, truncated, info = env.step(action)
+                heard.append(info.get(MESSAGES))
+                if terminated or truncated:
+                    heard.append(env.reset()[1].get(MESSAGES))
+            return heard
+
+        stream = said(build(), actions, seed)
+        for step, heard in enumerate(stream):
+            if heard is not None:
+                try:
+                    check_messages(heard, vocabulary)
+                except ValueError as error:
+                    raise ValueError(f"step {step}: {error}") from None
+        count = sum(len(heard or ()) for heard in stream)
+        if count == 0:
+            return "no messages" if vocabulary is None else "no messages in these steps"
+        if said(build(), actions, seed) != stream:
+            raise AssertionError("two worlds with the same seed and actions said different things")
+        original = build()
+        said(original, actions[:50], seed)
+        state = _saved_state(original)
+        if saved_completely(state):
+            copy = build()
+            copy.load_state_dict(state)
+            if said(copy, actions[50:]) != said(original, actions[50:]):
+                raise AssertionError("a restored world said different things")
+        return f"{count} messages in {len(vocabulary or ())} words, seeded and restored alike"
+
     _check(report, "gymnasium env checker", gymnasium_checker)
     _check(report, "spaces the agent can use", spaces)
     _check(report, "same seed, same stream", deterministic)
     _check(report, "state_dict round trip", restorable)
+    _check(report, "messages keep the channel's contract", messages)
 
     world.reset(seed=seed)
     draws = _random_actions(world.action_space, rng, steps)
@@ -183,6 +226,7 @@ def check_world(
             report.changes += 1
         last_regime = regime
         report.teacher_steps += "teacher" in info
+        report.message_steps += bool(info.get(MESSAGES))
         if terminated or truncated:
             report.episodes += 1
             world.reset()

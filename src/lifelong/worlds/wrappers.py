@@ -4,7 +4,8 @@ A lifelong learner is only tested by a world that changes under it, so these wra
 Gymnasium env into one: ``shift`` changes what actions do, how observations are laid out, the sign
 or scale of reward or the physics of classic-control worlds; ``TaskSequence`` cycles through
 several worlds so that old tasks come back (forgetting becomes measurable); ``noisy_tv`` adds the
-classic trap for prediction-error curiosity; ``teacher`` adds demonstrators of chosen reliability.
+classic trap for prediction-error curiosity; ``teacher`` adds demonstrators of chosen reliability;
+``messages`` adds informants who say which action to take, truthfully or not.
 
 Three conventions hold for all of them:
 
@@ -20,11 +21,12 @@ Three conventions hold for all of them:
   world can be saved (``None`` otherwise).
 
 Each lives in a module of its own: ``shifts`` (with the ``schedule`` they run on), ``sequence``,
-``noisy_tv``, ``teachers`` and ``failure``; what they share is in ``params`` (parameter checks)
-and ``state`` (own generators, saved state). This module binds them: ``WRAPPERS`` maps the names
-used in world specs (``gym:CartPole-v1+shift(kind=gravity, every=20000)+noisy_tv``) to factories
-called as ``factory(env, **params)``, or ``factory(env, load_policy, **params)`` to hand a teacher
-the loader of saved agents (``make_world`` does; no spec can set it). Any mistake in the
+``noisy_tv``, ``teachers``, ``informants`` (``messages``) and ``failure``; what they share is in
+``params`` (parameter checks) and ``state`` (own generators, saved state). This module binds
+them: ``WRAPPERS`` maps the names used in world specs
+(``gym:CartPole-v1+shift(kind=gravity, every=20000)+noisy_tv``) to factories called as
+``factory(env, **params)``, or ``factory(env, load_policy, **params)`` to hand a teacher the
+loader of saved agents (``make_world`` does; no spec can set it). Any mistake in the
 parameters raises :class:`~lifelong.errors.UserError` with one line naming the wrapper, the bad
 value and what is allowed.
 """
@@ -39,6 +41,7 @@ import gymnasium as gym
 
 from lifelong.errors import UserError
 from lifelong.worlds.failure import Failure
+from lifelong.worlds.informants import Informants
 from lifelong.worlds.noisy_tv import NoisyTV
 from lifelong.worlds.sequence import TaskSequence
 from lifelong.worlds.shifts import shift
@@ -77,4 +80,5 @@ WRAPPERS: dict[str, Callable[..., gym.Env]] = {
     "noisy_tv": _checked("noisy_tv", NoisyTV),
     "failure": _checked("failure", Failure),
     "teacher": _checked("teacher", Teacher),
+    "messages": _checked("messages", Informants),
 }
