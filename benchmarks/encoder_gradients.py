@@ -26,15 +26,20 @@ from lifelong.systems.control import meta_action
 from lifelong.worlds import make_world
 
 
-def grown(world_spec: str, agent_name: str, steps: int, seed: int, genome: Genome):
-    """An agent after `steps` world steps of its own EXPLOIT policy, learning as it goes."""
+def born(world_spec: str, agent_name: str, seed: int, genome: Genome):
+    """(world, agent, meta): an agent built for a world, and the EXPLOIT it acts in."""
     world = make_world(world_spec)
     agent = build_agent(
         Config(agent=agent_name, seed=seed), world.observation_space, world.action_space, genome
     )
+    return world, agent, meta_action(genome, Mode.EXPLOIT, "measure")
+
+
+def live(world, agent, meta, steps: int, seed: int) -> None:
+    """`steps` world steps of the agent's own policy, learning as it goes (the mind's verbs,
+    without M: always `meta`)."""
     obs, info = world.reset(seed=seed)
     agent.begin(obs, info)
-    meta = meta_action(genome, Mode.EXPLOIT, "measure")
     for _ in range(steps):
         action = agent.mind.act(obs, meta)
         obs, reward, terminated, truncated, _ = world.step(action)
@@ -44,7 +49,6 @@ def grown(world_spec: str, agent_name: str, steps: int, seed: int, genome: Genom
         if terminated or truncated:
             obs, info = world.reset()
             agent.mind.begin(obs)
-    return agent, meta
 
 
 def shares(agent, meta, batches: int) -> dict[str, float]:
@@ -73,7 +77,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     genome = Genome.from_dict(parse_overrides(args.set)[1])
-    agent, meta = grown(args.world, args.agent, args.steps, args.seed, genome)
+    world, agent, meta = born(args.world, args.agent, args.seed, genome)
+    live(world, agent, meta, args.steps, args.seed)
     totals = shares(agent, meta, args.batches)
     whole = sum(totals.values()) or 1.0
     print(f"{args.agent} in {args.world} after {args.steps} steps, {args.batches} batches:")

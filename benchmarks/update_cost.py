@@ -16,40 +16,28 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-from lifelong.agents import build_agent
-from lifelong.config import Config
-from lifelong.genome import Genome
-from lifelong.modes import ROUTES, Mode
-from lifelong.systems.control import meta_action
-from lifelong.worlds import make_world
+sys.path.insert(0, str(Path(__file__).parent))
+
+from encoder_gradients import born, live  # noqa: E402
+
+from lifelong.genome import Genome  # noqa: E402
+from lifelong.modes import ROUTES, Mode  # noqa: E402
 
 RATIOS = (1 / 8, 1 / 4, 1 / 2, 1.0, 2.0)
 
 
 def measure(agent_name: str, world_spec: str, steps: int, updates: int) -> tuple[float, float]:
     """(ms per world step acting without learning, ms per learning step) of one fresh agent."""
-    world = make_world(world_spec)
     genome = Genome(warmup=10**6)  # no learning while acting: the two costs apart
-    agent = build_agent(
-        Config(agent=agent_name), world.observation_space, world.action_space, genome
-    )
-    meta = meta_action(genome, Mode.EXPLOIT, "measure")
-    obs, info = world.reset(seed=0)
-    agent.begin(obs, info)
+    world, agent, meta = born(world_spec, agent_name, 0, genome)
     start = time.perf_counter()
-    for _ in range(steps):
-        action = agent.mind.act(obs, meta)
-        obs, reward, terminated, truncated, _ = world.step(action)
-        agent.mind.observe(action, obs, float(reward), terminated, None)
-        agent.counters["env_steps"] += 1
-        agent.mind.learn(meta)
-        if terminated or truncated:
-            obs, info = world.reset()
-            agent.mind.begin(obs)
+    live(world, agent, meta, steps, seed=0)
     acting = (time.perf_counter() - start) / steps
     route = ROUTES[Mode.EXPLOIT]
     for _ in range(10):  # first steps allocate

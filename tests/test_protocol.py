@@ -22,21 +22,9 @@ from lifelong.protocol import code_commit, normalise, paired_table, parse_seeds
 WORLDS = ("bandit(arms=3, every=200)", "bandit(arms=4, every=200)")
 
 
-class InProcess:
-    """A backend that lives each life here, one after the other: no pool to spawn."""
-
-    def run(self, live, tasks, on_result):
-        for task in tasks:
-            on_result(task, live(task))
-
-    def close(self):
-        pass
-
-
 @pytest.fixture
-def two_worlds(monkeypatch):
+def two_worlds(monkeypatch, in_process):
     monkeypatch.setitem(SUITES, "two", Suite(WORLDS, 200, 200, ("random", "cusum_ucb"), ""))
-    monkeypatch.setattr(bench, "make_backend", lambda *args: InProcess())
     return "two"
 
 

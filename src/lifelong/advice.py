@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from lifelong.vigilance import SourceVigilance
 
@@ -66,17 +65,6 @@ def shaped(
     weights = [p * math.exp(b - top) for p, b in zip(probs, bonus, strict=True)]
     total = sum(weights)
     return [w / total for w in weights] if total > 0 else list(probs)
-
-
-def draw(probs: list[float], rng: Any) -> int:
-    """One action from `probs` with one uniform draw of `rng`: the same draw as B's own
-    (`SystemB.choose`), so advice that moves nothing leaves the agent's life unchanged."""
-    u = rng.random()
-    for action, p in enumerate(probs):
-        u -= p
-        if u < 0.0:
-            return action
-    return len(probs) - 1  # u landed in the rounding error of the last probability
 
 
 class Advisor:

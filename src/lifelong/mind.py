@@ -21,7 +21,6 @@ import torch
 from torch import Tensor
 
 from lifelong.actions import ActionKind
-from lifelong.advice import draw
 from lifelong.agent import Birth
 from lifelong.errors import UserError
 from lifelong.memory import Memory
@@ -32,7 +31,7 @@ from lifelong.plasticity import (
     reinitialize_units,
     shrink_and_perturb,
 )
-from lifelong.systems.action import NStep, SystemB
+from lifelong.systems.action import NStep, SystemB, draw
 from lifelong.systems.continuous_action import ContinuousB
 from lifelong.systems.control import MetaAction
 from lifelong.systems.observation import (

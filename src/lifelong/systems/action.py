@@ -104,6 +104,17 @@ def sample_actions(q: Tensor, temperature: float, generator: torch.Generator) ->
     return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator).squeeze(-1)
 
 
+def draw(probs: list[float], rng: np.random.Generator) -> int:
+    """One action from `probs` with one uniform draw of `rng`: B's own draw, and the draw of a
+    policy shaped by advice (`advice.py`), so advice that moves nothing changes no life."""
+    u = rng.random()
+    for action, p in enumerate(probs):
+        u -= p
+        if u < 0.0:
+            return action
+    return len(probs) - 1  # u landed in the rounding error of the last probability
+
+
 def td_loss(q_taken: Tensor, targets: Tensor, valid: Tensor) -> Tensor:
     """Huber loss of Q (B, ...) against its targets, over valid sequences (B,)."""
     error = F.smooth_l1_loss(q_taken, targets.expand_as(q_taken), reduction="none")
@@ -339,13 +350,7 @@ class SystemB(ValueLearner):
     ) -> int:
         """An action for one latent state z (1, D), drawn with `rng` from `policy`. The same
         call as the continuous B's (whose actor draws with `generator`)."""
-        probs = self.policy(z, temperature, curiosity)
-        u = rng.random()
-        for action, p in enumerate(probs):
-            u -= p
-            if u < 0.0:
-                return action
-        return len(probs) - 1  # u landed in the rounding error of the last probability
+        return draw(self.policy(z, temperature, curiosity), rng)
 
     def greedy(self, z: Tensor) -> int:
         """The action B values most in latent state z (1, D)."""
