@@ -105,11 +105,12 @@ class ABMMind:
             self.b = ContinuousB(width, genome, encoder, self.device).to(self.device)
         else:
             self.b = SystemB(width, genome, encoder).to(self.device)
-        # M's learning-rate boosts, one per optimiser, each stepped with its optimiser: a boost
-        # set to last N updates lasts N steps of the weights it speeds up.
-        self.boosts = {"b": LearningRateBoost(self.b.optimizer)}
+        # M's learning-rate boosts, one per optimiser, stepped with the update counted for it
+        # (`_record_update`): B's optimiser, the encoder's too, steps at every learning step,
+        # A's only on A's steps, so a boost set for N updates lasts N steps of its weights.
+        self.boosts = {"updates_b": LearningRateBoost(self.b.optimizer)}
         if self.a is not None:
-            self.boosts["a"] = LearningRateBoost(self.a.optimizer)
+            self.boosts["updates_a"] = LearningRateBoost(self.a.optimizer)
         self.sequence_length = max(genome.horizon, genome.n_step) + 1
         self.memory = Memory(
             obs_shape,
@@ -250,8 +251,6 @@ class ABMMind:
                 info = self.b.learn_imagined(
                     dream["z"][keep], dream["action"][keep], dream["target"][keep], dream["scale"]
                 )
-                if info is not None:
-                    self.boosts["b"].step()
                 self._record_update("updates_b", info)
 
     def intervene(self, meta: MetaAction) -> None:
@@ -328,14 +327,14 @@ class ABMMind:
         fresh heads relearn it fast, without the primacy bias of the first data they fit."""
         b, shrink = self.b, self.genome.reset_shrink
         heads = [b.q, b.q_int, *([b.actor] if b.continuous else [])]
+        optimizers = [b.optimizer, *([b.actor_optimizer] if b.continuous else [])]
         for head in heads:
             shrink_and_perturb(head, 0.0, 1.0, self.model_rng)
         shrink_and_perturb(b.encoder, shrink, 1.0 - shrink, self.model_rng)
         for module in [*heads, b.encoder]:
             for param in module.parameters():
-                for optimizer in (b.optimizer, getattr(b, "actor_optimizer", None)):
-                    if optimizer is not None:
-                        optimizer.state.pop(param, None)
+                for optimizer in optimizers:
+                    optimizer.state.pop(param, None)
 
     def _update(self, meta: MetaAction, route: Route) -> None:
         """One learning step: B's TD loss and A's world-model loss (`loss_on`), one backward
@@ -354,9 +353,6 @@ class ABMMind:
         loss.backward()
         for optimizer in optimizers:
             optimizer.step()
-        self.boosts["b"].step()  # B's weights, the encoder among them, moved at every step
-        if a_learns:
-            self.boosts["a"].step()  # A's own networks move only on its steps
         self.b.update_targets()
         info.update(self.b.learn_policy(z0))  # a continuous B's actor; nothing for a discrete B
         if "b_intrinsic_spread" in info:
@@ -392,15 +388,20 @@ class ABMMind:
         g = self.genome
         obs, action, first = batch["obs"], batch["action"], batch["first"]
         rewards, terminal = batch["reward"], batch["terminal"]
-        keep = {} if keep is None else keep
         n = g.n_step + 1
         size = obs.shape[0]
         steps = NStep.of(first[:, :n], terminal[:, :n], g.gamma)  # shared by every return
         rows = torch.arange(size, device=self.device)
+        values_on_predictions = a_learns and g.predicted_value_weight > 0
         with torch.no_grad():
-            z_last = self.b.target_encoder(obs[rows, steps.last])  # what B bootstraps from
             if a_learns:  # every frame: A's targets
                 target = self.a.embed_sequences(obs)
+            if values_on_predictions:  # B's target latents of every later frame, once
+                later = obs[:, 1:]
+                b_target = self.b.target_encoder(later.flatten(0, 1)).view(*later.shape[:2], -1)
+                z_last = b_target[rows, steps.last - 1]  # what B bootstraps from
+            else:  # only the frame B bootstraps from
+                z_last = self.b.target_encoder(obs[rows, steps.last])
         z0 = self.b.encoder(obs[:, 0])
         loss, info = self.b.extrinsic_loss(
             z0,
@@ -409,11 +410,12 @@ class ABMMind:
             self.extrinsic_weight * rewards[:, :n],
             steps,
         )
-        keep["td"] = loss
+        if keep is not None:
+            keep["td"] = loss
         if a_learns:
             alive = torch.cumprod(1.0 - first[:, 1:].float(), dim=1)
             self.a.track_scale(target[:, 1:])
-            terms: dict[str, Tensor] = {}
+            terms: dict[str, Tensor] | None = None if keep is None else {}
             model_loss, a_info, predicted = world_model_loss(
                 self.a,
                 scale_gradient(z0, g.encoder_share),
@@ -424,20 +426,20 @@ class ABMMind:
                 g,
                 keep_terms=terms,
             )
-            keep.update({f"a_{name}": g.model_weight * term for name, term in terms.items()})
+            if keep is not None:
+                keep.update({f"a_{name}": g.model_weight * term for name, term in terms.items()})
             info.update(a_info)
             loss = loss + g.model_weight * model_loss
-            if g.predicted_value_weight > 0:  # 0 in a continuous newborn: not computed at all
+            if values_on_predictions:  # 0 in a continuous newborn: not computed at all
                 horizon = predicted.shape[2]
-                with torch.no_grad():  # what B's targets make of the real frames
-                    frames = obs[:, 1 : horizon + 1].flatten(0, 1)
-                    real = self.b.target_encoder(frames).view(size, horizon, -1)
                 value_loss, value_info = self.b.predicted_value_loss(
-                    predicted.mean(dim=0), real, alive[:, :horizon]
+                    predicted.mean(dim=0), b_target[:, :horizon], alive[:, :horizon]
                 )
                 info.update(value_info)
-                keep["predicted_value"] = g.predicted_value_weight * value_loss
-                loss = loss + keep["predicted_value"]
+                value_term = g.predicted_value_weight * value_loss
+                if keep is not None:
+                    keep["predicted_value"] = value_term
+                loss = loss + value_term
             if self.curious:
                 bonus = self.a.disagreement(
                     target[:, : n - 1].flatten(0, 1), action[:, 1:n].flatten(0, 1)
@@ -446,7 +448,8 @@ class ABMMind:
                     z0, z_last, action[:, 1], bonus, steps
                 )
                 info.update(curiosity_info)
-                keep["curiosity"] = curiosity_loss
+                if keep is not None:
+                    keep["curiosity"] = curiosity_loss
                 loss = loss + curiosity_loss
         return loss, info, z0
 
@@ -458,6 +461,7 @@ class ABMMind:
         else:
             self.losses.update(info)
             self.counters[counter] += 1
+            self.boosts[counter].step()
 
     # --- Checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
