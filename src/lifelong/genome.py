@@ -344,6 +344,9 @@ class Genome:
     replay_ratio: float = _gene(
         "memory", 0.125, 1 / 256, 16.0, "learning steps per world step", log=True, cost=True
     )
+    augment: int = _gene(
+        "memory", 0, 0, 4, "cells of random shift of each replayed image (DrQ); 0: none"
+    )
     a_every: int = _gene(
         "memory", 4, 1, 64, "learning steps per update of A (B updates at every one)", cost=True
     )

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from lifelong.actions import ActionKind
 from lifelong.agent import Birth
+from lifelong.augment import random_shift
 from lifelong.errors import UserError
 from lifelong.memory import Memory
 from lifelong.modes import ROUTES, Mode, Route
@@ -371,7 +372,10 @@ class ABMMind:
             g.batch_size, self.sequence_length, meta.recent_fraction, meta.half_life
         )
         keys = ("obs", "action", "first", "reward", "terminal")
-        return {key: torch.as_tensor(batch[key], device=self.device) for key in keys}
+        tensors = {key: torch.as_tensor(batch[key], device=self.device) for key in keys}
+        if g.augment and tensors["obs"].dim() == 5:  # (B, L, H, W, C): sequences of images
+            tensors["obs"] = random_shift(tensors["obs"], g.augment, self.model_rng)
+        return tensors
 
     def loss_on(
         self, batch: dict[str, Tensor], a_learns: bool, keep: dict[str, Tensor] | None = None
