@@ -2,6 +2,7 @@ import random
 
 import pytest
 
+from lifelong.progress import ProgressTest
 from lifelong.signals import EMA, MetaState, ModeReturns, RunningMoments, Telemetry
 
 
@@ -26,14 +27,16 @@ def test_zscore_flags_an_outlier():
 
 
 def test_learning_progress_is_positive_while_error_falls_and_negative_when_it_rises():
-    telemetry = make_telemetry()
-    for error in [1.0] * 50 + [0.2] * 5:
-        telemetry.on_prediction(error, 0.1)
-    assert telemetry.meta_state().learning_progress > 0.3
-    for error in [0.2] * 200 + [1.0] * 5:
-        telemetry.on_prediction(error, 0.1)
-    assert telemetry.meta_state().learning_progress < -0.3
-    assert telemetry.meta_state().surprise > 2.0
+    """Read from the windowed test (`progress.py`): one window of 200 against the one before."""
+    rng = random.Random(0)
+    telemetry = make_telemetry(progress=ProgressTest(200, 4.0))
+    for level in (1.0, 0.5):
+        for _ in range(200):
+            telemetry.on_prediction(level * (1 + 0.1 * rng.random()), 0.1)
+    assert telemetry.meta_state().learning_progress > 0.4
+    for _ in range(200):
+        telemetry.on_prediction(1.0 + 0.1 * rng.random(), 0.1)
+    assert telemetry.meta_state().learning_progress < -0.8
 
 
 def test_sleep_pressure_rises_awake_falls_asleep_and_stays_in_unit_interval():

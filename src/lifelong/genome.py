@@ -240,6 +240,12 @@ class Genome:
     slow_rate: float = _gene(
         "M", 0.005, 1e-5, 1.0, "EMA rate of the slow signal averages", log=True
     )
+    progress_window: int = _gene(
+        "M", 2000, 20, 1_000_000, "A's errors per window of the learning-progress test", log=True
+    )
+    progress_z: float = _gene(
+        "M", 4.0, 0.0, 20.0, "t statistic a fall of A's error must exceed to be progress"
+    )
     # --- System A: the world model ------------------------------------------------------------
     latent_dim: int = _gene("A", 64, 4, 1024, "width of A's latent state", cost=True)
     hidden_dim: int = _gene("A", 64, 8, 2048, "hidden width of A's networks", cost=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 from lifelong.detectors import ChangeDetector
 from lifelong.genome import Genome
+from lifelong.progress import ProgressTest
 from lifelong.vigilance import SourceVigilance
 
 
@@ -135,7 +136,7 @@ class MetaState:
     prediction_error_slow: float = 0.0  # EMA (slow rate) of the same error
     surprise: float = 0.0  # largest z-score of A's errors in the newest measured block
     disagreement: float = 0.0  # fast EMA of the ensemble's variance across members
-    learning_progress: float = 0.0  # (slow - fast) / slow: positive while error is falling
+    learning_progress: float = 0.0  # significant relative fall of error per window (progress.py)
     reward_rate: float = 0.0  # fast EMA of extrinsic reward per world step
     energy: float = 1.0  # from the world's body, else 1
     pain: float = 0.0  # from the world's body, else 0
@@ -220,10 +221,13 @@ class Telemetry:
         trust_gain: float = 0.5,
         detector: ChangeDetector | None = None,
         vigilance: SourceVigilance | None = None,
+        progress: ProgressTest | None = None,
     ) -> None:
         self.error_fast = EMA(fast_rate)
         self.error_slow = EMA(slow_rate)
         self.error_moments = RunningMoments(slow_rate)
+        # Learning progress: a windowed test of A's error (progress.py), M's explore trigger.
+        self.progress = progress or ProgressTest(2000, 4.0)
         self.disagreement = EMA(fast_rate)
         self.faults = EMA(fast_rate)
         self.copy_last_slow = EMA(slow_rate)
@@ -280,6 +284,7 @@ class Telemetry:
                 usual_keep=1.0 - genome.slow_rate,
                 outcome=genome.vigilance_outcome,
             ),
+            progress=ProgressTest(genome.progress_window, genome.progress_z),
         )
 
     def on_world_step(
@@ -348,6 +353,7 @@ class Telemetry:
         self.error_moments.update(error)
         self.error_fast.update(error)
         self.error_slow.update(error)
+        self.progress.add(error)
         self.disagreement.update(disagreement)
         self.disagreement_slow.update(disagreement)
         if self.detector.update_error(error):
@@ -383,8 +389,8 @@ class Telemetry:
             self.exploit_return.update(value)
 
     def learning_progress(self) -> float:
-        slow = self.error_slow.value
-        return (slow - self.error_fast.value) / (slow + 1e-8) if slow > 0 else 0.0
+        """The relative fall of A's error over the last window, where significant, else 0."""
+        return self.progress.value
 
     def error_vs_copy_last(self) -> float:
         """Slow error over the slow copy-last error: below 1 when A predicts better than no-change.
@@ -471,4 +477,4 @@ class Telemetry:
 
 
 # What `Telemetry.state_dict` saves through its own `state_dict`, found by type.
-_SAVED = (EMA, RunningMoments, TrustLedger, ChangeDetector, SourceVigilance)
+_SAVED = (EMA, RunningMoments, TrustLedger, ChangeDetector, SourceVigilance, ProgressTest)
