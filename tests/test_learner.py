@@ -146,13 +146,19 @@ def test_no_policy_falls_below_the_exploration_floor():
 
 
 def test_surprise_is_the_largest_of_a_measured_block_not_its_last():
+    """A block's worst error against earlier blocks' worst: an event early in a block is
+    surprising for that block, and only for it."""
     telemetry = Telemetry(0.05, 0.005, 0.001, 0.02, 0.7)
-    calm = [1.0 + 0.01 * math.sin(k) for k in range(200)]
-    telemetry.on_predictions(calm, [0.1] * 200, [2.0] * 200)
+    for b in range(20):
+        calm = [1.0 + 0.1 * math.sin(b + k) for k in range(32)]
+        telemetry.on_predictions(calm, [0.1] * 32, [2.0] * 32)
+    assert abs(telemetry.surprise) < 2.0
     block = [1.0] * 32
     block[10] = 5.0  # one surprising transition early in the block
     telemetry.on_predictions(block, [0.1] * 32, [2.0] * 32)
     assert telemetry.surprise > 10.0
+    telemetry.on_predictions([1.0] * 32, [0.1] * 32, [2.0] * 32)
+    assert telemetry.surprise < 2.0
 
 
 def test_a_life_saved_by_the_old_learner_is_refused_in_one_line():

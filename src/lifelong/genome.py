@@ -133,7 +133,7 @@ class Genome:
         "M", 0.01, -1.0, 1.0, "learning progress above which M explores"
     )
     surprise_threshold: float = _gene(
-        "M", 2.0, 0.0, 10.0, "surprise (z-score) above which M explores"
+        "M", 3.0, 0.0, 10.0, "surprise (z-score of a block's worst error) above which M explores"
     )
     # Off by default: in 100k-step Nursery lives the agent averaged -0.0018 reward per step
     # without them, -0.0042 with them, on 5 of 5 seeds (docs/benchmarks.md, "Ablations at full
