@@ -16,7 +16,7 @@ def autocorrelated_errors(rng: random.Random, n: int, level, keep: float = 0.95)
         yield level(t) * (1.0 + 0.3 * x + 0.2 * rng.expovariate(1.0))
 
 
-def verdicts(stream, window: int = 2000, z: float = 4.0) -> list[float]:
+def verdicts(stream, window: int = 2000, z: float = 3.5) -> list[float]:
     """The test's value at the close of each window."""
     test = ProgressTest(window, z)
     values = []
@@ -28,11 +28,13 @@ def verdicts(stream, window: int = 2000, z: float = 4.0) -> list[float]:
 
 
 def test_a_stationary_world_reads_no_progress_however_noisy_its_errors():
-    """What M's explore rule reads (a positive verdict) on < 1% of 200 windows; at z = 3 it was
-    2 of 200 on two seeds of three, at 3.5 on one."""
+    """What M's explore rule reads (a positive verdict) in < 1% of 600 windows (measured: 2; at
+    z = 4, none; at z = 3, 4)."""
+    positive = 0
     for seed in range(3):
         values = verdicts(autocorrelated_errors(random.Random(seed), 400_000, lambda t: 1.0))
-        assert sum(v > 0 for v in values) <= 1, f"seed {seed}: {values}"  # measured: 0, 0, 0
+        positive += sum(v > 0 for v in values)
+    assert positive < 6, positive
 
 
 def test_a_falling_error_is_progress_and_it_ends_when_the_model_is_mastered():
@@ -61,6 +63,18 @@ def test_a_restored_test_continues_as_the_original():
         original.add(e)
         copy.add(e)
     assert copy.state_dict() == original.state_dict() and original.value != 0
+
+
+def test_progress_is_relative_to_the_no_change_floor():
+    """A's error that keeps its level while copy-last's doubles (latents grown richer) is A
+    predicting better; measurements without a floor are skipped."""
+    test = ProgressTest(200, 4.0)
+    rng = random.Random(5)
+    for floor in (1.0, 2.0):
+        for _ in range(200):
+            test.add(0.5 * (1 + 0.1 * rng.random()), floor)
+            test.add(9.0, float("nan"))
+    assert test.value > 0.4
 
 
 def test_a_window_shorter_than_its_blocks_is_refused_in_one_line():

@@ -27,15 +27,16 @@ def test_zscore_flags_an_outlier():
 
 
 def test_learning_progress_is_positive_while_error_falls_and_negative_when_it_rises():
-    """Read from the windowed test (`progress.py`): one window of 200 against the one before."""
+    """Read from the windowed test (`progress.py`): one window of 200 against the one before,
+    of A's error relative to copy-last's."""
     rng = random.Random(0)
     telemetry = make_telemetry(progress=ProgressTest(200, 4.0))
     for level in (1.0, 0.5):
         for _ in range(200):
-            telemetry.on_prediction(level * (1 + 0.1 * rng.random()), 0.1)
+            telemetry.on_prediction(level * (1 + 0.1 * rng.random()), 0.1, copy_last=1.0)
     assert telemetry.meta_state().learning_progress > 0.4
     for _ in range(200):
-        telemetry.on_prediction(1.0 + 0.1 * rng.random(), 0.1)
+        telemetry.on_prediction(1.0 + 0.1 * rng.random(), 0.1, copy_last=1.0)
     assert telemetry.meta_state().learning_progress < -0.8
 
 

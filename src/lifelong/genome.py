@@ -176,6 +176,15 @@ class Genome:
     advice_gain: float = _gene(
         "M", 4.0, 0.0, 20.0, "Advise labels one message counts as (prior on B's policy)"
     )
+    source_hazard: float = _gene(
+        "M", 0.01, 0.0, 0.5, "chance per claim that a source changes its ways (trust restarts)"
+    )
+    vigilance_content: float = _gene(
+        "M", 0.0, 0.0, 10.0, "nats against a claim per deviation it falls below own expectation"
+    )
+    advice_content: float = _gene(
+        "M", 0.0, 0.0, 10.0, "nats a claim is discounted per deviation below own expectation"
+    )
     infer_confidence: float = _gene("M", 0.5, 0.0, 1.0, "confidence to copy an inferred action")
     plan_reliability: float = _gene(
         "M", 0.5, 0.0, 1.0, "model reliability needed to plan or imagine"
@@ -244,7 +253,7 @@ class Genome:
         "M", 2000, 20, 1_000_000, "A's errors per window of the learning-progress test", log=True
     )
     progress_z: float = _gene(
-        "M", 4.0, 0.0, 20.0, "t statistic a fall of A's error must exceed to be progress"
+        "M", 3.5, 0.0, 20.0, "t statistic a fall of A's error must exceed to be progress"
     )
     # --- System A: the world model ------------------------------------------------------------
     latent_dim: int = _gene("A", 64, 4, 1024, "width of A's latent state", cost=True)

@@ -230,7 +230,7 @@ class Telemetry:
         # over about 20 blocks at the default slow rate.
         self.block_worst = RunningMoments(min(1.0, 10 * slow_rate))
         # Learning progress: a windowed test of A's error (progress.py), M's explore trigger.
-        self.progress = progress or ProgressTest(2000, 4.0)
+        self.progress = progress or ProgressTest(2000, 3.5)
         self.disagreement = EMA(fast_rate)
         self.faults = EMA(fast_rate)
         self.copy_last_slow = EMA(slow_rate)
@@ -356,7 +356,7 @@ class Telemetry:
         self.error_moments.update(error)
         self.error_fast.update(error)
         self.error_slow.update(error)
-        self.progress.add(error)
+        self.progress.add(error, copy_last)
         self.disagreement.update(disagreement)
         self.disagreement_slow.update(disagreement)
         if self.detector.update_error(error):
