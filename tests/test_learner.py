@@ -23,6 +23,7 @@ from lifelong.modes import ROUTES, Mode
 from lifelong.signals import Telemetry
 from lifelong.systems.action import SystemB
 from lifelong.systems.control import meta_action
+from lifelong.systems.observation import world_model_loss
 from lifelong.worlds import make_world
 
 
@@ -221,3 +222,34 @@ def test_the_kept_terms_of_a_learning_step_add_up_to_its_loss(name):
     )
     assert set(terms) == expected
     torch.testing.assert_close(sum(terms.values()), loss, rtol=1e-5, atol=1e-7)
+
+
+def test_with_a_shared_target_a_predicts_the_latents_b_bootstraps_from():
+    """`shared_target` 1 (SPR): A's targets are B's slow encoder's latents, and A's own copy is
+    not read in the learning step at all."""
+    agent, genome = grown("a_plus_b", steps=80, shared_target=1)
+    mind, meta = agent.mind, meta_action(genome, Mode.EXPLOIT, "test")
+
+    def refused(obs):
+        raise AssertionError("A's own target encoder was read")
+
+    mind.a.embed_sequences = refused
+    batch = mind.sample(meta)
+    terms: dict = {}
+    mind.loss_on(batch, a_learns=True, keep=terms)
+    with torch.no_grad():  # A's loss recomputed against B's slow latents of every frame
+        obs = batch["obs"]
+        target = mind.b.target_encoder(obs.flatten(0, 1)).view(*obs.shape[:2], -1)
+        alive = torch.cumprod(1.0 - batch["first"][:, 1:].float(), dim=1)
+        expected: dict = {}
+        world_model_loss(
+            mind.a,
+            mind.b.encoder(obs[:, 0]),
+            target,
+            batch["action"],
+            alive,
+            batch["reward"],
+            genome,
+            keep_terms=expected,
+        )
+    assert torch.allclose(terms["a_prediction"], genome.model_weight * expected["prediction"])

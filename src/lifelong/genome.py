@@ -284,6 +284,9 @@ class Genome:
     model_weight: float = _gene(
         "A", 0.01, 0.0, 100.0, "weight of A's loss beside B's TD loss", log=True, unit=0.001
     )
+    shared_target: int = _gene(
+        "A", 0, 0, 1, "1: A predicts latents of B's slow target encoder (SPR), not its own copy"
+    )
     encoder_share: float = _gene(
         "A", 1.0, 0.0, 1.0, "share of A's gradient that reaches the shared encoder"
     )

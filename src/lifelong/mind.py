@@ -398,14 +398,19 @@ class ABMMind:
         rows = torch.arange(size, device=self.device)
         values_on_predictions = a_learns and g.predicted_value_weight > 0
         with torch.no_grad():
-            if a_learns:  # every frame: A's targets
-                target = self.a.embed_sequences(obs)
-            if values_on_predictions:  # B's target latents of every later frame, once
-                later = obs[:, 1:]
-                b_target = self.b.target_encoder(later.flatten(0, 1)).view(*later.shape[:2], -1)
-                z_last = b_target[rows, steps.last - 1]  # what B bootstraps from
-            else:  # only the frame B bootstraps from
-                z_last = self.b.target_encoder(obs[rows, steps.last])
+            if a_learns and g.shared_target:  # one slow target for both (SPR): every frame
+                target = self.b.target_encoder(obs.flatten(0, 1)).view(*obs.shape[:2], -1)
+                b_target, z_last = target[:, 1:], target[rows, steps.last]
+            else:
+                if a_learns:  # every frame: A's targets
+                    target = self.a.embed_sequences(obs)
+                if values_on_predictions:  # B's target latents of every later frame, once
+                    later = obs[:, 1:]
+                    b_target = self.b.target_encoder(later.flatten(0, 1))
+                    b_target = b_target.view(*later.shape[:2], -1)
+                    z_last = b_target[rows, steps.last - 1]  # what B bootstraps from
+                else:  # only the frame B bootstraps from
+                    z_last = self.b.target_encoder(obs[rows, steps.last])
         z0 = self.b.encoder(obs[:, 0])
         loss, info = self.b.extrinsic_loss(
             z0,
