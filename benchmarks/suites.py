@@ -70,8 +70,8 @@ def headline(summary: dict) -> str:
         rivals = {
             a: iqm(a, "auc") - floor
             for a in agents
-            if a not in ("abm", "random") and iqm(a, "auc") is not None
-        }
+            if a not in ("abm", "random", "oracle") and iqm(a, "auc") is not None
+        }  # the oracle reads the world's truth: the ceiling, not a rival
         if rivals:
             best = max(rivals, key=rivals.get)
             gain = ours - floor
@@ -80,6 +80,10 @@ def headline(summary: dict) -> str:
                 f"A-B-M AUC above random {gain:+.4f}; best baseline {best} {rivals[best]:+.4f};"
                 f" ratio {ratio:.2f} (target >= 1.3)"
             )
+            ceiling = iqm("oracle", "auc")
+            if ceiling is not None and ceiling > floor:
+                share = gain / (ceiling - floor)
+                out.append(f"A-B-M share of the headroom to the oracle {share:.2f}")
     # Change-aligned (fine bins): the records' recovery_median cannot see below one record.
     rt_ours = iqm("abm", "aligned_recovery_median")
     rt_b = iqm("b_only", "aligned_recovery_median")

@@ -255,3 +255,14 @@ def test_a_genome_file_sets_every_life_s_fields_and_set_wins(tmp_path, tiny_suit
         "gamma": 0.9,
         "min_dwell": 6,
     }
+
+
+def test_the_headline_rates_abm_against_rivals_and_the_oracle_as_the_ceiling():
+    def agent(auc: float) -> dict:
+        return {"auc": {"iqm": auc}}
+
+    summary = {"agents": {"abm": agent(0.3), "random": agent(0.1), "b_only": agent(0.2)}}
+    summary["agents"]["oracle"] = agent(0.5)
+    line = suites.headline(summary)
+    assert "best baseline b_only +0.1000; ratio 2.00" in line
+    assert "share of the headroom to the oracle 0.50" in line

@@ -14,9 +14,10 @@ from lifelong.policies import load_policy
 from lifelong.signals import MetaState
 from lifelong.worlds import make_world
 
-# The suite's learning check is the benchmark's: one random baseline for both.
+# The suite's learning checks are the benchmark's (benchmarks/nursery_headroom.py): the same
+# references, measured the same way, as docs/benchmarks.md's table of the Nursery's headroom.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from learning_check import random_reward_rate  # noqa: E402
+from nursery_headroom import CONSTANTS, agent_rates, scripted_rates, share  # noqa: E402
 
 QUICK = {"tensorboard": False, "log_every": 100, "checkpoint_every": 1_000_000}
 
@@ -185,38 +186,62 @@ def test_metrics_are_json_lines(tmp_path):
         assert isinstance(json.loads(line, parse_constant=refuse)["step"], int)
 
 
-def last_quarter_reward(directory):
-    records = read_metrics(directory)
-    return float(np.mean([r["reward_rate"] for r in records[-len(records) // 4 :]]))
-
-
 # A learning claim rests on several lives: one life's last quarter can be one predator attack or
 # storm away from chance, and any change in floating-point order reshuffles which one that is.
 SEEDS = (0, 1, 2)
 LIFETIME = 16_000
 
 
-def lives_against_chance(directory: Path, world: str) -> tuple[float, float]:
-    """Mean last-quarter reward over `SEEDS` of default agents and of random policies."""
-    agent, chance = [], []
-    config = {**QUICK, "log_every": 1000}
+def lives_against_references(directory: Path, world: str) -> dict[str, float]:
+    """Means over `SEEDS` of the last quarter's reward per step, each life from the same seed:
+    the default agent (`abm`) on all its world steps and on those it took in EXPLOIT (B's own
+    policy, apart from a teacher's lead), the same agent never learning (its warm-up beyond the
+    life, `abm_never`) likewise, uniform random, the best constant action (of each seed: the
+    strongest such reference) and the Nursery's oracle, the ceiling of the headroom."""
+    found: dict[str, list[float]] = {}
     for seed in SEEDS:
-        open_life(directory / f"seed{seed}", world, seed, config_changes=config).run(LIFETIME)
-        agent.append(last_quarter_reward(directory / f"seed{seed}"))
-        chance.append(random_reward_rate(world, LIFETIME, seed))
-    return float(np.mean(agent)), float(np.mean(chance))
+        learner = agent_rates(directory / f"seed{seed}", "abm", world, seed, LIFETIME)
+        never = agent_rates(directory / f"never{seed}", "abm_never", world, seed, LIFETIME)
+        scripted = scripted_rates(world, LIFETIME, seed)
+        values = {
+            "agent": learner["last_quarter"],
+            "agent_exploit": learner["exploit"],
+            "never": never["last_quarter"],
+            "never_exploit": never["exploit"],
+            "random": scripted["random"]["last_quarter"],
+            "best_constant": max(scripted[name]["last_quarter"] for name in CONSTANTS),
+            "oracle": scripted["oracle"]["last_quarter"],
+        }
+        for key, value in values.items():
+            assert value is not None, f"seed {seed}: no {key} (no EXPLOIT tick in the quarter?)"
+            found.setdefault(key, []).append(value)
+    return {key: float(np.mean(values)) for key, values in found.items()}
 
 
-def test_the_agent_learns_to_live_better_than_chance_and_its_model_improves(tmp_path):
-    """Default agent and world: last-quarter reward beats a random policy in the same world, and
-    A's prediction error on fresh experience, against the copy-last baseline's, falls and ends
+def test_the_agent_s_own_policy_beats_resting_and_a_twin_that_never_learns_and_its_model_improves(
+    tmp_path,
+):
+    """Default agent and world (teachers, predator): over the last quarter, what B's own policy
+    earns (EXPLOIT ticks, not the teacher's lead in OBSERVE) beats the best constant action and
+    the same agent never learning, on the same seeds, and closes a good share of the headroom
+    between random and the oracle; the whole last quarter beats the never-learning twin too. A's
+    prediction error on fresh experience, against the copy-last baseline's, falls and ends
     below it.
+
+    Measured (issue 27's economy, 16,000 steps, seeds 0-2, means): EXPLOIT ticks +0.050 (seeds
+    +0.046, +0.078, +0.026), all ticks +0.066; never learning: EXPLOIT -0.100, all -0.071 (it
+    follows teachers too); best constant (always rest) -0.011, random -0.030, oracle +0.107:
+    B's own policy closes 58% of the headroom, resting 14%.
 
     The error is read against copy-last in the same latent space, not on its own: A's target is
     the online encoder, whose latents grow richer as the agent learns, so the raw error can rise
     while A beats copying by more (measured: first 0.13-0.49, last quarter 0.36-0.42)."""
-    agent, chance = lives_against_chance(tmp_path, "nursery")
-    assert agent > chance + 0.01
+    means = lives_against_references(tmp_path, "nursery")
+    own, headroom = means["agent_exploit"], (means["random"], means["oracle"])
+    assert own > means["best_constant"] + 0.02, means
+    assert own > means["never_exploit"] + 0.05, means
+    assert means["agent"] > means["never"] + 0.05, means
+    assert share(own, *headroom) > 0.3, means
     ratios = []
     for seed in SEEDS:
         records = read_metrics(tmp_path / f"seed{seed}")
@@ -231,9 +256,30 @@ def test_the_agent_learns_to_live_better_than_chance_and_its_model_improves(tmp_
 
 
 def test_without_a_teacher_the_agent_learns_from_its_own_actions(tmp_path):
-    """No teacher to follow: what beats chance here is B's value learning."""
-    agent, chance = lives_against_chance(tmp_path, "nursery(teachers=0,predator=False)")
-    assert agent > chance + 0.01
+    """No teacher to follow and no predator: what the agent earns is its own policy's (it is in
+    EXPLOIT nearly all the time). It beats chance and the same agent never learning, on the
+    same seeds, and comes close to the best constant action (always rest), but does not beat
+    it yet: that part is reported as an expected failure (xfail, with the numbers) while it
+    lasts, and the test simply passes the day the agent forages better than it rests.
+
+    Measured (issue 27's economy, 16,000 steps, seeds 0-2, means): EXPLOIT ticks -0.0079
+    (seeds -0.0062, -0.0091, -0.0085); never learning -0.059 (-0.014, -0.150, -0.014); random
+    -0.030; always rest -0.0035; oracle +0.124. Share of the headroom: the agent 14%, resting
+    17%. Why resting is hard to beat here: the season (which food is nutritious) is not in the
+    observation and flips every 2,000 steps, so a forager blind to it earns about +0.005
+    (eating every food it meets, scripted); with the season fixed for the life b_only reaches
+    +0.016 and abm +0.013 (docs/benchmarks.md, "The Nursery's headroom (issue 27)")."""
+    means = lives_against_references(tmp_path, "nursery(teachers=0,predator=False)")
+    own, headroom = means["agent_exploit"], (means["random"], means["oracle"])
+    assert own > means["random"] + 0.015, means
+    assert own > means["never_exploit"] + 0.01, means
+    assert share(own, *headroom) > 0.08, means
+    assert own > means["best_constant"] - 0.01, means  # the gap to resting stays small
+    if own <= means["best_constant"]:
+        pytest.xfail(
+            f"issue 27: without a teacher B's own policy ({own:+.4f} per step) does not beat"
+            f" always resting ({means['best_constant']:+.4f}) in {LIFETIME} steps"
+        )
 
 
 def test_a_wrapped_world_that_cannot_be_saved_resumes_as_a_new_stream(tmp_path, capsys):

@@ -169,20 +169,45 @@ def test_nutritious_food_restores_energy_and_rewards(season: int) -> None:
     arrange(env, **{kind: [[2, 3]]}, step=50 * season)
     _, reward, _, _, info = env.step(RIGHT)
     assert info["shift"] == season and info["ate"] == kind
-    assert reward == pytest.approx(env.food_energy)
+    assert reward == pytest.approx(env.food_energy + env.meal_reward)
     assert info["body"]["energy"] == pytest.approx(0.5 - env.energy_decay + env.food_energy)
     assert env.state_dict()[kind] != [[2, 3]]
 
 
 @pytest.mark.parametrize("season", [0, 1])
-def test_toxic_food_costs_energy_and_reward(season: int) -> None:
+def test_toxic_food_costs_energy_and_hurts(season: int) -> None:
     env = small_env(season_length=50)
     kind = ("food_b", "food_a")[season]
     arrange(env, **{kind: [[3, 2]]}, step=50 * season)
     _, reward, _, _, info = env.step(DOWN)
     assert info["ate"] == kind
-    assert reward == pytest.approx(-env.toxic_energy)
+    assert env.toxic_pain > 0  # the default economy: poison costs beyond the energy
+    assert reward == pytest.approx(-env.toxic_energy - env.toxic_pain)
     assert info["body"]["energy"] == pytest.approx(0.5 - env.energy_decay - env.toxic_energy)
+    assert info["body"]["pain"] == pytest.approx(env.toxic_pain)  # the sickness is felt
+
+
+def test_a_meal_is_worth_its_price_even_when_full_and_sickness_adds_to_a_hazard() -> None:
+    """The meal's reward is not capped by satiety (that cap is what bounded every policy by
+    the drain before issue 27); a toxic meal eaten on a hazard hurts by both, pain capped at 1."""
+    env = small_env(meal_reward=2.0, toxic_pain=0.3)
+    arrange(env, food_a=[[1, 2]], energy=1.0)
+    _, reward, _, _, _ = env.step(UP)
+    assert reward == pytest.approx(env.energy_decay + 2.0)
+    arrange(env, food_b=[[2, 3]], hazards=[[2, 3]])
+    _, reward, _, _, info = env.step(RIGHT)
+    assert reward == pytest.approx(-env.toxic_energy - 0.3 - env.hazard_pain)
+    assert info["body"]["pain"] == pytest.approx(0.8)
+
+
+def test_without_the_economy_no_policy_earns_more_than_the_drain() -> None:
+    """meal_reward = toxic_pain = 0 is the world before issue 27: reward is energy regained,
+    so even the oracle, eating as fast as it can, earns at most `energy_decay` per step."""
+    env = Nursery(meal_reward=0.0, toxic_pain=0.0, predator=False)
+    env.reset(seed=0)
+    oracle = env.scripted_oracle()
+    total = sum(env.step(oracle())[1] for _ in range(2000))
+    assert 0 < total / 2000 <= env.energy_decay
 
 
 def test_eating_when_nearly_full_gains_only_what_fits() -> None:
@@ -190,7 +215,7 @@ def test_eating_when_nearly_full_gains_only_what_fits() -> None:
     arrange(env, food_a=[[1, 2]], energy=1.0)
     _, reward, _, _, info = env.step(UP)
     assert info["body"]["energy"] == pytest.approx(1.0)
-    assert reward == pytest.approx(env.energy_decay)
+    assert reward == pytest.approx(env.energy_decay + env.meal_reward)
 
 
 def test_hazard_hurts_while_standing_and_pain_then_decays() -> None:
@@ -707,6 +732,12 @@ def test_state_from_another_configuration_is_refused() -> None:
         Nursery(size=13).load_state_dict(state)
     with pytest.raises(ValueError, match="config"):
         Nursery(teachers=1).load_state_dict(Nursery().state_dict())
+    # Another economy too: a life saved under other prices must not continue under these.
+    with pytest.raises(ValueError, match="meal_reward"):
+        Nursery(meal_reward=1.0).load_state_dict(Nursery().state_dict())
+    old = {**Nursery().state_dict(), "version": 2}  # saved before the economy was in it
+    with pytest.raises(ValueError, match="version=2"):
+        Nursery().load_state_dict(old)
 
 
 def test_render_shows_every_being_in_colour_and_night_darker() -> None:
@@ -740,6 +771,11 @@ def test_render_shows_every_being_in_colour_and_night_darker() -> None:
         ({"energy_decay": -0.1}, "energy_decay"),
         ({"food_energy": float("nan")}, "food_energy"),
         ({"toxic_energy": 2.0}, "toxic_energy"),
+        ({"meal_reward": -0.5}, "meal_reward"),
+        ({"meal_reward": float("inf")}, "meal_reward"),
+        ({"meal_reward": True}, "meal_reward"),
+        ({"toxic_pain": 1.5}, "toxic_pain"),
+        ({"toxic_pain": float("nan")}, "toxic_pain"),
         ({"hazard_pain": 1.5}, "hazard_pain"),
         ({"faint_penalty": -1.0}, "faint_penalty"),
         ({"teachers": 3}, "teachers"),

@@ -2,10 +2,10 @@
 
 Each entry says which controller decides (System M or a baseline's schedule, `baselines.py`),
 which mind acts and learns (the A-B-M mind, `mind.py`, with its settings; or a small one), the
-kinds of action it can take, which loop runs it (ours, or Stable-Baselines3's own through
-`sb3_life.py`), whether its life leaves a policy a teacher can follow, and one line saying what
-it is. Everything that lists, checks or builds agents reads this table; `lifelong agents`
-prints it.
+kinds of action it can take, which loop runs it (ours, Stable-Baselines3's own through
+`sb3_life.py`, or the oracle's, `baselines.run_oracle_life`), whether its life leaves a policy
+a teacher can follow, and one line saying what it is. Everything that lists, checks or builds
+agents reads this table; `lifelong agents` prints it.
 
 An ablation of the full agent is named `abm-no_<family>[+<family>...]` (`split_ablation`): System
 M with those rule families switched off.
@@ -49,7 +49,9 @@ class AgentEntry:
     mind: Callable[..., Mind] | None = None  # called with the Birth and `settings`
     settings: dict[str, Any] = field(default_factory=dict)
     acts_in: tuple[str, ...] = BOTH  # the kinds of action space it can act in
-    loop: str = "ours"  # "ours" (`Life`, `make_agent`) or "sb3" (`sb3_life.py`)
+    # "ours" (`Life`, `make_agent`), "sb3" (`sb3_life.py`) or "oracle" (a world's scripted
+    # policy, `baselines.run_oracle_life`)
+    loop: str = "ours"
     teaches: bool = False  # its life leaves a policy (B's values) a later life can follow
     # How the body listens to informants (`advice.MODES`): only System M is vigilant; an agent
     # that ignores messages lives as if there were none.
@@ -142,6 +144,11 @@ AGENTS: dict[str, AgentEntry] = {
         partial(BanditMind, algorithm="cusum_ucb"),
         acts_in=("Discrete",),
     ),
+    "oracle": AgentEntry(
+        "the world's scripted oracle, reading its truth: the ceiling of the headroom",
+        acts_in=("Discrete",),
+        loop="oracle",
+    ),
     "sb3_dqn": AgentEntry(
         "Stable-Baselines3 DQN learning for the whole life (the `baseline` extra)",
         acts_in=("Discrete",),
@@ -204,9 +211,10 @@ def check_ours(agent: str) -> AgentEntry:
     """The entry of an agent that lives in our loop; a UserError for one that runs its own."""
     known = entry(agent)
     if known.loop != "ours":
+        whose = {"sb3": "Stable-Baselines3", "oracle": "the world's oracle"}[known.loop]
         raise UserError(
-            f"agent {agent!r} lives only in benchmarks (`lifelong bench`): Stable-Baselines3"
-            " runs its own loop"
+            f"agent {agent!r} lives only in benchmarks (`lifelong bench`): {whose} runs its own"
+            " loop"
         )
     return known
 

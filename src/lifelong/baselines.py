@@ -14,20 +14,30 @@ statistics, so their lives' records read like every other's (the body keeps the 
     RandomMind        uniform random actions, no learning: the floor every metric is normalised by
     BanditMind        a bandit algorithm (sliding-window UCB, CUSUM-UCB) playing actions as arms,
                       blind to observations: the reference points for M's change detection
+
+and the oracle, which is no mind at all: a world's scripted policy that reads the world's truth
+(`oracle_for`), living in a loop of its own (`run_oracle_life`) because no mind is handed the
+world. Its score is the ceiling of the world's headroom (METRICS.md, "Share of the headroom").
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from lifelong.agent import Birth
+from lifelong.config import Config
+from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.modes import Mode
+from lifelong.records import Recorder
 from lifelong.signals import MetaState
 from lifelong.systems.control import MetaAction, meta_action
 
@@ -320,3 +330,75 @@ class BanditMind(RandomMind):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.algorithm.load_state_dict(state["algorithm"])
+
+
+# --- The oracle: a world's scripted policy, reading its truth -----------------------------------
+
+# Shift kinds under which a world's oracle would be wrong: permuted actions make its moves
+# others, a flipped reward makes its best the worst. Its score would then be no ceiling.
+ORACLE_UNDONE = ("actions", "reward_flip")
+WITH_ORACLES = "nursery and its presets (nursery-small, nursery-hard, nursery(...)), bandit"
+
+
+def oracle_for(env: gym.Env, world: str = "this world") -> Callable[[], Any]:
+    """The world's scripted oracle: a callable of no arguments giving the action for the next
+    step. A world offers one by a `scripted_oracle()` method returning it (the Nursery's
+    `nursery_oracle.NurseryOracle`) or by an `oracle_action()` method (the bandit's best arm),
+    found through any wrappers. A world without one, or with a wrapper that undoes it
+    (`ORACLE_UNDONE`), is a one-line UserError naming the worlds that have one."""
+    layer = env
+    while isinstance(layer, gym.Wrapper):
+        kind = getattr(layer, "kind", None)
+        if kind in ORACLE_UNDONE:
+            raise UserError(
+                f"agent 'oracle' cannot lead in {world}: its shift(kind={kind}) changes what the"
+                f" oracle's actions do or earn; worlds with an oracle: {WITH_ORACLES}, with any"
+                " wrapper but shift(kind=actions) and shift(kind=reward_flip)"
+            )
+        layer = layer.env
+    for name in ("scripted_oracle", "oracle_action"):
+        try:
+            found = env.get_wrapper_attr(name)
+        except AttributeError:
+            continue
+        if callable(found):
+            return found() if name == "scripted_oracle" else found
+    raise UserError(
+        f"agent 'oracle' needs a world with a scripted oracle; {world} has none."
+        f" Worlds with an oracle: {WITH_ORACLES}"
+    )
+
+
+def run_oracle_life(directory: str | Path, config: Config, steps: int) -> None:
+    """Live `steps` world steps led by the world's oracle (`oracle_for`), recording as a Life
+    does (`records.Recorder`), so metrics and benchmarks read it like any other life.
+
+    No mind is handed the world in our loop, so the oracle lives in this one. It learns nothing
+    and keeps nothing but the world, so an interrupted life starts again from birth (it costs a
+    world step and a search per step, seconds for 100,000 steps). A world without an oracle is
+    refused before anything is written.
+    """
+    from lifelong.policies import load_policy
+    from lifelong.worlds import make_world
+
+    directory = Path(directory)
+    env = make_world(config.world, load_policy=load_policy)
+    try:
+        act = oracle_for(env, config.world)
+        directory.mkdir(parents=True, exist_ok=True)
+        config.save(directory / "config.yaml")
+        for name in ("metrics.jsonl", "events.jsonl"):
+            (directory / name).unlink(missing_ok=True)  # an interrupted life starts again
+        recorder = Recorder(directory, config.bin_width)
+        env.reset(seed=config.seed)
+        learned = {"learn_steps": 0, "updates_a": 0, "updates_b": 0}  # as every life records
+        for step in range(1, steps + 1):
+            _, reward, terminated, truncated, info = env.step(act())
+            recorder.world_step(step, float(reward), info)
+            if terminated or truncated:
+                env.reset()
+            if step % config.log_every == 0:
+                recorder.write(step, learned)
+        recorder.flush_events()
+    finally:
+        env.close()

@@ -10,8 +10,9 @@ A bench directory holds one life per agent, world and seed (`DIR/<agent>/seed<k>
 IQM with bootstrap confidence intervals; summary.json also holds each agent's reward curve and its
 change-aligned curve) and `paired.csv`. The team's reporting protocol (`lifelong.protocol`) is
 built in: `--seeds` names any seeds (a count, a range or a list), every life's AUC is also
-normalised in its own world against random and a ceiling or the best baseline (`auc_normalised`,
-pooled over worlds like every metric), every agent is paired with a reference agent on the same
+normalised in its own world against random and a ceiling (the `oracle` agent's lives on the same
+seeds, where the bench has them) or the best baseline (`auc_normalised`, pooled over worlds like
+every metric), every agent is paired with a reference agent on the same
 world and seed (summary.json "paired", paired.csv: mean difference, 95% bootstrap interval,
 whether it excludes zero), and bench.yaml, summary.json and both CSVs name the commit the lives
 ran at. Rerunning the same command continues: finished lives (`done.json`) are
@@ -69,9 +70,12 @@ class Suite:
     # Steps before and after each change in the change-aligned curve and recovery
     # (lifelong.metrics.recovery).
     change_window: tuple[int, int] = (metrics.ALIGN_BEFORE, metrics.ALIGN_AFTER)
-    # A ceiling per world spec (a scripted oracle's AUC or a proved bound): normalised scores
-    # are then the share of the headroom between random and it (`protocol.normalise`); worlds
-    # without one are normalised by the best baseline's AUC. None of the suites has one yet.
+    # A ceiling per world spec proved from the world's rules: normalised scores are then the
+    # share of the headroom between random and it (`protocol.normalise`). None of the suites
+    # has one: a world with a scripted oracle (the Nursery) gets its ceiling from the `oracle`
+    # agent's lives in the bench instead (`ceilings_of`), measured on the same seeds, since
+    # the oracle's score moves with the world's settings. Other worlds are normalised by the
+    # best baseline's AUC.
     ceilings: Mapping[str, float] = field(default_factory=dict, hash=False)
 
 
@@ -92,7 +96,7 @@ SUITES: dict[str, Suite] = {
         worlds=("nursery",),
         steps=100_000,
         quick_steps=3_000,
-        agents=(*NURSERY_AGENTS, "sb3_ppo"),
+        agents=(*NURSERY_AGENTS, "sb3_ppo", "oracle"),
         about="the built-in world: seasons, slippery spells, teachers, predator, noisy TV",
     ),
     "minatar-continual": Suite(
@@ -159,6 +163,7 @@ SUITES: dict[str, Suite] = {
 }
 
 DEPENDENT = ("random_m", "timer_m")  # need the full agent's mode frequencies first
+ORACLE = "oracle"  # its lives' mean AUC in a world is that world's ceiling (`ceilings_of`)
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,12 @@ def live(task: BenchTask) -> dict[str, Any]:
     try:
         with work_in(task.directory) as where:
             changes = life_config(life, task.mode_mix)
-            if entry(life.agent).loop == "sb3":
+            if entry(life.agent).loop == "oracle":
+                from lifelong.baselines import run_oracle_life
+
+                config = Config(**{**Config().to_dict(), **changes, "diagnose_every": 0})
+                run_oracle_life(where, config, life.steps)
+            elif entry(life.agent).loop == "sb3":
                 from lifelong.sb3_life import run_sb3_life
 
                 config = Config(**{**Config().to_dict(), **changes, "diagnose_every": 0})
@@ -411,10 +421,11 @@ def _same(a: LifePlan, b: LifePlan) -> bool:
 
 def _check_fits(agents: list[str], worlds: tuple[str, ...]) -> None:
     """Refuse an agent that cannot act in one of the suite's worlds (DQN or a bandit in a Box,
-    SAC in a Discrete), before anything is written; only when such an agent is asked, as it
-    builds each world."""
+    SAC in a Discrete, the oracle in a world without one), before anything is written; only
+    when such an agent is asked, as it builds each world."""
     if all(entry(agent).acts_in == BOTH for agent in agents):
         return
+    from lifelong.baselines import oracle_for
     from lifelong.policies import load_policy
     from lifelong.worlds import make_world
 
@@ -423,6 +434,8 @@ def _check_fits(agents: list[str], worlds: tuple[str, ...]) -> None:
         try:
             for agent in agents:
                 check_fits(agent, probe.action_space, world)
+                if entry(agent).loop == "oracle":
+                    oracle_for(probe, world)
         finally:
             probe.close()
 
@@ -551,7 +564,7 @@ def _add_normalised(
     normalised. Unfinished lives count as lives without a score."""
     keyed = {(life.agent, life.world, life.seed): life for life in lives}
     scores = {key: per_life.get(life, {}).get("auc") for key, life in keyed.items()}
-    normalised, basis, notes = normalise(scores, suite.ceilings)
+    normalised, basis, notes = normalise(scores, ceilings_of(scores, suite))
     if not normalised:
         return basis, notes
     for key, life in keyed.items():
@@ -563,6 +576,22 @@ def _add_normalised(
         items.insert(at, (NORMALISED, normalised.get(key)))
         per_life[life] = dict(items)
     return basis, notes
+
+
+def ceilings_of(scores: Mapping[tuple[str, str, int], float | None], suite: Suite) -> dict:
+    """Each world's ceiling: the suite's proved bound, else the mean score of the `oracle`
+    agent's lives in that world where the bench has any (the oracle reads the world's truth:
+    METRICS.md's first choice of ceiling). Measured per seed on the bench's own seeds, so the
+    ceiling follows the world's settings and the seeds' luck as the floor (random) does."""
+    ceilings = dict(suite.ceilings)
+    for world in dict.fromkeys(world for _, world, _ in scores):
+        if world in ceilings:
+            continue
+        values = [v for (a, w, _), v in scores.items() if a == ORACLE and w == world]
+        values = [float(v) for v in values if v is not None and np.isfinite(v)]
+        if values:
+            ceilings[world] = float(np.mean(values))
+    return ceilings
 
 
 def _aggregate(values: list[Any], lives: list[LifePlan], suite: Suite) -> dict[str, Any]:

@@ -4,6 +4,8 @@ A small world that exercises the signals a lifelong learner needs, each behind a
 argument so tests and curricula can switch it off:
 
 - food that restores energy, where which of two kinds is nutritious flips with the seasons;
+  a nutritious meal is also worth `meal_reward` and a toxic one hurts (`toxic_pain`), so that a
+  skilled forager earns many times what a careful one does (the economy, below);
 - hazards that hurt, and a predator that stalks the agent, looms as it nears and bites;
 - a noisy TV that is unpredictable by construction;
 - two teachers that walk to food and wait on it, one reliable and one not;
@@ -13,6 +15,19 @@ argument so tests and curricula can switch it off:
 
 It never ends: running out of energy makes the agent faint and respawn at a cost instead of
 ending an episode.
+
+The economy (issue 27). Reward per step = energy gained from a nutritious meal (at most what
+fills the agent up) + `meal_reward` for that meal - `toxic_energy` for a toxic one - pain
+inflicted (a hazard, a bite, the sickness of a toxic meal) - `faint_penalty` on fainting. With
+only the energy terms (meal_reward = toxic_pain = 0, the world before issue 27) no policy could
+earn more than the drain (+0.005 per step): the world rewarded only avoiding pain and faints, a
+toxic meal cost nothing in the long run (the energy is eaten back) and resting beat learning.
+A meal worth a fixed reward, not capped by satiety, and a sickness that hurts as much as a
+hazard make foraging pay: with the defaults (16,000-step lives, seeds 0-2, last quarter)
+uniform random earns -0.030 per step, always resting -0.011 (-0.0035 without teachers or
+predator), a forager blind to the season (eating every food it meets) about +0.005, and the
+scripted oracle (`nursery_oracle.py`, the ceiling of the headroom) +0.107 (+0.124).
+docs/benchmarks.md, "The Nursery's headroom (issue 27)".
 
 Speed matters because an agent lives for millions of steps, so positions are plain Python ints,
 the map is kept as a padded layer grid (the padding reads as wall) and the egocentric observation
@@ -35,6 +50,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from lifelong.worlds.nursery_oracle import NurseryOracle
 from lifelong.worlds.nursery_params import check_float, check_int, check_reliability
 from lifelong.worlds.nursery_render import draw_map
 from lifelong.worlds.state import restore_rng, rng_state
@@ -59,7 +75,7 @@ _STORM_SHAPE = 1.5  # Pareto shape: a finite mean but an infinite variance, so s
 _FAR_TRIES = 32
 # Repeated subtraction of the decay leaves about 1e-16 where exact arithmetic gives 0.
 _ENERGY_EPS = 1e-9
-_STATE_VERSION = 2
+_STATE_VERSION = 3  # 3: the economy (meal_reward, toxic_pain) is part of the config
 
 PRESETS: dict[str, dict[str, Any]] = {
     # A quick world for tests and short runs: few things, nothing that hunts or scatters.
@@ -150,6 +166,8 @@ class Nursery(gymnasium.Env):
         energy_decay: float = 0.005,
         food_energy: float = 0.3,
         toxic_energy: float = 0.1,
+        meal_reward: float = 0.5,
+        toxic_pain: float = 0.5,
         hazard_pain: float = 0.5,
         faint_penalty: float = 1.0,
         teachers: int = 2,
@@ -186,6 +204,8 @@ class Nursery(gymnasium.Env):
         check_float("energy_decay", energy_decay, 0.0, 1.0)
         check_float("food_energy", food_energy, 0.0, 1.0)
         check_float("toxic_energy", toxic_energy, 0.0, 1.0)
+        check_float("meal_reward", meal_reward, 0.0, math.inf)
+        check_float("toxic_pain", toxic_pain, 0.0, 1.0)
         check_float("hazard_pain", hazard_pain, 0.0, 1.0)
         check_float("faint_penalty", faint_penalty, 0.0, math.inf)
         check_float("predator_speed", predator_speed, 0.0, 1.0)
@@ -218,6 +238,8 @@ class Nursery(gymnasium.Env):
         self.energy_decay = float(energy_decay)
         self.food_energy = float(food_energy)
         self.toxic_energy = float(toxic_energy)
+        self.meal_reward = float(meal_reward)
+        self.toxic_pain = float(toxic_pain)
         self.hazard_pain = float(hazard_pain)
         self.faint_penalty = float(faint_penalty)
         self.teachers = int(teachers)
@@ -284,19 +306,20 @@ class Nursery(gymnasium.Env):
         energy = self._energy - decay
         reward = 0.0
         ate = None
+        inflicted = self.hazard_pain if agent in self._hazards else 0.0
         kind = self._food_at.get(agent)
         if kind is not None:
             ate = self.CHANNELS[_FOOD + kind]
             if kind == season:
                 gained = min(self.food_energy, 1.0 - energy)
                 energy += gained
-                reward += gained
+                reward += gained + self.meal_reward
             else:
                 energy -= self.toxic_energy
                 reward -= self.toxic_energy
+                inflicted += self.toxic_pain  # sickness: it hurts like a hazard
             self._respawn_food(agent, kind)
 
-        inflicted = self.hazard_pain if agent in self._hazards else 0.0
         bitten = self.predator and self._step_predator()
         if bitten:
             inflicted += self.predator_pain
@@ -335,6 +358,12 @@ class Nursery(gymnasium.Env):
             radius=self._pad,
             night_dim=self.night_dim if self._night else None,
         )
+
+    def scripted_oracle(self) -> NurseryOracle:
+        """The oracle that defines this world's ceiling: call it before each step for the action
+        a forager who reads the world's truth would take (`nursery_oracle.py`). The life of the
+        `oracle` agent (`lifelong bench ... --agents oracle`) is led by it."""
+        return NurseryOracle(self)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly, including the random generator's state.
@@ -818,6 +847,9 @@ class Nursery(gymnasium.Env):
             "teachers": self.teachers,
             "noisy_tv": self.noisy_tv,
             "predator": self.predator,
+            # The economy: a state saved under other prices would continue under the wrong ones.
+            "meal_reward": self.meal_reward,
+            "toxic_pain": self.toxic_pain,
         }
 
 
