@@ -1,7 +1,8 @@
 """Messages and trust (issue 28): what listening to informants earns, and how trust tracks them.
 
     python benchmarks/messages.py [--world "bandit(arms=5)"] [--seeds 0-9] [--steps 1000]
-        [--agents abm,abm_oracle,abm_credulous,abm_deaf] [--full] [--csv OUT.csv]
+        [--agents abm,abm_oracle,abm_credulous,abm_deaf] [--full] [--gene NAME=VALUE ...]
+        [--csv OUT.csv]
 
 Each agent lives `--steps` steps of `--world` with informants (`+messages(sources=...)`, see
 `lifelong/worlds/informants.py`) on each seed, in a loop of our own (`lifelong.make_agent`), with
@@ -10,7 +11,8 @@ lying one; one turncoat (reliable for 300 steps, then a liar); and two liars. Th
 `abm` trusts each source as its claims earn it, `abm_oracle` is told each source's true
 reliability (the ceiling of listening), `abm_credulous` believes every source (trust 0.99) and
 `abm_deaf` ignores them (the floor). The genome is the tests' small one (tests/conftest.py's
-TINY, sleep off), or with `--full` the newborn's. One process, one thread.
+TINY, sleep off), or with `--full` the newborn's, with `--gene` changes on top (how settings
+are chosen: on seeds 0-4, before the report's seeds 100-109). One process, one thread.
 
 Printed:
 
@@ -21,7 +23,12 @@ Printed:
    (200) messages, per seed;
 3. the turncoat: per seed, how many of its lies abm acted on before its trust fell below half
    its peak from before the turn;
-4. the headroom share with the mixed sources, (abm - abm_deaf) / (abm_oracle - abm_deaf).
+4. the headroom share with the mixed sources, (abm - abm_deaf) / (abm_oracle - abm_deaf);
+5. grounding: in abm's lives, what each source's claims have come to mean
+   (`lifelong/grounding.py`: the standing of the return expected from acting on them, in
+   deviations from the usual), averaged over the claims of the last `--ground-over` (200)
+   steps and over seeds, per source set; with the mixed sources, on how many seeds the
+   meanings fall in the order reliable > noisy > liar.
 
 `--csv` writes one row per life: sources, agent, seed, reward_per_step.
 """
@@ -38,11 +45,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
+import yaml
 
 import lifelong
+from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.metrics import iqm, spearman
 from lifelong.protocol import parse_seeds
@@ -81,6 +90,8 @@ class Lived:
     spoke: list[tuple[str, ...]] = field(default_factory=list)  # who spoke in each step's info
     truth: list[dict[str, float]] = field(default_factory=list)  # each source's true reliability
     trusts: list[dict[str, float]] = field(default_factory=list)  # after each step
+    # What each source's claims meant to the agent (grounding.py), over the life's last steps.
+    meanings: dict[str, list[float]] = field(default_factory=dict)
 
 
 def speakers(info: dict) -> tuple[str, ...]:
@@ -94,18 +105,29 @@ def margin(info: dict) -> float | None:
 
 
 def live(
-    world: str, sources: str, agent: str, steps: int, seed: int, genome: Genome | None
+    world: str,
+    sources: str,
+    agent: str,
+    steps: int,
+    seed: int,
+    genome: Genome | None,
+    ground_over: int = 200,
 ) -> Lived:
     """`agent` lives `steps` steps of `world` with informants `sources` (genome None: the
-    newborn's), each step's trust in each source recorded after it observed the step."""
+    newborn's), each step's trust in each source recorded after it observed the step, and the
+    grounded meaning of each claim heard in the last `ground_over` steps."""
     env = make_world(f"{world}+messages(sources={sources})")
     stepwise = lifelong.make_agent(
         env.observation_space, env.action_space, agent=agent, genome=genome, seed=seed
     )
     obs, info = env.reset(seed=seed)
     lived = Lived(0.0, opening=speakers(info), margin=margin(info))
+    grounding = stepwise.agent.grounding
     total = 0.0
-    for _ in range(steps):
+    for step in range(steps):
+        if grounding is not None and step >= steps - ground_over:
+            for source, said in stepwise.agent.claims:
+                lived.meanings.setdefault(source, []).append(grounding.meaning(source, said))
         action = stepwise.act(obs, info)
         obs, reward, terminated, truncated, info = env.step(action)
         stepwise.observe(reward, obs, terminated, truncated, info)
@@ -120,6 +142,25 @@ def live(
     return lived
 
 
+def changed(genome: Genome | None, changes: Sequence[str]) -> Genome | None:
+    """`genome` (None: the newborn's) with each NAME=VALUE change; a UserError naming a change
+    that is not NAME=VALUE, an unknown gene or a value out of its range."""
+    values: dict[str, Any] = {}
+    for change in changes:
+        name, equals, value = change.partition("=")
+        if not equals or not name or not value:
+            raise UserError(
+                f"--gene {change!r} is invalid; allowed: NAME=VALUE, e.g. advice_gain=4"
+            )
+        try:
+            values[name.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise UserError(f"--gene {change!r}: {value!r} is not a number") from None
+    if not values:
+        return genome
+    return Genome.from_dict(values, "--gene", genome or Genome())
+
+
 def measure(
     world: str,
     sources: Iterable[str],
@@ -127,6 +168,7 @@ def measure(
     seeds: Sequence[int],
     steps: int,
     genome: Genome | None,
+    ground_over: int = 200,
     log=None,
 ) -> dict[tuple[str, str, int], Lived]:
     """Every life, keyed by (sources, agent, seed), one after the other."""
@@ -135,7 +177,9 @@ def measure(
     for said in sources:
         for agent in agents:
             for seed in seeds:
-                lives[(said, agent, seed)] = live(world, said, agent, steps, seed, genome)
+                lives[(said, agent, seed)] = live(
+                    world, said, agent, steps, seed, genome, ground_over
+                )
             if log:
                 print(f"  {said} {agent}: {time.perf_counter() - started:.0f} s", file=log)
     return lives
@@ -208,6 +252,31 @@ def rewards(lives: dict[tuple[str, str, int], Lived]) -> dict[tuple[str, str], l
     return out
 
 
+def grounding_lines(lives: dict[tuple[str, str, int], Lived], agent: str = "abm") -> list[str]:
+    """Per source set, the grounded meaning of each source's claims (the mean over a life's
+    last steps), averaged over seeds, and on how many seeds the sources fall in the order of
+    their true reliability (the mixed set's, reliable > noisy > liar)."""
+    lines = []
+    for said in dict.fromkeys(key[0] for key in lives):
+        means: dict[str, list[float]] = {}
+        ordered = seeds = 0
+        for (sources, who, _), lived in lives.items():
+            if sources != said or who != agent:
+                continue
+            mean = {s: statistics.fmean(v) for s, v in lived.meanings.items() if v}
+            for source, value in mean.items():
+                means.setdefault(source, []).append(value)
+            order = [mean.get(s, math.nan) for s in said.split("|")]
+            seeds += 1
+            ordered += all(a > b for a, b in zip(order, order[1:], strict=False))
+        if not means:
+            continue
+        shown = ", ".join(f"{s} {statistics.fmean(v):+.2f}" for s, v in means.items())
+        rank = f"; {' > '.join(said.split('|'))} on {ordered} of {seeds}" if said == MIXED else ""
+        lines.append(f"  {said:<20} {shown}{rank}")
+    return lines
+
+
 def headroom(iqms: dict[tuple[str, str], float], sources: str = MIXED) -> float:
     """(abm - abm_deaf) / (abm_oracle - abm_deaf): the share of listening's ceiling abm earns."""
     deaf = iqms.get((sources, "abm_deaf"), math.nan)
@@ -258,7 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=1000, help="world steps per life")
     parser.add_argument("--agents", default=",".join(AGENTS), help="comma-separated")
     parser.add_argument("--rank-at", type=int, default=200, help="messages per source heard")
+    parser.add_argument("--ground-over", type=int, default=200, help="last steps grounded")
     parser.add_argument("--full", action="store_true", help="the newborn's genome, not SMALL")
+    parser.add_argument(
+        "--gene", action="append", default=[], metavar="NAME=VALUE", help="a genome change"
+    )
     parser.add_argument("--csv", type=Path, help="one row per life")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -266,11 +339,17 @@ def main(argv: list[str] | None = None) -> int:
     if not seeds or args.steps < 1:
         parser.error("--seeds names no seed or --steps is below 1")
     agents = args.agents.split(",")
-    genome = None if args.full else Genome(**SMALL)
+    try:
+        genome = changed(None if args.full else Genome(**SMALL), args.gene)
+    except UserError as error:
+        parser.error(str(error))
     started = time.perf_counter()
-    lives = measure(args.world, SOURCES, agents, seeds, args.steps, genome, log=sys.stderr)
+    lives = measure(
+        args.world, SOURCES, agents, seeds, args.steps, genome, args.ground_over, log=sys.stderr
+    )
     iqms = {key: iqm(values) for key, values in rewards(lives).items()}
     size = "the newborn's genome" if args.full else "the small genome"
+    size += "".join(f", {change}" for change in args.gene)
     print(f"{args.world}, {len(seeds)} seeds x {args.steps} steps, {size}\n")
     print("Reward per step, per seed:")
     print(reward_table(lives, seeds))
@@ -288,6 +367,13 @@ def main(argv: list[str] | None = None) -> int:
     means = {key: sum(values) / len(values) for key, values in rewards(lives).items()}
     print(f"\nHeadroom share ({MIXED}), (abm - abm_deaf) / (abm_oracle - abm_deaf):")
     print(f"  {headroom(iqms):.3f} of the IQMs, {headroom(means):.3f} of the means")
+    if "abm" in agents:
+        print(
+            f"\nGrounding (abm): what each source's claims came to mean (the standing of the"
+            f" return expected from acting on them) over the last {args.ground_over} steps,"
+            " mean over seeds:"
+        )
+        print("\n".join(grounding_lines(lives)))
     if args.csv:
         write_csv(args.csv, lives)
         print(f"\n{len(lives)} lives -> {args.csv}")

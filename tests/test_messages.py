@@ -17,7 +17,7 @@ from gymnasium import spaces
 from test_life import assert_same_state, comparable
 
 import lifelong
-from lifelong.advice import CREDULOUS, confidence_of, shaped
+from lifelong.advice import CREDULOUS, checked, confidence_of, shaped
 from lifelong.baselines import FixedController
 from lifelong.checkpoint import load_latest_checkpoint, save_checkpoint
 from lifelong.errors import UserError
@@ -271,9 +271,10 @@ def test_trust_ranks_sources_by_their_reliability_within_200_messages():
 
 def test_a_turncoat_loses_half_its_trust_within_20_of_its_messages():
     """Reliable for 300 steps, then a liar (in worlds where the lie costs: the best arm pays
-    clearly more than the others)."""
+    clearly more than the next, +0.37 and +0.35; where it pays +0.02 more, as on seed 7, most
+    lies cost next to nothing and outcomes cannot tell them from the truth for long)."""
     spec = "bandit(arms=5,every=100000)+messages(sources=turncoat(at=300))"
-    for seed in (6, 7):
+    for seed in (4, 6):
         trusts = [t["turncoat"] for t in live(spec, "abm", 330, seed)[0]]
         peak = max(trusts[:300])
         assert peak > 0.8, (seed, peak)
@@ -312,15 +313,72 @@ def test_vigilance_checks_claims_by_consensus_and_outcome_and_saves_its_state():
         assert original.trusts() == copy_.trusts()
 
 
+def test_a_source_that_turns_is_caught_by_a_change_point_not_a_slow_mean():
+    """300 claims checked right (mostly), then wrong half the time (the other lies cost little
+    and look right): trust with change points (hazard 0.01) falls below half its peak within 20
+    lies; one long run of evidence (hazard 0, the same long memory) takes over three times as
+    many."""
+    rng = np.random.default_rng(0)
+    stream = [0.9 if rng.random() < 0.9 else 0.05 for _ in range(300)]
+    stream += [0.01 if rng.random() < 0.5 else 0.8 for _ in range(100)]  # half the lies cost
+
+    def lies_until_halved(hazard: float) -> int:
+        vigilance = SourceVigilance(hazard=hazard)
+        vigilance.step([("s", 0)], 0, 0.0, 2)  # heard: the source's runs begin
+        vigilance.pending.clear()
+        trusts = []
+        for right in stream:
+            vigilance._update("s", right)
+            trusts.append(vigilance.trust("s"))
+        peak = max(trusts[:300])
+        return next((k for k in range(300, 400) if trusts[k] < peak / 2), 400) - 299
+
+    quick, slow = lies_until_halved(0.01), lies_until_halved(0.0)
+    assert quick <= 20 and slow >= 3 * quick, (quick, slow)
+
+
+def test_a_claim_that_contradicts_a_confident_expectation_is_discounted():
+    """Content vigilance: what the agent itself expects of each action (in deviations of the
+    return) counts against a claim of an action it expects to be much worse, both when the claim
+    is checked and when it moves B; an expectation that sets no action apart changes nothing."""
+    vigilance = SourceVigilance(content=3.0)
+    vigilance.usual.add(0.0)
+    flat, sure = [0.0] * 4, [0.0, -1.5, 0.0, 0.0]
+    plain = vigilance.posterior([("s", 1)], 0, 4, 0.0)
+    assert vigilance.posterior([("s", 1)], 0, 4, 0.0, flat) == pytest.approx(plain)
+    doubted = vigilance.posterior([("s", 1)], 0, 4, 0.0, sure)
+    assert doubted[1] < plain[1] / 10 and sum(doubted) == pytest.approx(1.0)
+    assert checked(0.8, 1, flat, 3.0) == pytest.approx(0.8)
+    assert checked(0.8, 1, sure, 0.0) == 0.8  # content not read
+    assert checked(0.8, 1, sure, 3.0) < 0.2 < checked(0.8, 0, sure, 3.0)
+    # The expectation handed over before acting judges that step's claims, and only those.
+    vigilance.foresee(sure)
+    vigilance.step([("s", 1)], 0, 0.0, 4)
+    assert vigilance.foreseen is None and vigilance.judged()[0][:2] == ([("s", 1)], 0)
+
+
+def test_when_every_source_lies_vigilance_earns_more_than_deafness():
+    """Every source a liar, 4 seeds x 300 steps: the liars end trusted below chance on average
+    (1/5: so advice pushes away from what they say), and abm earns more than abm_deaf (the
+    first version earned the same: liars stayed near 0.3, above chance, and were followed)."""
+    seeds = range(4)
+    heard = [live(LIARS, "abm", 300, seed) for seed in seeds]
+    deaf = [live(LIARS, "abm_deaf", 300, seed)[1] for seed in seeds]
+    trust = np.mean([value for trusts, _ in heard for value in trusts[-1].values()])
+    assert trust < 0.2, trust
+    earned = np.mean([reward for _, reward in heard])
+    assert earned > np.mean(deaf) + 0.03, (earned, deaf)
+
+
 # --- Advice moving the agent ------------------------------------------------------------------
 
 
 def test_advice_multiplies_the_odds_of_what_is_advised_by_trust():
     probs = [0.7, 0.2, 0.1]
-    assert shaped(probs, [("s", 1)], lambda s: 0.5, gain=4.0) == pytest.approx(probs)
-    up = shaped(probs, [("s", 2)], lambda s: 0.8, gain=1.0)
+    assert shaped(probs, [("s", 1)], {("s", 1): 0.5}, gain=4.0) == pytest.approx(probs)
+    up = shaped(probs, [("s", 2)], {("s", 2): 0.8}, gain=1.0)
     assert up[2] / up[0] == pytest.approx(4.0 * 0.1 / 0.7)  # odds x C / (1 - C)
-    down = shaped(probs, [("s", 0)], lambda s: 0.2, gain=2.0)
+    down = shaped(probs, [("s", 0)], {("s", 0): 0.2}, gain=2.0)
     assert down[0] / down[1] == pytest.approx(0.7 / 0.2 / 16)  # a known liar pushes away
     assert confidence_of(1 / 5, 5) == pytest.approx(0.5)  # chance moves nothing
     assert confidence_of(1.0, 5) == 1.0 and confidence_of(0.0, 5) == 0.0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lifelong.errors import UserError
 from lifelong.genome import Genome
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -95,3 +96,35 @@ def test_the_headroom_share_and_the_command_line(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "rank correlation 1.0 on" in printed and "seed 0: never turned" in printed
     assert len(out.read_text().splitlines()) == 4  # header + 3 source sets
+
+
+def test_grounding_is_summarised_per_source_set(lives):
+    """Every listening life kept what each source's claims meant over its last steps."""
+    for (_, agent, _), lived in lives.items():
+        assert (lived.meanings == {}) == (agent == "abm_deaf")
+    lines = messages.grounding_lines(lives)
+    assert len(lines) == 2 and lines[0].split()[0] == messages.MIXED
+    assert "reliable" in lines[0] and "of 2" in lines[0] and "turncoat" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        (["advice_gain"], "'advice_gain' is invalid; allowed: NAME=VALUE"),
+        (["bogus=1"], "unknown genome field 'bogus'"),
+        (["advice_gain=99"], "advice_gain' = 99 is out of range"),
+        (["advice_gain=[1"], "is not a number"),
+    ],
+)
+def test_a_gene_change_is_checked_with_one_line(changes, named):
+    with pytest.raises(UserError, match=named) as caught:
+        messages.changed(Genome(**messages.SMALL), changes)
+    assert "\n" not in str(caught.value)
+
+
+def test_gene_changes_apply_on_top_of_the_genome():
+    small = Genome(**messages.SMALL)
+    assert messages.changed(small, []) is small
+    changed = messages.changed(small, ["advice_content=0", "source_hazard=0.02"])
+    assert changed.advice_content == 0 and changed.source_hazard == 0.02
+    assert changed.latent_dim == small.latent_dim

@@ -17,11 +17,13 @@ The registry (`agents.py`) says which controller and which mind make each named 
 
 Messages (`info["messages"]`, lifelong/worlds/messages.py) enter here too. A listening body (the
 registry's `advice`: vigilant, credulous or oracle) reads the advice in each frame, checks every
-claim against the return that followed (source vigilance: `vigilance.py`, kept in the
-telemetry, so trust is a signal M reads) and, when B's policy acts, hands the mind a prior over
-actions made from what was said and how far each source is trusted (`advice.py`); a mind takes
-it through its `act(..., advice=...)` hook (the A-B-M mind does; minds without the hook, and
-bodies that do not listen, act as if nothing was said).
+claim against the return that followed and against what it expects itself (source vigilance:
+`vigilance.py`, kept in the telemetry, so trust is a signal M reads), learns what each message
+means from what followed it (grounding: `grounding.py`, whose expectation of each action is
+what content vigilance checks claims against) and, when B's policy acts, hands the mind a prior
+over actions made from what was said and how far each source is trusted (`advice.py`); a mind
+takes it through its `act(..., advice=...)` hook (the A-B-M mind does; minds without the hook,
+and bodies that do not listen, act as if nothing was said).
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ import numpy as np
 from lifelong.actions import ActionKind
 from lifelong.advice import MODES, Advisor
 from lifelong.genome import Genome
+from lifelong.grounding import MessageGrounding
 from lifelong.modes import ROUTES, Mode
 from lifelong.signals import ModeReturns, Telemetry
 from lifelong.systems.control import Controller, MetaAction
+from lifelong.vigilance import SourceVigilance
 from lifelong.worlds.messages import MESSAGES, TRUTH, go_claims
 
 COUNTERS = (
@@ -166,11 +170,12 @@ class Agent:
         # in a world of discrete actions ("go <action>" names one).
         takes_advice = "advice" in inspect.signature(self.mind.act).parameters
         listens = advice != "ignored" and takes_advice and not actions.continuous
-        self.advisor = (
-            Advisor(advice, genome.advice_gain, self.telemetry.vigilance, actions.width)
-            if listens
-            else None
-        )
+        self.advisor: Advisor | None = None
+        self.grounding: MessageGrounding | None = None  # what each message has come to mean
+        if listens:
+            self.telemetry.vigilance = SourceVigilance.of(genome)  # every vigilance gene read
+            self.advisor = Advisor(advice, genome, self.telemetry.vigilance, actions.width)
+            self.grounding = MessageGrounding(seed)
         self.claims: list[tuple[str, int]] = []  # (source, action) advised in the frame in view
         self.message_truth: dict[str, float] | None = None  # read by the oracle body only
 
@@ -220,9 +225,22 @@ class Agent:
             else:
                 lead = self.noop_action  # nobody to watch: keep still and watch the world
         elif self.claims and self.advisor is not None and acts_by == "value":
-            prior = self.advisor.prior(self.claims, self.message_truth)
+            own = self._foresee()
+            prior = self.advisor.prior(self.claims, self.message_truth, own)
             return self.mind.act(self.obs, self.meta, None, advice=prior)
+        if self.claims and self.advisor is not None:
+            self._foresee()
         return self.mind.act(self.obs, self.meta, lead)
+
+    def _foresee(self) -> list[float] | None:
+        """What the agent itself expects of each action, grounded (`grounding.py`), handed to
+        source vigilance to check this step's claims against (content vigilance); None where
+        the genome does not check content."""
+        if self.grounding is None or self.advisor is None or not self.advisor.reads_content:
+            return None
+        own = self.grounding.own(self.actions.width)
+        self.telemetry.vigilance.foresee(own)
+        return own
 
     def observe(
         self, action: Any, obs: np.ndarray, reward: float, terminated: bool, info: dict[str, Any]
@@ -237,6 +255,8 @@ class Agent:
             self.telemetry.on_return(mode, value)
         if self.advisor is not None:  # every claim heard is checked, whoever chose the action
             self.telemetry.on_claims(self.claims, action, reward, self.actions.width)
+            if self.grounding is not None:  # what followed each checked step grounds its words
+                self.grounding.learn(self.telemetry.vigilance.judged())
         self._perceive(obs, info)
         self.telemetry.on_world_step(reward, info.get("body"), self.teacher_source, self.followed)
         self.counters["env_steps"] += 1
@@ -257,7 +277,13 @@ class Agent:
 
     @property
     def losses(self) -> dict[str, float]:
-        return self.mind.losses
+        """The mind's losses and, for a listening body, its grounding's: its newest squared
+        error and each source's `meaning_<source>` (what acting on its latest claim is
+        expected to earn, in deviations from the usual return), recorded beside the losses."""
+        if self.grounding is None or not self.grounding.latest:
+            return self.mind.losses
+        meanings = {f"meaning_{s}": v for s, v in self.grounding.meanings().items()}
+        return {**self.mind.losses, "grounding_loss": self.grounding.loss, **meanings}
 
     def trusts(self) -> dict[str, float]:
         """Trust in each informant heard so far (for the records): empty for a deaf body."""
@@ -281,6 +307,8 @@ class Agent:
         self.obs = obs
         if self.advisor is not None:
             self.claims = go_claims(info.get(MESSAGES), self.actions.width)
+            if self.grounding is not None:
+                self.grounding.hear(self.claims)
             if self.advisor.mode == "oracle":
                 self.message_truth = info.get(TRUTH)
             self.telemetry.on_heard([source for source, _ in self.claims])
@@ -310,6 +338,7 @@ class Agent:
             "followed": self.followed,
             "claims": [[source, action] for source, action in self.claims],
             "message_truth": self.message_truth,
+            **({"grounding": self.grounding.state()} if self.grounding is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -327,3 +356,5 @@ class Agent:
         self.followed = state.get("followed")
         self.claims = [(str(source), int(action)) for source, action in state.get("claims", [])]
         self.message_truth = state.get("message_truth")
+        if self.grounding is not None and "grounding" in state:
+            self.grounding.load_state(state["grounding"])

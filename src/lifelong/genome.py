@@ -159,13 +159,15 @@ class Genome:
     )
     trust_gain: float = _gene("M", 0.5, 0.0, 10.0, "trust gained per unit of a teacher's advantage")
     # Informants (issue 28; read only where messages are heard, so lives without them are
-    # unchanged): trust per source, its advice checked against the returns that followed
-    # (vigilance.py), and how far trust moves B's policy (advice.py).
+    # unchanged): trust per source, its advice checked against the returns that followed and
+    # against the agent's own grounded expectation (vigilance.py, grounding.py), and how far
+    # trust moves B's policy (advice.py). Chosen on bandit seeds 0-4 (docs/benchmarks.md,
+    # "Messages and trust"): change points rather than fast forgetting, content checked.
     informant_trust: float = _gene(
         "M", 0.6, 0.0, 1.0, "innate trust in an informant (the accuracy assumed of its advice)"
     )
     trust_half_life: float = _gene(
-        "M", 5.0, 1.0, 10_000.0, "a source's checked claims over which its evidence halves", True
+        "M", 1000.0, 1.0, 10_000.0, "a source's checked claims over which its evidence halves", True
     )
     vigilance_horizon: int = _gene(
         "M", 1, 1, 100, "steps of realised return that check one claim", log=True
@@ -180,10 +182,10 @@ class Genome:
         "M", 0.01, 0.0, 0.5, "chance per claim that a source changes its ways (trust restarts)"
     )
     vigilance_content: float = _gene(
-        "M", 0.0, 0.0, 10.0, "nats against a claim per deviation it falls below own expectation"
+        "M", 3.0, 0.0, 10.0, "nats against a claim per deviation it falls below own expectation"
     )
     advice_content: float = _gene(
-        "M", 0.0, 0.0, 10.0, "nats a claim is discounted per deviation below own expectation"
+        "M", 3.0, 0.0, 10.0, "nats a claim is discounted per deviation below own expectation"
     )
     infer_confidence: float = _gene("M", 0.5, 0.0, 1.0, "confidence to copy an inferred action")
     plan_reliability: float = _gene(

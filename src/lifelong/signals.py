@@ -279,14 +279,7 @@ class Telemetry:
                 error_block=genome.detector_error_block,
                 agree_window=genome.detector_agree_window,
             ),
-            vigilance=SourceVigilance(
-                genome.informant_trust,
-                genome.trust_half_life,
-                genome.vigilance_horizon,
-                genome.gamma,
-                usual_keep=1.0 - genome.slow_rate,
-                outcome=genome.vigilance_outcome,
-            ),
+            vigilance=SourceVigilance.of(genome),
             progress=ProgressTest(genome.progress_window, genome.progress_z),
         )
 
