@@ -234,3 +234,12 @@ def test_surprise_fires_on_under_one_block_in_a_hundred_of_stationary_heavy_tail
         telemetry.on_predictions(errors, [0.1] * 32, [1.0] * 32)
         surprised += telemetry.surprise > 3.0
     assert surprised < 20, surprised
+
+
+def test_a_telemetry_saved_with_the_retired_per_transition_moments_still_loads():
+    """Lives saved before surprise became a block's carry `error_moments`: it is skipped."""
+    saved = make_telemetry().state_dict()
+    saved["error_moments"] = {"mean": 1.0, "var": 0.5, "count": 10}
+    telemetry = make_telemetry()
+    telemetry.load_state_dict(saved)
+    assert not hasattr(telemetry, "error_moments")

@@ -39,7 +39,7 @@ import math
 from collections.abc import Callable, Mapping
 
 from lifelong.genome import Genome
-from lifelong.vigilance import SourceVigilance
+from lifelong.vigilance import SourceVigilance, content_weights
 
 MODES = ("ignored", "vigilant", "credulous", "oracle")
 CREDULOUS = 0.99  # the confidence blind belief gives every source
@@ -89,8 +89,7 @@ def checked(trust: float, claimed: int, own: list[float], content: float) -> flo
     n = len(own)
     if content <= 0.0 or n < 2 or not 0 <= claimed < n:
         return trust
-    best = max(own)
-    weight = [math.exp(content * max(-3.0, v - best)) for v in own]
+    weight = content_weights(own, content)
     said = trust * weight[claimed]
     elsewhere = (1.0 - trust) / (n - 1) * (sum(weight) - weight[claimed])
     return said / (said + elsewhere) if said + elsewhere > 0 else trust

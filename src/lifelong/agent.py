@@ -44,7 +44,6 @@ from lifelong.grounding import MessageGrounding
 from lifelong.modes import ROUTES, Mode
 from lifelong.signals import ModeReturns, Telemetry
 from lifelong.systems.control import Controller, MetaAction
-from lifelong.vigilance import SourceVigilance
 from lifelong.worlds.messages import MESSAGES, TRUTH, go_claims
 
 COUNTERS = (
@@ -172,8 +171,7 @@ class Agent:
         listens = advice != "ignored" and takes_advice and not actions.continuous
         self.advisor: Advisor | None = None
         self.grounding: MessageGrounding | None = None  # what each message has come to mean
-        if listens:
-            self.telemetry.vigilance = SourceVigilance.of(genome)  # every vigilance gene read
+        if listens:  # the telemetry's vigilance reads every vigilance gene (`from_genome`)
             self.advisor = Advisor(advice, genome, self.telemetry.vigilance, actions.width)
             self.grounding = MessageGrounding(seed)
         self.claims: list[tuple[str, int]] = []  # (source, action) advised in the frame in view
@@ -219,24 +217,23 @@ class Agent:
         the advice heard when B's policy acts and the body listens."""
         self.followed, lead = None, None
         acts_by = ROUTES[self.meta.mode].acts_by
+        heard = bool(self.claims) and self.advisor is not None
+        own = self._foresee() if heard else None  # whoever acts, the claims are checked
         if acts_by == "teacher":
             if self.teacher_action is not None:
                 self.followed, lead = self.teacher_source, self.teacher_action
             else:
                 lead = self.noop_action  # nobody to watch: keep still and watch the world
-        elif self.claims and self.advisor is not None and acts_by == "value":
-            own = self._foresee()
+        elif heard and acts_by == "value":
             prior = self.advisor.prior(self.claims, self.message_truth, own)
             return self.mind.act(self.obs, self.meta, None, advice=prior)
-        if self.claims and self.advisor is not None:
-            self._foresee()
         return self.mind.act(self.obs, self.meta, lead)
 
     def _foresee(self) -> list[float] | None:
         """What the agent itself expects of each action, grounded (`grounding.py`), handed to
         source vigilance to check this step's claims against (content vigilance); None where
         the genome does not check content."""
-        if self.grounding is None or self.advisor is None or not self.advisor.reads_content:
+        if not self.advisor.reads_content:
             return None
         own = self.grounding.own(self.actions.width)
         self.telemetry.vigilance.foresee(own)
@@ -255,8 +252,7 @@ class Agent:
             self.telemetry.on_return(mode, value)
         if self.advisor is not None:  # every claim heard is checked, whoever chose the action
             self.telemetry.on_claims(self.claims, action, reward, self.actions.width)
-            if self.grounding is not None:  # what followed each checked step grounds its words
-                self.grounding.learn(self.telemetry.vigilance.judged())
+            self.grounding.learn(self.telemetry.vigilance.judged())  # what followed grounds words
         self._perceive(obs, info)
         self.telemetry.on_world_step(reward, info.get("body"), self.teacher_source, self.followed)
         self.counters["env_steps"] += 1
@@ -307,8 +303,7 @@ class Agent:
         self.obs = obs
         if self.advisor is not None:
             self.claims = go_claims(info.get(MESSAGES), self.actions.width)
-            if self.grounding is not None:
-                self.grounding.hear(self.claims)
+            self.grounding.hear(self.claims)
             if self.advisor.mode == "oracle":
                 self.message_truth = info.get(TRUTH)
             self.telemetry.on_heard([source for source, _ in self.claims])

@@ -24,6 +24,7 @@ next window closes.
 from __future__ import annotations
 
 import math
+from statistics import fmean, variance
 from typing import Any
 
 BLOCKS = 20  # blocks per window: enough for the t statistic, long enough to be independent
@@ -69,8 +70,8 @@ class ProgressTest:
 
     def _close_window(self) -> None:
         if self.previous:
-            before, now = _mean(self.previous), _mean(self.current)
-            spread = math.sqrt((_variance(self.previous) + _variance(self.current)) / BLOCKS)
+            before, now = fmean(self.previous), fmean(self.current)
+            spread = math.sqrt((variance(self.previous) + variance(self.current)) / BLOCKS)
             self.statistic = (before - now) / spread if spread > 0 else 0.0
             significant = abs(self.statistic) > self.z and before > 0
             self.value = (before - now) / before if significant else 0.0
@@ -93,13 +94,3 @@ class ProgressTest:
         self.current = [float(x) for x in state["current"]]
         self.previous = [float(x) for x in state["previous"]]
         self.value, self.statistic = float(state["value"]), float(state["statistic"])
-
-
-def _mean(xs: list[float]) -> float:
-    return sum(xs) / len(xs)
-
-
-def _variance(xs: list[float]) -> float:
-    """Unbiased sample variance."""
-    m = _mean(xs)
-    return sum((x - m) ** 2 for x in xs) / max(len(xs) - 1, 1)

@@ -134,7 +134,7 @@ class MetaState:
 
     prediction_error_fast: float = 0.0  # EMA (fast rate) of A's one-step latent error
     prediction_error_slow: float = 0.0  # EMA (slow rate) of the same error
-    surprise: float = 0.0  # largest z-score of A's errors in the newest measured block
+    surprise: float = 0.0  # z-score of the newest measured block's worst error among blocks
     disagreement: float = 0.0  # fast EMA of the ensemble's variance across members
     learning_progress: float = 0.0  # significant relative fall of error per window (progress.py)
     reward_rate: float = 0.0  # fast EMA of extrinsic reward per world step
@@ -225,7 +225,6 @@ class Telemetry:
     ) -> None:
         self.error_fast = EMA(fast_rate)
         self.error_slow = EMA(slow_rate)
-        self.error_moments = RunningMoments(slow_rate)
         # Surprise compares a block's worst error with earlier blocks' worst (`on_predictions`),
         # over about 20 blocks at the default slow rate.
         self.block_worst = RunningMoments(min(1.0, 10 * slow_rate))
@@ -340,13 +339,12 @@ class Telemetry:
         """One new measurement of A's error on fresh experience (not on replay).
 
         `copy_last` is the error of predicting no change, the floor any world model must beat.
+        Surprise is a block's, not one measurement's (`on_predictions`).
         """
         if math.isfinite(copy_last):
             self.copy_last_slow.update(copy_last)
         if not (math.isfinite(error) and math.isfinite(disagreement)):
             return
-        self.surprise = self.error_moments.zscore(error)
-        self.error_moments.update(error)
         self.error_fast.update(error)
         self.error_slow.update(error)
         self.progress.add(error, copy_last)
@@ -472,6 +470,8 @@ class Telemetry:
 
     def load_state_dict(self, state: dict) -> None:
         for name, value in state.items():
+            if name in _RETIRED:
+                continue
             current = getattr(self, name)
             if isinstance(current, _SAVED):
                 current.load_state_dict(value)
@@ -479,5 +479,8 @@ class Telemetry:
                 setattr(self, name, value)
 
 
+# Signals a life saved before them carried and today's telemetry no longer keeps: the
+# per-transition error moments, whose z-score was surprise until surprise became a block's.
+_RETIRED = frozenset({"error_moments"})
 # What `Telemetry.state_dict` saves through its own `state_dict`, found by type.
 _SAVED = (EMA, RunningMoments, TrustLedger, ChangeDetector, SourceVigilance, ProgressTest)

@@ -117,6 +117,15 @@ class ForgetfulMean:
         self.weight, self.mean, self.spread = (float(v) for v in state)
 
 
+def content_weights(own: list[float], content: float) -> list[float]:
+    """How far the agent's own expectation of each action (`own`, in deviations of the return)
+    leaves it open to being the right one: exp(-content x d) for an action expected d
+    deviations below the best (d capped at 3). Content vigilance reads it when checking claims
+    (`SourceVigilance.posterior`) and when advice moves B (`advice.checked`)."""
+    best = max(own)
+    return [math.exp(content * max(-3.0, v - best)) for v in own]
+
+
 MAX_RUNS = 32  # run-length hypotheses kept per source (the least likely beyond are dropped)
 YOUNG = 8  # the newest run-length hypotheses, kept whatever their probability
 NEGLIGIBLE = 1e-6  # a run-length hypothesis less likely than this is dropped
@@ -230,8 +239,7 @@ class SourceVigilance:
         with content vigilance, the agent's own expectation of each action (`own`)."""
         belief = [1.0] * n
         if own is not None and self.content > 0.0:
-            best = max(own)
-            belief = [math.exp(self.content * max(-3.0, v - best)) for v in own]
+            belief = content_weights(own, self.content)
         for source, claimed in claims:
             theta = min(0.999, max(0.001, self.trust(source)))
             elsewhere = (1.0 - theta) / (n - 1) if n > 1 else 0.0
