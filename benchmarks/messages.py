@@ -52,7 +52,7 @@ import yaml
 
 import lifelong
 from lifelong.errors import UserError
-from lifelong.genome import Genome
+from lifelong.genome import SMALL, Genome
 from lifelong.metrics import iqm, spearman
 from lifelong.protocol import parse_seeds
 from lifelong.worlds import make_world
@@ -62,22 +62,6 @@ TURNCOAT = "turncoat(at=300)"
 LIARS = "liar|liar"
 SOURCES = (MIXED, TURNCOAT, LIARS)
 AGENTS = ("abm", "abm_oracle", "abm_credulous", "abm_deaf")
-# The tests' small genome (tests/conftest.py's TINY, with sleep off as tests/test_messages.py).
-SMALL = dict(
-    latent_dim=16,
-    hidden_dim=32,
-    q_hidden=32,
-    ensemble_size=4,
-    batch_size=8,
-    replay_ratio=0.25,
-    warmup=64,
-    memory_recent=2_000,
-    memory_longterm=100,
-    sleep_rules=0,
-    sleep_rise=0.01,
-    sleep_fall=0.1,
-    min_dwell=8,
-)
 
 
 @dataclass

@@ -12,27 +12,14 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from lifelong.genome import Genome  # noqa: E402
+from lifelong.genome import SMALL, Genome  # noqa: E402
 from lifelong.systems.observation import world_model_loss  # noqa: E402
 
 torch.set_num_threads(1)
 
-# Small networks, early learning and quick sleep so a few hundred steps exercise every path.
-TINY = dict(
-    latent_dim=16,
-    hidden_dim=32,
-    q_hidden=32,
-    ensemble_size=4,
-    batch_size=8,
-    replay_ratio=0.25,
-    warmup=64,
-    memory_recent=2_000,
-    memory_longterm=100,
-    sleep_rules=1,  # off by default; on here so that lives in tests sleep
-    sleep_rise=0.01,
-    sleep_fall=0.1,
-    min_dwell=8,
-)
+# Small networks, early learning and quick sleep so a few hundred steps exercise every path:
+# the library's small overlay with sleep, off by default, on so that lives in tests sleep.
+TINY = {**SMALL, "sleep_rules": 1}
 
 
 def train_a_alone(system, obs, action, alive, reward=None):

@@ -101,6 +101,25 @@ CONTINUOUS_CHANGES: dict[str, float] = {
 }
 
 
+# A small agent for tests and quick experiments, as genome changes (an overlay on the newborn):
+# small networks, early learning and quick sleep pressure, so a few hundred steps exercise every
+# path. tests/conftest.py's TINY is this with sleep on; benchmarks/messages.py lives with it.
+SMALL: dict[str, Any] = dict(
+    latent_dim=16,
+    hidden_dim=32,
+    q_hidden=32,
+    ensemble_size=4,
+    batch_size=8,
+    replay_ratio=0.25,
+    warmup=64,
+    memory_recent=2_000,
+    memory_longterm=100,
+    sleep_rise=0.01,
+    sleep_fall=0.1,
+    min_dwell=8,
+)
+
+
 @dataclass(frozen=True)
 class Genome:
     # --- System M: when to switch modes -------------------------------------------------------
