@@ -10,9 +10,10 @@ three sets of sources: a reliable, a noisy (p=0.5: right 60% of the time with 5 
 lying one; one turncoat (reliable for 300 steps, then a liar); and two liars. The agents:
 `abm` trusts each source as its claims earn it, `abm_oracle` is told each source's true
 reliability (the ceiling of listening), `abm_credulous` believes every source (trust 0.99) and
-`abm_deaf` ignores them (the floor). The genome is the tests' small one (tests/conftest.py's
-TINY, sleep off), or with `--full` the newborn's, with `--gene` changes on top (how settings
-are chosen: on seeds 0-4, before the report's seeds 100-109). One process, one thread.
+`abm_deaf` ignores them (the floor). The genome is the small overlay (`lifelong.genome.SMALL`,
+the tests' TINY without sleep), or with `--full` the newborn's, with `--gene` changes on top
+(how settings are chosen: on seeds 0-4, before the report's seeds 100-109). One process, one
+thread.
 
 Printed:
 
