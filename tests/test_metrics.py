@@ -537,3 +537,24 @@ def test_a_schedules_mode_switches_are_not_detections():
     by_timer = m.summarize_life(records, events, explore_as_alarm=False)
     assert by_m["detection_delay_median"] is not None
     assert by_timer["detection_delay_median"] is None and by_timer["missed"] is None
+
+
+def test_trailing_rate_weighs_records_by_the_steps_they_cover():
+    steps = np.array([250, 500, 1000, 1250])  # one record twice as wide as the others
+    curve = np.array([0.0, 1.0, 0.5, 1.0])
+    rate = m.trailing_rate(steps, curve, window=1000)
+    assert np.isnan(rate[:2]).all()  # less than a whole window lived
+    assert rate[2] == pytest.approx((0.0 * 250 + 1.0 * 250 + 0.5 * 500) / 1000)
+    assert rate[3] == pytest.approx((1.0 * 250 + 0.5 * 500 + 1.0 * 250) / 1000)
+
+
+def test_time_to_threshold_needs_the_rate_held_not_a_lucky_spell():
+    steps = np.arange(250, 20_001, 250)
+    curve = np.zeros(steps.size)
+    curve[(steps > 2000) & (steps <= 3000)] = 1.0  # a lucky thousand steps, then back down
+    curve[steps > 8000] = 0.6  # the skill, kept
+    # The spell reaches 1.0 at step 3,000 but does not last; from 9,000 the rate is 0.6 and holds.
+    assert m.time_to_threshold(steps, curve, 0.5) == 9000
+    assert m.time_to_threshold(steps, curve, 0.7) is None  # never held above 0.7
+    # Reached too late to be held for 5,000 steps before the life ends: not reached.
+    assert m.time_to_threshold(steps, np.where(steps > 17_000, 1.0, 0.0), 0.5) is None

@@ -5,7 +5,7 @@ Pure functions on numpy arrays and on the plain records and events a life writes
 figure is computed in one place only. Every name is importable from here; the modules, by job:
 
     common       conventions (records as bins, windows (a, b], NaN and None) and shared helpers
-    curves       lifetime average reward (AUC), the EWMA, reward per regime
+    curves       lifetime average reward (AUC), the EWMA, reward per regime, time-to-threshold
     changes      change points; drop, recovery and regret on the records; forgetting; transfer
     recovery     recovery and regret after a change on the records' fine bins (change-aligned)
     networks     System A/B: dormant units, effective rank, linear probe, Spearman calibration
@@ -30,7 +30,15 @@ from lifelong.metrics.changes import (
     forward_transfer,
     recovery_trend,
 )
-from lifelong.metrics.curves import auc, ewma, life_records, per_regime, reward_curve
+from lifelong.metrics.curves import (
+    auc,
+    ewma,
+    life_records,
+    per_regime,
+    reward_curve,
+    time_to_threshold,
+    trailing_rate,
+)
 from lifelong.metrics.networks import dormant_fraction, effective_rank, linear_probe_r2, spearman
 from lifelong.metrics.recovery import (
     ALIGN_AFTER,
@@ -86,5 +94,7 @@ __all__ = [
     "spearman",
     "summarize_life",
     "switches_per_1e4",
+    "time_to_threshold",
     "time_per_mode",
+    "trailing_rate",
 ]

@@ -1,8 +1,9 @@
 """Reward curves: METRICS.md "Continuing life", item "Lifetime average reward (AUC)".
 
 The lifetime average (`auc`), the exponentially weighted reward (`ewma`), the mean reward per
-regime (`per_regime`, the random agent's floor in a bench), and how a life's records are read
-into the curve p(t) every other figure uses (`life_records`, `reward_curve`). Conventions: see
+regime (`per_regime`, the random agent's floor in a bench), how a life's records are read into
+the curve p(t) every other figure uses (`life_records`, `reward_curve`), and how soon a life
+reaches a reward rate and keeps it (`trailing_rate`, `time_to_threshold`). Conventions: see
 `lifelong.metrics.common`.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from lifelong.metrics.common import as_floats, check_steps, record_widths
+from lifelong.metrics.common import as_floats, check_steps, in_window, record_widths
 
 
 def auc(curve: np.ndarray) -> float:
@@ -98,3 +99,38 @@ def per_regime(steps: np.ndarray, curve: np.ndarray, regimes: Sequence[Any]) -> 
         acc[0] += width * p
         acc[1] += width
     return {regime: s / w for regime, (s, w) in totals.items() if w > 0}
+
+
+def trailing_rate(steps: np.ndarray, curve: np.ndarray, window: int) -> np.ndarray:
+    """At each record, the mean reward per step over the last `window` world steps (each record
+    weighted by its width); NaN until a whole window has been lived or where a bin is NaN."""
+    steps, curve = as_floats(steps), as_floats(curve)
+    check_steps(steps, curve)
+    widths = record_widths(steps)
+    reward = np.concatenate([[0.0], np.cumsum(curve * widths)])
+    lived = np.concatenate([[0.0], steps])
+    starts = np.searchsorted(lived, steps - window, side="left")
+    whole = steps - window >= 0
+    covered = steps - lived[starts]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = (reward[1:] - reward[starts]) / covered
+    return np.where(whole & (covered > 0), rate, math.nan)
+
+
+def time_to_threshold(
+    steps: np.ndarray, curve: np.ndarray, threshold: float, window: int = 1000, hold: int = 5000
+) -> int | None:
+    """Time-to-threshold in world steps (METRICS.md): the first record step at which the
+    `window`-step reward rate is at or above `threshold` and stays there for the next `hold`
+    steps; None if the life never gets there (or ends before the hold is over).
+
+    Why a hold: a lucky spell of a thousand steps is not a skill; the rate must keep up."""
+    steps = as_floats(steps)
+    rate = trailing_rate(steps, curve, window)
+    above = rate >= threshold  # NaN compares False
+    last = steps[-1] if steps.size else 0.0
+    for i in np.flatnonzero(above):
+        held = in_window(steps, steps[i] - 1e-9, steps[i] + hold)
+        if steps[i] + hold <= last and bool(above[held].all()):
+            return int(steps[i])
+    return None
