@@ -253,3 +253,17 @@ def test_with_a_shared_target_a_predicts_the_latents_b_bootstraps_from():
             keep_terms=expected,
         )
     assert torch.allclose(terms["a_prediction"], genome.model_weight * expected["prediction"])
+
+
+def test_with_a_shared_target_a_measures_its_errors_against_b_s_slow_latents():
+    """After a learning step A's target encoder is a copy of B's slow one, so the errors M reads
+    (and the actions A infers) are in the latent space A learns to predict; without the shared
+    target it follows the online encoder."""
+    shared, _ = grown("a_plus_b", steps=80, shared_target=1)
+    own, _ = grown("a_plus_b", steps=80, shared_target=0)
+    for agent, follows in ((shared, shared.mind.b.target_encoder), (own, own.mind.b.encoder)):
+        assert agent.mind.counters["updates_a"] > 0
+        pairs = zip(agent.mind.a.target_encoder.parameters(), follows.parameters(), strict=True)
+        assert all(torch.equal(mine, theirs) for mine, theirs in pairs)
+    distinct = zip(shared.mind.b.target_encoder.parameters(), shared.mind.b.encoder.parameters())
+    assert not all(torch.equal(slow, online) for slow, online in distinct)

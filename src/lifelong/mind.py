@@ -359,7 +359,7 @@ class ABMMind:
         if "b_intrinsic_spread" in info:
             self.b.track_intrinsic_scale(info["b_intrinsic_spread"])
         if self.a is not None:
-            self.a.update_target()
+            self.a.update_target(self.b.target_encoder if g.shared_target else None)
         if a_learns:
             self._record_update("updates_a", info)
         self._record_update("updates_b", info)

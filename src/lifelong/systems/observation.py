@@ -404,8 +404,9 @@ class SystemA(nn.Module):
 
     @torch.no_grad()  # not inference_mode: B's update trains on these
     def embed(self, obs: Tensor) -> Tensor:
-        """The target encoder's latents of observations (N, ...): what A predicts, and what B's
-        returns bootstrap from. B acts on the online encoder (`Agent.b_input`)."""
+        """The target encoder's latents of observations (N, ...): what A predicts (B's slow
+        latents, which B bootstraps from, with `shared_target`). B acts on the online encoder
+        (`Agent.b_input`)."""
         return self.target_encoder(obs)
 
     @torch.no_grad()
@@ -422,23 +423,28 @@ class SystemA(nn.Module):
         self.target_variance.lerp_(variance, rate)
 
     @torch.no_grad()
-    def update_target(self) -> None:
-        """Move the target encoder towards the online one, bias-corrected early in life.
+    def update_target(self, shared: nn.Module | None = None) -> None:
+        """Move the target encoder towards the online one, bias-corrected early in life; or,
+        given B's slow encoder `shared` (`shared_target`: A learns to predict its latents),
+        copy that, so that A's errors are measured, and its actions inferred, in the latent
+        space it learns to predict.
 
         The rate is max(target_rate, 1 / (n + 1)) at the n-th update: until 1 / target_rate
         updates the target is the plain average of every online encoder so far, so it is never
         dominated by the random weights of birth (the online and target latents of a young agent
         would otherwise disagree by orders of magnitude).
 
-        The default rate is 1: the target is the online encoder itself, without gradient, as in
-        TD-MPC2. A's predictions are then made and scored in one latent space, which matters
-        because PLAN, IMAGINE and curiosity feed them back into A and B: in the Nursery the full
-        agent gained in 5 of 5 lives over a slow average (docs/benchmarks.md).
+        Without a shared target the default rate is 1: the target is the online encoder itself,
+        without gradient, as in TD-MPC2. A's predictions are then made and scored in one latent
+        space, which matters because PLAN, IMAGINE and curiosity feed them back into A and B: in
+        the Nursery the full agent gained in 5 of 5 lives over a slow average. B's slow target
+        (SPR) won on fresh seeds since, for `abm` too (docs/benchmarks.md, issue 26).
         """
         n = int(self.target_updates.item())
-        rate = max(self.genome.target_rate, 1.0 / (n + 1))
+        rate = 1.0 if shared is not None else max(self.genome.target_rate, 1.0 / (n + 1))
+        source = self.encoder if shared is None else shared
         torch._foreach_lerp_(
-            list(self.target_encoder.parameters()), list(self.encoder.parameters()), rate
+            list(self.target_encoder.parameters()), list(source.parameters()), rate
         )
         self.target_updates += 1
 
