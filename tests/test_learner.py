@@ -265,5 +265,6 @@ def test_with_a_shared_target_a_measures_its_errors_against_b_s_slow_latents():
         assert agent.mind.counters["updates_a"] > 0
         pairs = zip(agent.mind.a.target_encoder.parameters(), follows.parameters(), strict=True)
         assert all(torch.equal(mine, theirs) for mine, theirs in pairs)
-    distinct = zip(shared.mind.b.target_encoder.parameters(), shared.mind.b.encoder.parameters())
+    b = shared.mind.b
+    distinct = zip(b.target_encoder.parameters(), b.encoder.parameters(), strict=True)
     assert not all(torch.equal(slow, online) for slow, online in distinct)

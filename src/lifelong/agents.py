@@ -146,7 +146,6 @@ AGENTS: dict[str, AgentEntry] = {
     ),
     "oracle": AgentEntry(
         "the world's scripted oracle, reading its truth: the ceiling of the headroom",
-        acts_in=("Discrete",),
         loop="oracle",
     ),
     "sb3_dqn": AgentEntry(

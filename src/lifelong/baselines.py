@@ -40,6 +40,7 @@ from lifelong.modes import Mode
 from lifelong.records import Recorder
 from lifelong.signals import MetaState
 from lifelong.systems.control import MetaAction, meta_action
+from lifelong.worlds.oracles import controller_for
 
 # --- Controllers that replace System M -----------------------------------------------------------
 
@@ -337,14 +338,19 @@ class BanditMind(RandomMind):
 # Shift kinds under which a world's oracle would be wrong: permuted actions make its moves
 # others, a flipped reward makes its best the worst. Its score would then be no ceiling.
 ORACLE_UNDONE = ("actions", "reward_flip")
-WITH_ORACLES = "nursery and its presets (nursery-small, nursery-hard, nursery(...)), bandit"
+WITH_ORACLES = (
+    "nursery and its presets (nursery-small, nursery-hard, nursery(...)), bandit, lure,"
+    " gym:Pendulum-v1"
+)
 
 
 def oracle_for(env: gym.Env, world: str = "this world") -> Callable[[], Any]:
     """The world's scripted oracle: a callable of no arguments giving the action for the next
     step. A world offers one by a `scripted_oracle()` method returning it (the Nursery's
-    `nursery_oracle.NurseryOracle`) or by an `oracle_action()` method (the bandit's best arm),
-    found through any wrappers. A world without one, or with a wrapper that undoes it
+    `nursery_oracle.NurseryOracle`) or by an `oracle_action()` method (the bandit's best arm,
+    the lure's best move, a gain shift's inversion of the oracle beneath), found through any
+    wrappers; a Gymnasium task with a scripted controller (`worlds.oracles.controller_for`:
+    Pendulum) has that one. A world without one, or with a wrapper that undoes it
     (`ORACLE_UNDONE`), is a one-line UserError naming the worlds that have one."""
     layer = env
     while isinstance(layer, gym.Wrapper):
@@ -363,6 +369,9 @@ def oracle_for(env: gym.Env, world: str = "this world") -> Callable[[], Any]:
             continue
         if callable(found):
             return found() if name == "scripted_oracle" else found
+    controller = controller_for(env)
+    if controller is not None:
+        return controller
     raise UserError(
         f"agent 'oracle' needs a world with a scripted oracle; {world} has none."
         f" Worlds with an oracle: {WITH_ORACLES}"

@@ -45,6 +45,8 @@ from lifelong.agents import ABLATED, BOTH, check_fits, entry, split_ablation
 from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
+from lifelong.needs import NEEDS, OPTIONAL, pairs
+from lifelong.needs import worlds as needs_worlds
 from lifelong.protocol import (
     NORMALISED,
     choose_reference,
@@ -71,12 +73,15 @@ class Suite:
     # (lifelong.metrics.recovery).
     change_window: tuple[int, int] = (metrics.ALIGN_BEFORE, metrics.ALIGN_AFTER)
     # A ceiling per world spec proved from the world's rules: normalised scores are then the
-    # share of the headroom between random and it (`protocol.normalise`). None of the suites
-    # has one: a world with a scripted oracle (the Nursery) gets its ceiling from the `oracle`
-    # agent's lives in the bench instead (`ceilings_of`), measured on the same seeds, since
-    # the oracle's score moves with the world's settings. Other worlds are normalised by the
-    # best baseline's AUC.
+    # share of the headroom between random and it (`protocol.normalise`). Only the lure's are
+    # (`LURE_CEILINGS`): a world with a scripted oracle (the Nursery, MiniGrid, Pendulum) gets
+    # its ceiling from the `oracle` agent's lives in the bench instead (`ceilings_of`),
+    # measured on the same seeds, since the oracle's score moves with the world's settings.
+    # Other worlds are normalised by the best baseline's AUC.
     ceilings: Mapping[str, float] = field(default_factory=dict, hash=False)
+    # Named groups of the suite's worlds: `--worlds NAME` runs a group (the `needs` suite's pairs
+    # of a need world and its twin, `needs.pairs`), where specs are too alike to pick by a part.
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
 
 NURSERY_AGENTS = (
@@ -90,6 +95,13 @@ NURSERY_AGENTS = (
     "random",
     "sb3_dqn",
 )
+
+# The `needs` suite's agents: the full agent, the one without M, M's timing without its reasons,
+# and the floor and ceiling of the headroom. Each family's ablation runs on its own pair
+# (`lifelong needs` prints the commands) rather than on every world.
+NEEDS_AGENTS = ("abm", "a_plus_b", "timer_m", "random_m", "random", "oracle")
+# The lure's ceiling is proved from its rules: each reward takes at least its distance in moves.
+LURE_CEILINGS = {"lure": 0.2, "lure(lure=0, distance=1)": 1.0}
 
 SUITES: dict[str, Suite] = {
     "nursery": Suite(
@@ -153,6 +165,25 @@ SUITES: dict[str, Suite] = {
         agents=("abm", "b_only", "random", "sw_ucb", "cusum_ucb"),
         about="a piecewise-stationary 5-armed Bernoulli bandit: the smallest test of detection",
     ),
+    "needs": Suite(
+        worlds=needs_worlds(NEEDS),
+        steps=30_000,
+        quick_steps=3_000,
+        agents=NEEDS_AGENTS,
+        about="each family of M's rules in a world that needs it and a stationary twin where it"
+        " should stay quiet (`lifelong needs` lists them)",
+        ceilings=LURE_CEILINGS,
+        groups=pairs(NEEDS),
+    ),
+    "needs-mujoco": Suite(
+        worlds=needs_worlds(OPTIONAL),
+        steps=30_000,
+        quick_steps=2_000,
+        agents=tuple(agent for agent in NEEDS_AGENTS if agent != "oracle"),
+        about="the needs table's MuJoCo pair: HalfCheetah whose actuator gains are redrawn"
+        " (needs lifelong[mujoco])",
+        groups=pairs(OPTIONAL),
+    ),
     "ablations": Suite(
         worlds=("nursery",),
         steps=50_000,
@@ -211,15 +242,22 @@ def plan(
 
 
 def select_worlds(suite_name: str, suite: Suite, terms: list[str] | None) -> tuple[str, ...]:
-    """The suite's worlds whose spec contains one of `terms` (case-insensitive); all without."""
+    """The suite's worlds whose spec contains one of `terms` (case-insensitive), or that a term
+    names as a group (`Suite.groups`); all without."""
     if not terms:
         return suite.worlds
-    matches = {term: {w for w in suite.worlds if term.lower() in w.lower()} for term in terms}
+    matches = {
+        term: set(suite.groups[term])
+        if term in suite.groups
+        else {w for w in suite.worlds if term.lower() in w.lower()}
+        for term in terms
+    }
     for term, worlds in matches.items():
         if not worlds:
+            groups = f"; groups: {', '.join(suite.groups)}" if suite.groups else ""
             raise UserError(
                 f"--worlds {term!r} matches none of {suite_name}'s worlds:"
-                f" {', '.join(suite.worlds)}"
+                f" {', '.join(suite.worlds)}{groups}"
             )
     return tuple(w for w in suite.worlds if any(w in worlds for worlds in matches.values()))
 
@@ -423,7 +461,7 @@ def _check_fits(agents: list[str], worlds: tuple[str, ...]) -> None:
     """Refuse an agent that cannot act in one of the suite's worlds (DQN or a bandit in a Box,
     SAC in a Discrete, the oracle in a world without one), before anything is written; only
     when such an agent is asked, as it builds each world."""
-    if all(entry(agent).acts_in == BOTH for agent in agents):
+    if all(entry(agent).acts_in == BOTH and entry(agent).loop != "oracle" for agent in agents):
         return
     from lifelong.baselines import oracle_for
     from lifelong.policies import load_policy

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # a test keeps the two lists the same.
 SUITE_NAMES = (
     "nursery", "minatar-continual", "minigrid-noisytv", "control-shifts", "pendulum-shifts",
-    "mujoco-shifts", "bandits", "ablations",
+    "mujoco-shifts", "bandits", "needs", "needs-mujoco", "ablations",
 )  # fmt: skip
 
 
@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worlds", help="list the worlds")
     commands.add_parser("agents", help="list the agents: who can live, in which actions and loop")
+    commands.add_parser(
+        "needs",
+        help="list the needs table: each family of M's rules, a world that needs it, a twin",
+    )
 
     check = commands.add_parser("check-world", help="check a world against the contract")
     check.add_argument("spec", help="world spec, e.g. gym:CartPole-v1+noisy_tv")
@@ -189,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             return _worlds()
         if args.command == "agents":
             return _agents()
+        if args.command == "needs":
+            return _needs()
         if args.command == "check-world":
             return _check_world(args)
     except UserError as error:
@@ -418,6 +424,14 @@ def _agents() -> int:
     for line in describe():
         print(line)
     print("ablations: abm-no_<family>[+<family>...], System M without those rule families")
+    return 0
+
+
+def _needs() -> int:
+    from lifelong.needs import table_lines
+
+    for line in table_lines():
+        print(line)
     return 0
 
 

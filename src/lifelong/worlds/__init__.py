@@ -7,6 +7,7 @@ thing on the command line, in config.yaml, in benchmarks and in tests. The gramm
     base                        what it builds
     nursery, nursery-small, ... Nursery(**PRESETS[name], **params), the built-in continuing world
     bandit                      PiecewiseBandit(**params), arms whose best one changes by segments
+    lure                        Lure(**params), a small reward by the start, a large one beyond
     gym:ID                      gymnasium.make(ID, **params), through the array adapter
                                 (discrete or bounded continuous actions; MuJoCo ids such as
                                 HalfCheetah-v5 need the optional `mujoco` package)
@@ -38,6 +39,7 @@ from lifelong.errors import UserError
 from lifelong.worlds import nursery as nursery_module
 from lifelong.worlds.adapters import MINATAR_GAMES, ArrayWorld, MinAtarWorld, needs
 from lifelong.worlds.bandit import PiecewiseBandit
+from lifelong.worlds.lure import Lure
 from lifelong.worlds.mujoco_worlds import is_mujoco_entry_point
 from lifelong.worlds.nursery import Nursery
 from lifelong.worlds.spec import SPEC_FILE_SUFFIXES, Part, WorldSpec, load_spec_file, parse_spec
@@ -81,6 +83,11 @@ def _nursery(name: str, params: dict[str, Any]) -> gym.Env:
 def _bandit(name: str, params: dict[str, Any]) -> gym.Env:
     _check_params(f"world {name!r}", params, PiecewiseBandit)
     return _construct(f"world {name!r}", PiecewiseBandit, **params)
+
+
+def _lure(name: str, params: dict[str, Any]) -> gym.Env:
+    _check_params(f"world {name!r}", params, Lure)
+    return _construct(f"world {name!r}", Lure, **params)
 
 
 def _gym(env_id: str, params: dict[str, Any], prefix: str = "gym") -> gym.Env:
@@ -157,6 +164,11 @@ _BASES: dict[str, tuple[Callable[[str, dict[str, Any]], gym.Env], str]] = {
 _BASES["bandit"] = (
     _bandit,
     "Bernoulli arms whose best arm changes each segment (arms=5, every=1000, pareto=shape)",
+)
+_BASES["lure"] = (
+    _lure,
+    "a lure next to the start, a goal `distance` moves on: planning pays (size, distance, lure,"
+    " goal, patience)",
 )
 _BASES["sequence"] = (_sequence, "tasks=A|B|... one after another (every=N steps, see wrappers)")
 

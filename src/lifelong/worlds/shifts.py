@@ -1,15 +1,16 @@
 """``shift``: one wrapper name, several kinds of change on a schedule.
 
 What actions do (a fresh permutation), how observations are laid out (permuted channels or
-features), the sign or scale of reward, or one physical parameter of a classic-control or MuJoCo
-world.
+features), the sign or scale of reward, one physical parameter of a classic-control or MuJoCo
+world, or the gains of a continuous body's actuators (``kind=gains``: each change redraws every
+actuator's gain, its sign and size, so the change costs reward whichever way it goes).
 Each kind is a small subclass of `_Scheduled`, which owns the schedule, the regime counter, the
 ``info["shift"]`` tag and the saved state; ``shift(env, kind=..., ...)`` picks the kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -25,6 +26,7 @@ from gymnasium.envs.classic_control import (
 
 from lifelong.errors import UserError
 from lifelong.worlds.mujoco_worlds import MUJOCO_KINDS, MujocoPhysics, is_mujoco
+from lifelong.worlds.oracles import controller_for
 from lifelong.worlds.params import discrete, finite
 from lifelong.worlds.schedule import Schedule
 from lifelong.worlds.state import (
@@ -61,6 +63,7 @@ class _Scheduled(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._action_start = 0
         self._obs_perm: np.ndarray | None = None
         self._factor: float | None = None
+        self._action_fn: Callable[[Any], Any] | None = None  # continuous actions, transformed
         self._tag = ""
         self._inner_key: Any = _NO_KEY  # the last regime reported from below, and its tag
         self._inner_tag = ""
@@ -110,6 +113,8 @@ class _Scheduled(gym.Wrapper, gym.utils.RecordConstructorArgs):
         action_map = self._action_map
         if action_map is not None:
             action = action_map[int(action) - self._action_start]
+        elif self._action_fn is not None:
+            action = self._action_fn(action)
         obs, reward, terminated, truncated, info = self.env.step(action)
         perm = self._obs_perm
         if perm is not None:
@@ -244,6 +249,89 @@ class RewardShift(_Scheduled):
         self._factor = self.factor if self.regime % 2 else None
 
 
+class GainShift(_Scheduled):
+    """Each actuator of a continuous body drives the world with a gain: the action ``a`` becomes
+    ``c + g * (a - c)`` (``c`` the middle of the action's bounds), clipped to the bounds. Regime 0
+    is the body as built (every gain 1); each change redraws every gain, its size log-uniform in
+    [1/scale, scale] and its sign at random, so that at least one actuator's sign flips.
+
+    Why this change rather than a physical parameter: a heavier pole or a slipperier floor can
+    make a world easier as often as harder, so recovering from it mixes recovery with learning a
+    new, perhaps better, skill. A flipped or rescaled actuator leaves the task as it was and
+    makes the body the agent has learned wrong, whichever way the draw goes: reward falls at
+    the change and recovery measures recovery.
+
+    The world's oracle (`oracle_action` beneath, or `oracles.controller_for` the task) keeps its
+    ceiling here: this wrapper inverts its gains around it (an action out of reach at a small
+    gain is clipped, as the body's limits would).
+    """
+
+    kind = "gains"
+
+    def __init__(self, env: gym.Env, schedule: Schedule, scale: float) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, schedule=schedule, scale=scale)
+        space = env.action_space
+        if not (isinstance(space, spaces.Box) and space.is_bounded("both")):
+            raise UserError(
+                f"shift: kind='gains' cannot use {space}; allowed: a bounded Box of continuous"
+                " actions"
+            )
+        if scale < 1.0:
+            raise UserError(f"shift: scale={scale!r} is invalid for kind='gains'; allowed: >= 1")
+        self.scale = scale
+        self.gains = np.ones(space.shape, dtype=np.float64)
+        self._low = np.asarray(space.low, dtype=np.float64)
+        self._high = np.asarray(space.high, dtype=np.float64)
+        self._centre = (self._low + self._high) / 2.0
+        self._dtype = space.dtype
+        super().__init__(env, schedule)
+
+    def _on_regime(self, restart: bool) -> None:
+        if restart:
+            self.gains = np.ones_like(self.gains)
+            return
+        size = np.exp(self._rng.uniform(-1.0, 1.0, self.gains.shape) * np.log(self.scale))
+        while True:
+            signs = self._rng.choice((-1.0, 1.0), self.gains.shape)
+            if np.any(signs != np.sign(self.gains)):  # at least one actuator flips
+                break
+        self.gains = signs * size
+
+    def _refresh(self) -> None:
+        super()._refresh()
+        self._action_fn = self._drive
+
+    def _drive(self, action: Any) -> np.ndarray:
+        """What the body does with `action` under the current gains."""
+        driven = self._centre + self.gains * (np.asarray(action, np.float64) - self._centre)
+        return np.clip(driven, self._low, self._high).astype(self._dtype)
+
+    @property
+    def oracle_action(self) -> Callable[[], np.ndarray] | None:
+        """The world's oracle with these gains inverted around it (None if it has none)."""
+        try:
+            inner = self.env.get_wrapper_attr("oracle_action")
+        except AttributeError:
+            inner = None
+        inner = inner if callable(inner) else controller_for(self.env)
+        if inner is None:
+            return None
+        wanted_of: Callable[[], Any] = inner
+
+        def act() -> np.ndarray:
+            wanted = np.asarray(wanted_of(), dtype=np.float64)
+            action = self._centre + (wanted - self._centre) / self.gains
+            return np.clip(action, self._low, self._high).astype(self._dtype)
+
+        return act
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"gains": self.gains.tolist()}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        self.gains = np.asarray(state["gains"], dtype=np.float64).reshape(self.gains.shape)
+
+
 # kind -> attributes scaled together, for each classic-control world. Acrobot's centre of mass
 # moves with the link's length; CartPole's derived masses are refreshed in `_Attributes.apply`.
 # Pendulum's mass is `mass` (`masspole` is kept as its older name). MountainCarContinuous's
@@ -273,7 +361,7 @@ PHYSICS_KINDS = (
     *(kind for kind in MUJOCO_KINDS if kind not in ("gravity", "mass")),
 )
 REWARD_KINDS = ("reward_flip", "reward_scale")
-SHIFT_KINDS = ("actions", "observations", *REWARD_KINDS, *PHYSICS_KINDS)
+SHIFT_KINDS = ("actions", "observations", *REWARD_KINDS, *PHYSICS_KINDS, "gains")
 
 
 def _physics_table(env: gym.Env) -> dict[str, tuple[str, ...]]:
@@ -295,6 +383,8 @@ def supported_kinds(env: gym.Env) -> list[str]:
     obs = env.observation_space
     if isinstance(obs, spaces.Box) and len(obs.shape) > 0 and obs.shape[-1] >= 2:
         kinds.insert(len(kinds) - 2, "observations")
+    if isinstance(env.action_space, spaces.Box):
+        kinds.append("gains")
     return kinds + _physics_kinds(env)
 
 
@@ -364,17 +454,18 @@ def shift(
 ) -> gym.Wrapper:
     """Change the world on a schedule; ``kind`` says what changes (see ``SHIFT_KINDS``).
 
-    ``scale`` (default 2.0) applies to ``reward_scale`` and the physics kinds only; giving it to
-    another kind is refused because it would silently do nothing.
+    ``scale`` (default 2.0) applies to ``reward_scale``, the physics kinds and ``gains`` (the
+    largest size of a gain, the smallest being 1/scale) only; giving it to another kind is
+    refused because it would silently do nothing.
     """
     if kind not in SHIFT_KINDS:
         raise UserError(f"shift: kind={kind!r} is invalid; allowed: {', '.join(SHIFT_KINDS)}")
     schedule = Schedule(every=every, at=at, pareto=pareto, alpha=alpha, owner="shift")
-    scaled = kind == "reward_scale" or kind in PHYSICS_KINDS
+    scaled = kind in ("reward_scale", "gains") or kind in PHYSICS_KINDS
     if scale is not None and not scaled:
         raise UserError(
             f"shift: scale= does nothing for kind={kind!r}; allowed: scale= only with "
-            f"reward_scale, {', '.join(PHYSICS_KINDS)}"
+            f"reward_scale, gains, {', '.join(PHYSICS_KINDS)}"
         )
     if kind == "actions":
         return ActionShift(env, schedule)
@@ -382,6 +473,8 @@ def shift(
         return ObservationShift(env, schedule)
     if kind == "reward_flip":
         return RewardShift(env, schedule, kind, -1.0)
+    if kind == "gains":
+        return GainShift(env, schedule, finite("shift", "scale", 2.0 if scale is None else scale))
     if kind == "reward_scale":
         return RewardShift(
             env, schedule, kind, finite("shift", "scale", 2.0 if scale is None else scale)

@@ -5,7 +5,8 @@ Gymnasium env into one: ``shift`` changes what actions do, how observations are 
 or scale of reward or the physics of classic-control worlds; ``TaskSequence`` cycles through
 several worlds so that old tasks come back (forgetting becomes measurable); ``noisy_tv`` adds the
 classic trap for prediction-error curiosity; ``teacher`` adds demonstrators of chosen reliability;
-``messages`` adds informants who say which action to take, truthfully or not.
+``messages`` adds informants who say which action to take, truthfully or not; ``nights`` stills
+and darkens the world for long spells, so fresh experience is scarce.
 
 Three conventions hold for all of them:
 
@@ -21,9 +22,9 @@ Three conventions hold for all of them:
   world can be saved (``None`` otherwise).
 
 Each lives in a module of its own: ``shifts`` (with the ``schedule`` they run on), ``sequence``,
-``noisy_tv``, ``teachers``, ``informants`` (``messages``) and ``failure``; what they share is in
-``params`` (parameter checks) and ``state`` (own generators, saved state). This module binds
-them: ``WRAPPERS`` maps the names used in world specs
+``noisy_tv``, ``teachers``, ``informants`` (``messages``), ``nights`` and ``failure``; what they
+share is in ``params`` (parameter checks) and ``state`` (own generators, saved state). This
+module binds them: ``WRAPPERS`` maps the names used in world specs
 (``gym:CartPole-v1+shift(kind=gravity, every=20000)+noisy_tv``) to factories called as
 ``factory(env, **params)``, or ``factory(env, load_policy, **params)`` to hand a teacher the
 loader of saved agents (``make_world`` does; no spec can set it). Any mistake in the
@@ -42,6 +43,7 @@ import gymnasium as gym
 from lifelong.errors import UserError
 from lifelong.worlds.failure import Failure
 from lifelong.worlds.informants import Informants
+from lifelong.worlds.nights import Nights
 from lifelong.worlds.noisy_tv import NoisyTV
 from lifelong.worlds.sequence import TaskSequence
 from lifelong.worlds.shifts import shift
@@ -81,4 +83,5 @@ WRAPPERS: dict[str, Callable[..., gym.Env]] = {
     "failure": _checked("failure", Failure),
     "teacher": _checked("teacher", Teacher),
     "messages": _checked("messages", Informants),
+    "nights": _checked("nights", Nights),
 }
