@@ -1,12 +1,14 @@
+import random
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 from lifelong.genome import Genome
 from lifelong.modes import ROUTES, Mode
-from lifelong.signals import MetaState
-from lifelong.systems.control import MetaController
+from lifelong.signals import MetaState, Telemetry
+from lifelong.systems.control import PLAN_BACKOFF, MetaController
 
 
 def run(controller, state, ticks):
@@ -55,7 +57,7 @@ def test_minimum_dwell_holds_a_mode():
 
 def test_pain_aborts_a_plan_at_once_whatever_the_dwell():
     controller = MetaController(Genome(min_dwell=50, plan_rules=1))
-    planning = MetaState(model_reliability=0.9, plan_advantage=1.0)
+    planning = MetaState(model_reliability=0.9, plan_advantage=1.0, plan_significance=5.0)
     controller.since_imagined = -(10**9)  # no imagining in this test
     assert run(controller, planning, 3) == [Mode.PLAN] * 3
     assert controller.decide(MetaState(pain=0.9)).mode == Mode.EXPLOIT
@@ -85,7 +87,11 @@ def test_rules_pick_modes_from_signals():
         (MetaState(learning_progress=0.3, model_reliability=0.0), Mode.EXPLOIT, "default"),
         (MetaState(change_detected=1.0, stress=0.9), Mode.EXPLORE, "change detected"),
         (MetaState(model_reliability=0.8), Mode.IMAGINE, "model reliable: imagine"),
-        (MetaState(model_reliability=0.3, plan_advantage=5.0), Mode.EXPLOIT, "default"),
+        (
+            MetaState(model_reliability=0.3, plan_advantage=5.0, plan_significance=9.0),
+            Mode.EXPLOIT,
+            "default",
+        ),
         (MetaState(surprise=5.0), Mode.EXPLORE, "surprise"),
         (MetaState(), Mode.EXPLOIT, "default"),
     ]
@@ -163,28 +169,90 @@ def test_news_of_a_change_waits_out_a_dwelling_mode():
 def test_planning_is_admitted_by_its_measured_advantage_or_a_periodic_trial():
     genome = Genome(min_dwell=1, plan_retry=5, plan_margin=0.0, plan_rules=1)
     no_imagine = frozenset({"imagine"})
-    losing = MetaState(model_reliability=0.9, plan_advantage=-0.5)
-    modes = run(MetaController(genome, no_imagine), losing, 13)
+    unsure = MetaState(model_reliability=0.9, plan_advantage=-0.5, plan_significance=-1.0)
+    modes = run(MetaController(genome, no_imagine), unsure, 13)
     assert modes == [Mode.PLAN] + ([Mode.EXPLOIT] * 5 + [Mode.PLAN]) * 2  # a trial at birth
-    paying = MetaState(model_reliability=0.9, plan_advantage=0.5)
+    paying = MetaState(model_reliability=0.9, plan_advantage=0.5, plan_significance=4.0)
     assert run(MetaController(genome, no_imagine), paying, 3) == [Mode.PLAN] * 3
     unreliable = MetaController(genome, no_imagine)
-    assert unreliable.decide(MetaState(model_reliability=0.1, plan_advantage=0.5)).mode == (
-        Mode.EXPLOIT
-    )
-    # Switched on, PLAN is admitted unless measured to lose by more than a reward scale.
-    default = MetaController(Genome(min_dwell=1, plan_rules=1), no_imagine)
-    default.since_planned = 0
-    assert default.decide(losing).mode == Mode.PLAN
+    assert unreliable.decide(replace(paying, model_reliability=0.1)).mode == Mode.EXPLOIT
     # Off by default (it did not earn its place at full size): never, not even on trial.
     off = MetaController(Genome(min_dwell=1), no_imagine)
-    assert run(off, MetaState(model_reliability=0.9, plan_advantage=5.0), 3) == [Mode.EXPLOIT] * 3
+    assert run(off, replace(paying, plan_advantage=5.0), 3) == [Mode.EXPLOIT] * 3
+
+
+def test_the_plan_verdict_needs_significance_not_just_a_positive_difference():
+    """An advantage M is not sure of (t below `plan_z`) admits only trial spells; so does a
+    significant one smaller than `plan_margin`."""
+    genome = Genome(min_dwell=1, plan_retry=10, plan_rules=1)
+    no_imagine = frozenset({"imagine"})
+    for t, margin, share in [(2.0, 0.0, 2), (4.0, 0.0, 20), (4.0, 1.0, 2)]:
+        state = MetaState(model_reliability=0.9, plan_advantage=0.5, plan_significance=t)
+        controller = MetaController(genome.replace(plan_margin=margin), no_imagine)
+        assert run(controller, state, 20).count(Mode.PLAN) == share, (t, margin)
+
+
+def test_losing_plans_get_rarer_and_a_change_gives_planning_a_fresh_hearing():
+    """Each trial begun while the evidence says planning loses doubles the interval to the
+    next (up to PLAN_BACKOFF times `plan_retry`); an agreed change resets it."""
+    genome = Genome(min_dwell=2, plan_retry=10, plan_rules=1)
+    controller = MetaController(genome, frozenset({"imagine", "change"}))
+    losing = MetaState(model_reliability=0.9, plan_advantage=-0.5, plan_significance=-5.0)
+    modes = run(controller, losing, 20_000)
+    starts = [i for i, m in enumerate(modes) if m == Mode.PLAN and (i == 0 or modes[i - 1] != m)]
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert gaps[:7] == [2 + 20, 2 + 40, 2 + 80, 2 + 160, 2 + 320, 2 + 640, 2 + 640]
+    assert modes.count(Mode.PLAN) / len(modes) < 0.01
+    # A tie, not a loss, keeps trials at the base interval: no evidence against planning.
+    tied = MetaController(genome, frozenset({"imagine"}))
+    tie = replace(losing, plan_significance=-1.0)
+    assert run(tied, tie, 120).count(Mode.PLAN) == 2 * 10
+    assert controller.plan_interval == PLAN_BACKOFF * genome.plan_retry
+    restored = MetaController(genome, frozenset({"imagine", "change"}))
+    restored.load_state_dict(controller.state_dict())
+    assert run(restored, losing, 3000) == run(controller, losing, 3000)
+    # One stream's alarm is not enough; an agreed change is, and the telemetry forgets the
+    # old world's evidence then (t reads 0).
+    controller.decide(replace(losing, change_detected=1.0, plan_significance=0.0))
+    assert controller.plan_interval == PLAN_BACKOFF * genome.plan_retry
+    controller.decide(replace(losing, change_agreed=1.0, plan_significance=0.0))
+    assert controller.plan_interval == genome.plan_retry
+    # A checkpoint from before the back-off resumes at the base interval.
+    old = {k: v for k, v in restored.state_dict().items() if k != "plan_interval"}
+    restored.load_state_dict(old)
+    assert restored.plan_interval == genome.plan_retry
+
+
+def _closed_loop(plan_mean: float, ticks: int) -> list[Mode]:
+    """M with its telemetry in a world where the return after a PLAN step is N(plan_mean, 1)
+    and after an EXPLOIT step N(0, 1), A's model reliable (error 0.1 of copy-last's)."""
+    genome = Genome(min_dwell=8, plan_retry=200, plan_rules=1)
+    telemetry = Telemetry.from_genome(genome)
+    telemetry.on_prediction(0.1, 0.1, copy_last=1.0)
+    telemetry.reward_scale.update(1.0)
+    controller = MetaController(genome, frozenset({"imagine"}))
+    rng = random.Random(0)
+    modes = []
+    for _ in range(ticks):
+        mode = controller.decide(telemetry.heard()).mode
+        mean = plan_mean if mode == Mode.PLAN else 0.0
+        telemetry.on_return(mode.value, rng.gauss(mean, 1.0))
+        modes.append(mode)
+    return modes
+
+
+def test_planning_that_pays_is_admitted_and_planning_that_loses_falls_under_one_percent():
+    paying = _closed_loop(1.0, 8_000)
+    assert paying[-4_000:].count(Mode.PLAN) > 3_800
+    losing = _closed_loop(-1.0, 20_000)
+    assert losing.count(Mode.PLAN) / len(losing) < 0.01
+    assert losing[-10_000:].count(Mode.PLAN) / 10_000 < 0.005
 
 
 def test_imagining_runs_a_spell_then_the_model_plans_until_rested_again():
     genome = Genome(min_dwell=4, imagine_span=3, imagine_every=10, plan_rules=1)
     controller = MetaController(genome)
-    state = MetaState(model_reliability=0.8, plan_advantage=1.0)
+    state = MetaState(model_reliability=0.8, plan_advantage=1.0, plan_significance=5.0)
     modes = run(controller, state, 16)
     assert modes[:3] == [Mode.IMAGINE] * 3
     assert modes[3:13] == [Mode.PLAN] * 10
@@ -194,7 +262,7 @@ def test_imagining_runs_a_spell_then_the_model_plans_until_rested_again():
 
 
 def test_ablations_switch_off_one_rule_family_and_nothing_else():
-    state = MetaState(model_reliability=0.8, plan_advantage=1.0)
+    state = MetaState(model_reliability=0.8, plan_advantage=1.0, plan_significance=5.0)
     planner = Genome(min_dwell=1, plan_rules=1)
     no_imagine = MetaController(planner, disabled=frozenset({"imagine"}))
     assert no_imagine.decide(state).mode == Mode.PLAN

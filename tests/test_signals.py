@@ -2,7 +2,8 @@ import random
 
 import pytest
 
-from lifelong.progress import ProgressTest
+from lifelong.genome import Genome
+from lifelong.progress import MIN_SPELLS, ProgressTest
 from lifelong.signals import EMA, MetaState, ModeReturns, RunningMoments, Telemetry
 
 
@@ -180,20 +181,113 @@ def test_on_a_noisy_tv_learning_progress_stays_near_zero_and_m_does_not_explore_
     assert Mode.EXPLORE not in modes
 
 
-def test_plan_advantage_compares_realised_returns_after_plan_and_exploit_steps():
-    telemetry = make_telemetry()
-    telemetry.on_world_step(1.0, None)  # a reward scale to measure the advantage in
-    assert telemetry.meta_state().plan_advantage == 0.0  # nothing measured yet
-    for _ in range(20):
-        telemetry.on_return("exploit", 0.2)
-    assert telemetry.meta_state().plan_advantage == 0.0  # PLAN not measured yet
-    for value in (1.0, 0.6):  # its first samples are averaged, not dominated by the first
-        telemetry.on_return("plan", value)
-    telemetry.on_return("explore", 5.0)  # other modes do not enter
-    assert telemetry.meta_state().plan_advantage == pytest.approx(0.6)
-    restored = make_telemetry()
+def test_the_plan_verdict_compares_blocks_of_returns_and_needs_significance():
+    """Returns after PLAN and EXPLOIT steps in blocks of `plan_block` (about one spell each):
+    nothing is reported until each mode has MIN_SPELLS blocks; a small advantage in noisy
+    returns is not significant, a large one is, and both survive a save and restore."""
+    rng = random.Random(0)
+    telemetry = make_telemetry(plan_block=4)
+    telemetry.on_world_step(1.0, None)  # a reward scale of 0.05 to measure the advantage in
+    for _ in range(4 * MIN_SPELLS):
+        telemetry.on_return("exploit", rng.gauss(0.0, 1.0))
+        telemetry.on_return("explore", 5.0)  # other modes do not enter
+    assert telemetry.meta_state().plan_significance == 0.0  # PLAN not measured yet
+    for _ in range(4 * MIN_SPELLS):
+        telemetry.on_return("plan", rng.gauss(0.1, 1.0))
+    unsure = telemetry.meta_state()
+    assert unsure.plan_advantage != 0.0 and abs(unsure.plan_significance) < 2.0
+    for _ in range(4 * 20):
+        telemetry.on_return("plan", rng.gauss(2.0, 1.0))
+        telemetry.on_return("exploit", rng.gauss(0.0, 1.0))
+    sure = telemetry.meta_state()
+    assert sure.plan_significance > 5.0
+    assert sure.plan_advantage == pytest.approx(2.0 / telemetry.reward_scale.value, rel=0.2)
+    restored = make_telemetry(plan_block=4)
     restored.load_state_dict(telemetry.state_dict())
-    assert restored.meta_state().plan_advantage == pytest.approx(0.6)
+    assert restored.meta_state() == sure
+    telemetry.on_return("plan", -100.0)
+    restored.on_return("plan", -100.0)
+    assert restored.meta_state() == telemetry.meta_state()
+
+
+def test_an_agreed_change_clears_the_evidence_about_planning():
+    """One stream's alarm leaves the evidence; both streams agreeing on a change clear it."""
+    telemetry = make_telemetry(plan_block=1)
+    for i in range(40):
+        telemetry.on_return("plan", 1.0 + 0.1 * (i % 3))
+        telemetry.on_return("exploit", 0.1 * (i % 3))
+    assert telemetry.meta_state().plan_significance > 5.0
+    rng = random.Random(0)
+    for error, reward in ((0.01, 0.0), (1.0, 0.0), (1.0, 1.0)):  # A's error jumps, then reward
+        for _ in range(400):
+            telemetry.on_prediction(error * (1 + 0.1 * rng.random()), 0.1, copy_last=1.0)
+            telemetry.on_world_step(reward * rng.random(), None)
+        state = telemetry.meta_state()
+        if reward == 0.0 and error == 1.0:
+            assert state.change_detected == 1.0 and state.change_agreed == 0.0
+            assert state.plan_significance > 5.0
+    assert telemetry.meta_state().change_agreed == 1.0
+    assert telemetry.meta_state().plan_significance == 0.0
+
+
+def test_a_telemetry_saved_before_the_plan_test_still_loads():
+    """A checkpoint from before PLAN's test carried EMAs of returns: they are retired."""
+    saved = make_telemetry().state_dict()
+    saved["plan_return"] = saved["exploit_return"] = {"value": 0.5, "count": 3}
+    for name in ("plan_test", "replay_progress", "sleep_replay", "sleep_novelty"):
+        del saved[name]
+    restored = make_telemetry()
+    restored.load_state_dict(saved)
+    assert restored.meta_state().plan_significance == 0.0
+
+
+def _replayed_and_fresh(telemetry, fresh, replayed, windows, rng):
+    """`windows` windows of 200 replayed and of 200 fresh measurements whose error relative
+    to copy-last is `replayed(w)` and `fresh(w)` in window w, each with 10% noise, one world
+    step per fresh measurement."""
+    for w in range(windows):
+        for _ in range(200):
+            telemetry.on_replay_predictions([replayed(w) * (1 + 0.1 * rng.random())], [1.0])
+            telemetry.on_prediction(fresh(w) * (1 + 0.1 * rng.random()), 0.1, copy_last=1.0)
+            telemetry.on_world_step(0.0, None)
+
+
+def _sleepy(**genes):
+    genome = Genome(progress_window=200, sleep_rise=0.01, **genes)
+    return Telemetry.from_genome(genome)
+
+
+def test_sleep_pressure_does_not_rise_while_the_world_brings_new_experience():
+    """Replayed error falls (A fits its memory) while fresh experience stays well above it:
+    the world, not replay, is what learning lacks. On a clock pressure would be 1 by now."""
+    rng = random.Random(0)
+    telemetry = _sleepy()
+    _replayed_and_fresh(telemetry, lambda w: 0.8, lambda w: 0.6 * 0.9**w, 6, rng)
+    assert telemetry.replay_progress.value > 0  # replay still teaches
+    assert telemetry.sleep_pressure == 0.0 and telemetry.meta_state().replay_need == 0.0
+    clock = _sleepy(sleep_replay=0)
+    _replayed_and_fresh(clock, lambda w: 0.8, lambda w: 0.6 * 0.9**w, 1, rng)
+    assert clock.sleep_pressure == 1.0
+
+
+def test_sleep_pressure_rises_when_learning_lacks_replay_and_not_once_mastered():
+    """Replayed error falls and fresh experience is no worse than it: more replay, not more
+    world, is what is missing, and pressure rises; once neither falls it stops rising."""
+    rng = random.Random(1)
+    telemetry = _sleepy()
+    _replayed_and_fresh(telemetry, lambda w: 0.62 * 0.9**w, lambda w: 0.6 * 0.9**w, 3, rng)
+    assert telemetry.meta_state().replay_need == 1.0
+    assert telemetry.sleep_pressure > 0.5
+    mastered = 0.6 * 0.9**3  # a last fall, then nothing: a verdict holds for one window
+    _replayed_and_fresh(telemetry, lambda w: mastered, lambda w: mastered, 2, rng)
+    assert telemetry.meta_state().replay_need == 0.0
+    for _ in range(100):
+        telemetry.on_sleep_tick()
+    _replayed_and_fresh(telemetry, lambda w: mastered, lambda w: mastered, 6, rng)
+    assert telemetry.sleep_pressure == 0.0
+    restored = _sleepy()
+    restored.load_state_dict(telemetry.state_dict())
+    assert restored.state_dict() == telemetry.state_dict()
 
 
 def test_realised_returns_are_counted_per_mode_of_the_step_that_earned_them():

@@ -116,6 +116,7 @@ SMALL: dict[str, Any] = dict(
     memory_longterm=100,
     sleep_rise=0.01,
     sleep_fall=0.1,
+    sleep_replay=0,  # a clock: a few hundred steps close no window of the replay test
     min_dwell=8,
 )
 
@@ -132,6 +133,15 @@ class Genome:
         "M", 5e-4, 1e-6, 0.1, "sleep pressure gained per awake step", log=True
     )
     sleep_fall: float = _gene("M", 0.02, 1e-4, 0.5, "sleep pressure lost per sleep tick", log=True)
+    # Sleep when replay, not the world, is what learning lacks (issue 27; signals.py): pressure
+    # rises only while A's error on replayed transitions falls significantly and fresh ones are
+    # no worse than `sleep_novelty` above it. 0: it rises on every awake step (a clock).
+    sleep_replay: int = _gene(
+        "M", 1, 0, 1, "1: sleep pressure rises only while replay is what learning lacks"
+    )
+    sleep_novelty: float = _gene(
+        "M", 0.1, 0.0, 2.0, "fresh error's excess over replayed error below which replay lacks"
+    )
     # Off by default: in 100k-step Nursery lives (explore and plan rules off) the sleep ablation
     # scored an IQM of -0.0005 per step, -0.0010 with sleep; this genome itself later scored
     # -0.0010 too, so sleep is level, not a loss (docs/benchmarks.md, "Ablations at full size").
@@ -211,10 +221,15 @@ class Genome:
         "M", 0.5, 0.0, 1.0, "model reliability needed to plan or imagine"
     )
     plan_margin: float = _gene(
-        "M", -1.0, -10.0, 10.0, "PLAN's measured advantage over EXPLOIT (in reward scales), to plan"
+        "M", 0.0, -10.0, 10.0, "PLAN's significant advantage over EXPLOIT (reward scales), to plan"
+    )
+    # PLAN is admitted while its realised advantage is significant (progress.AdvantageTest);
+    # with 20 blocks each, a t of 3 is about one false admission per few hundred verdicts.
+    plan_z: float = _gene(
+        "M", 3.0, 0.0, 20.0, "Welch t PLAN's advantage over EXPLOIT must exceed to plan"
     )
     plan_retry: int = _gene(
-        "M", 2000, 1, 1_000_000, "ticks without planning before a trial spell", log=True
+        "M", 2000, 1, 1_000_000, "ticks between trials of PLAN (doubling while it loses)", True
     )
     # Off by default: in 100k-step Nursery lives (explore rules off) the agent scored an IQM of
     # -0.0010 per step without PLAN, -0.0014 with it (intervals overlap; docs/benchmarks.md,

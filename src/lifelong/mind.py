@@ -46,6 +46,9 @@ from lifelong.systems.planning import imagine, plan, plan_continuous
 # A's error on fresh experience is measured in windows of this many transitions: one batched
 # pass is far cheaper than one per step, and M's signals still see every transition.
 MEASURE_WINDOW = 32
+# A's error on replay is measured on `REPLAY_ROWS` sequences of every `REPLAY_EVERY`th batch: one
+# pass a few times larger costs about what one per batch would, a pass's overhead dominating.
+REPLAY_ROWS, REPLAY_EVERY = 16, 4
 # Hidden units' utilities (plasticity) are measured on the batches of one learning step in this
 # many: a training batch averages 64 sequences where an acting pass sees one frame, and hooks
 # that run on every forward pass cost about a sixth of the agent's time.
@@ -305,6 +308,28 @@ class ABMMind:
         action = torch.as_tensor(recent["action"][0, start:], device=self.device)
         self.telemetry.on_predictions(*self.a.telemetry(obs, action))
 
+    def _measure_replay(self, batch: dict[str, Tensor]) -> None:
+        """A's error on the first `REPLAY_ROWS` replayed sequences, before the update learns
+        from them, in the units of `_measure_prediction`, on one learning step in
+        `REPLAY_EVERY`: M compares the two to tell whether replay or the world is what learning
+        lacks (`Telemetry.replay_need`). The rows go through A as one sequence (one pass, not
+        one per row); the transitions that join two rows or cross a reset are dropped. Never
+        on a step that measures units' utilities: their hooks must see its own passes only."""
+        steps = self.counters["learn_steps"]
+        if self.a is None or steps % REPLAY_EVERY != 1 or steps % UTILITY_EVERY == 0:
+            return
+        obs, action = batch["obs"][:REPLAY_ROWS], batch["action"][:REPLAY_ROWS]
+        errors, _, copy_last = self.a.telemetry(obs.flatten(0, 1), action.flatten(0, 1))
+        if not errors:
+            return
+        starts = batch["first"][:REPLAY_ROWS].clone()
+        starts[:, 0] = True  # a row's first frame follows nothing in the row before it
+        kept = (~starts.flatten()[1:]).tolist()
+        self.telemetry.on_replay_predictions(
+            [e for e, k in zip(errors, kept, strict=True) if k],
+            [c for c, k in zip(copy_last, kept, strict=True) if k],
+        )
+
     def _learn(self, meta: MetaAction, route: Route) -> None:
         if not self.memory.can_sample(self.sequence_length):
             return
@@ -344,7 +369,9 @@ class ABMMind:
         a_learns = (
             self.a is not None and route.a_learns and self.counters["learn_steps"] % g.a_every == 0
         )
-        loss, info, z0 = self.loss_on(self.sample(meta), a_learns)
+        batch = self.sample(meta)
+        loss, info, z0 = self.loss_on(batch, a_learns)
+        self._measure_replay(batch)
         if not torch.isfinite(loss).item():  # a poisoned batch must not reach the weights
             self._record_update("updates_b", None)
             return

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 from lifelong.detectors import ChangeDetector
 from lifelong.genome import Genome
-from lifelong.progress import ProgressTest
+from lifelong.progress import AdvantageTest, ProgressTest
 from lifelong.vigilance import SourceVigilance
 
 
@@ -141,7 +141,9 @@ class MetaState:
     energy: float = 1.0  # from the world's body, else 1
     pain: float = 0.0  # from the world's body, else 0
     stress: float = 0.0  # max(pain, 1 - energy, threat) with a body; else the reward rate's fall
-    sleep_pressure: float = 0.0  # rises per awake step, falls per sleep tick, in [0, 1]
+    # Rises per awake step while replay is what learning lacks (`replay_need`), or on every one
+    # (a clock, genome sleep_replay=0); falls per sleep tick; in [0, 1].
+    sleep_pressure: float = 0.0
     teacher_present: float = 0.0  # 1 when a demonstrator is in view this step
     teacher_trust: float = 0.0  # earned trust in the visible teacher (see `TrustLedger`)
     numeric_faults: float = 0.0  # fast EMA of updates skipped for a non-finite loss (0 or 1 each)
@@ -152,9 +154,13 @@ class MetaState:
     competence: float = 0.0  # slow reward rate / reward scale, in [-1, 1]
     model_reliability: float = 0.0  # 1 - A's fast error / copy-last error, clipped to [0, 1]
     habit_reliability: float = 0.0  # 1 - B's value error / |value|, clipped to [0, 1]
-    # Realised n-step return after PLAN steps minus after EXPLOIT steps, over the reward scale;
-    # 0 until both have been measured.
+    # Realised n-step return after PLAN steps minus after EXPLOIT steps, per block of about a
+    # spell, over the reward scale, and its Welch t (progress.AdvantageTest); 0 until measured.
     plan_advantage: float = 0.0
+    plan_significance: float = 0.0
+    # 1 while A's error on replay falls significantly and fresh experience is no worse than it:
+    # more replay, not more world, is what learning lacks (`Telemetry.replay_need`).
+    replay_need: float = 0.0
     message_present: float = 0.0  # 1 when a source advises an action this step (worlds/messages.py)
     message_trust: float = 0.0  # trust in the most trusted source speaking (vigilance.py)
 
@@ -208,7 +214,9 @@ class Telemetry:
     """Accumulates signals from A, B and the world's body; `meta_state()` snapshots them.
 
     rates: `fast_rate` and `slow_rate` from the genome; sleep pressure moves by `sleep_rise` per
-    awake step and `sleep_fall` per sleep tick.
+    awake step (with `sleep_replay`, only while replay is what learning lacks: `replay_need`)
+    and `sleep_fall` per sleep tick. `replay` tests A's error on replayed transitions as
+    `progress` does on fresh ones; `plan_block` is the returns per block of PLAN's test.
     """
 
     def __init__(
@@ -222,6 +230,10 @@ class Telemetry:
         detector: ChangeDetector | None = None,
         vigilance: SourceVigilance | None = None,
         progress: ProgressTest | None = None,
+        replay: ProgressTest | None = None,
+        sleep_replay: bool = False,
+        sleep_novelty: float = 0.1,
+        plan_block: int = 16,
     ) -> None:
         self.error_fast = EMA(fast_rate)
         self.error_slow = EMA(slow_rate)
@@ -230,6 +242,10 @@ class Telemetry:
         self.block_worst = RunningMoments(min(1.0, 10 * slow_rate))
         # Learning progress: a windowed test of A's error (progress.py), M's explore trigger.
         self.progress = progress or ProgressTest(2000, 3.5)
+        # The same test on A's error on replayed transitions (`on_replay_predictions`): whether
+        # learning from memory still pays (`replay_need`).
+        self.replay_progress = replay or ProgressTest(2000, 3.5)
+        self.sleep_replay, self.sleep_novelty = bool(sleep_replay), float(sleep_novelty)
         self.disagreement = EMA(fast_rate)
         self.faults = EMA(fast_rate)
         self.copy_last_slow = EMA(slow_rate)
@@ -246,8 +262,8 @@ class Telemetry:
         self.vigilance = vigilance or SourceVigilance()
         self.message_present = 0.0
         self.message_trust = 0.0
-        self.plan_return = EMA(slow_rate, warm=True)
-        self.exploit_return = EMA(slow_rate, warm=True)
+        # Whether planning pays: realised returns after PLAN vs EXPLOIT steps (`on_return`).
+        self.plan_test = AdvantageTest(plan_block)
         self.detector = detector or ChangeDetector()
         self.change_pending = False
         self.agreement_pending = False
@@ -280,6 +296,10 @@ class Telemetry:
             ),
             vigilance=SourceVigilance.of(genome),
             progress=ProgressTest(genome.progress_window, genome.progress_z),
+            replay=ProgressTest(genome.progress_window, genome.progress_z),
+            sleep_replay=bool(genome.sleep_replay),
+            sleep_novelty=genome.sleep_novelty,
+            plan_block=genome.min_dwell,
         )
 
     def on_world_step(
@@ -300,7 +320,7 @@ class Telemetry:
             self.trust.record(followed, reward, self.own_reward.value)
         if self.detector.update_reward(reward):
             self.change_pending = True
-        self.agreement_pending |= self.detector.agreed
+        self._agreement()
         if body is not None:
             self.has_body = True
             self.energy = float(body.get("energy", 1.0))
@@ -308,12 +328,20 @@ class Telemetry:
             self.threat = float(body.get("threat", 0.0))
         self.teacher_present = 1.0 if teacher is not None else 0.0
         self.teacher_source = teacher
-        # Time awake, plus learning left undone: while A's error still falls there is more to
-        # consolidate, so pressure builds faster.
-        progress = self.learning_progress()
-        self.sleep_pressure = min(
-            1.0, self.sleep_pressure + self.sleep_rise * (1 + max(0.0, progress))
-        )
+        if self.sleep_replay:  # only while replay, not the world, is what learning lacks
+            rise = self.sleep_rise if self.replay_need() else 0.0
+        else:  # a clock: time awake, faster while A's error still falls
+            rise = self.sleep_rise * (1 + max(0.0, self.learning_progress()))
+        self.sleep_pressure = min(1.0, self.sleep_pressure + rise)
+
+    def _agreement(self) -> None:
+        """Both of the detector's streams agree on a change: M hears of it, and what planning
+        earned in the old world no longer says whether it pays in this one. (One stream alone
+        alarmed every one to three thousand steps of a stationary Nursery: too often to keep
+        five spells of evidence.)"""
+        if self.detector.agreed:
+            self.agreement_pending = True
+            self.plan_test.clear()
 
     def on_claims(
         self, claims: list[tuple[str, int]], action: int, reward: float, n_actions: int
@@ -352,7 +380,7 @@ class Telemetry:
         self.disagreement_slow.update(disagreement)
         if self.detector.update_error(error):
             self.change_pending = True
-        self.agreement_pending |= self.detector.agreed
+        self._agreement()
 
     def on_predictions(
         self, errors: list[float], disagreements: list[float], copy_last: list[float]
@@ -375,6 +403,24 @@ class Telemetry:
             self.surprise = self.block_worst.zscore(value)
             self.block_worst.update(value)
 
+    def on_replay_predictions(self, errors: list[float], copy_last: list[float]) -> None:
+        """A's one-step errors on replayed transitions, measured before the update that learns
+        from them, with the copy-last error of each (the units of `on_prediction`)."""
+        for error, floor in zip(errors, copy_last, strict=True):
+            self.replay_progress.add(error, floor)
+
+    def replay_need(self) -> bool:
+        """Whether replay, not the world, is what learning lacks: A's error on replayed
+        transitions fell significantly over the last window (learning from memory still pays)
+        while on fresh transitions it is at most `sleep_novelty` above it (the world brings
+        little that memory does not hold). Where fresh error is well above replayed error the
+        world is teaching, or A is fitting its memory rather than the world: more replay is
+        not what is missing. A mastered world, whose errors no longer fall, needs neither."""
+        fresh, replayed = self.progress.level, self.replay_progress.level
+        if not (self.replay_progress.value > 0 and math.isfinite(fresh) and replayed > 0):
+            return False
+        return fresh <= (1.0 + self.sleep_novelty) * replayed
+
     def on_value(self, value_error: float, value: float) -> None:
         """B's mean |TD error| and mean value on a replay batch: how reliable the habit is."""
         self.value_error_fast.update(value_error)
@@ -384,10 +430,7 @@ class Telemetry:
     def on_return(self, mode: str, value: float) -> None:
         """The realised discounted n-step return that followed a world step taken in `mode`:
         what M compares to decide whether planning pays."""
-        if mode == "plan":
-            self.plan_return.update(value)
-        elif mode == "exploit":
-            self.exploit_return.update(value)
+        self.plan_test.add(mode, value)
 
     def learning_progress(self) -> float:
         """The relative fall of A's error over the last window, where significant, else 0."""
@@ -420,8 +463,6 @@ class Telemetry:
         habit = 1.0 - self.value_error_fast.value / value_scale if value_scale > 0 else 0.0
         scale = self.reward_scale.value
         slow_disagreement = self.disagreement_slow.value
-        measured = self.plan_return.count and self.exploit_return.count
-        advantage = self.plan_return.value - self.exploit_return.value
         return MetaState(
             prediction_error_fast=self.error_fast.value,
             prediction_error_slow=self.error_slow.value,
@@ -443,7 +484,9 @@ class Telemetry:
             competence=max(-1.0, min(1.0, self.reward_slow.value / (scale + 1e-8))),
             model_reliability=min(1.0, max(0.0, model)),
             habit_reliability=min(1.0, max(0.0, habit)),
-            plan_advantage=advantage / (scale + 1e-8) if measured else 0.0,
+            plan_advantage=self.plan_test.advantage / (scale + 1e-8),
+            plan_significance=self.plan_test.statistic,
+            replay_need=1.0 if self.replay_need() else 0.0,
             message_present=self.message_present,
             message_trust=self.message_trust,
         )
@@ -480,7 +523,16 @@ class Telemetry:
 
 
 # Signals a life saved before them carried and today's telemetry no longer keeps: the
-# per-transition error moments, whose z-score was surprise until surprise became a block's.
-_RETIRED = frozenset({"error_moments"})
+# per-transition error moments, whose z-score was surprise until surprise became a block's, and
+# the EMAs of returns after PLAN and EXPLOIT steps, until PLAN's advantage became a test.
+_RETIRED = frozenset({"error_moments", "plan_return", "exploit_return"})
 # What `Telemetry.state_dict` saves through its own `state_dict`, found by type.
-_SAVED = (EMA, RunningMoments, TrustLedger, ChangeDetector, SourceVigilance, ProgressTest)
+_SAVED = (
+    EMA,
+    RunningMoments,
+    TrustLedger,
+    ChangeDetector,
+    SourceVigilance,
+    ProgressTest,
+    AdvantageTest,
+)

@@ -21,9 +21,12 @@ the reward of 30,000-step Nursery lives.
  8. A's model reliable (`model_reliability` >= `plan_reliability`):
     - if no imagining for `imagine_every` ticks                 -> IMAGINE (B learns from A)
                                                                                       [imagine]
-    - if PLAN's measured advantage over EXPLOIT (realised returns, `plan_advantage`) exceeds
-      `plan_margin`, or there was no planning for `plan_retry` ticks (a trial spell that keeps
-      the measurement current)                                  -> PLAN                [plan]
+    - if PLAN's realised advantage over EXPLOIT is significant (`plan_significance`, a
+      Welch t over blocks of returns, > `plan_z`) and above `plan_margin`, or there was no
+      planning for the trial interval (a trial spell that keeps the measurement current: it
+      starts at `plan_retry` ticks, doubles at each trial begun while the evidence says
+      planning loses, t < -`plan_z`, and is reset by a change both of the detector's
+      streams agree on, as the telemetry's evidence is)        -> PLAN                [plan]
  9. learning progress > `progress_threshold` where the model is
     neither trivial nor hopeless (intermediate complexity)      -> EXPLORE, attend there [explore]
 10. surprise > `surprise_threshold`                             -> EXPLORE             [explore]
@@ -44,6 +47,8 @@ from lifelong.modes import ROUTES, Mode
 from lifelong.signals import MetaState
 
 CHANGE = "change detected"
+TRIAL = "planning trial"
+PLAN_BACKOFF = 64  # the trial interval grows to at most this many times `plan_retry`
 RULE_FAMILIES = ("sleep", "pain", "change", "stress", "observe", "imagine", "plan", "explore")
 # Families the genome itself can leave off (0 by default where they lost at full size; see the
 # genome): innate, so evolution can switch them on. An ablation switches any family off.
@@ -132,6 +137,7 @@ class MetaController:
         self.since_imagined = genome.imagine_every  # ticks since the last IMAGINE tick
         # Ticks since the last PLAN tick; a trial spell comes after `plan_retry`, and at birth.
         self.since_planned = genome.plan_retry
+        self.plan_interval = genome.plan_retry  # ticks between trial spells, now
         self.since_change = genome.recency_span  # ticks since M heard of a change
         self.change_news = False  # a change was detected and M has not yet responded
 
@@ -139,8 +145,12 @@ class MetaController:
         # News of a change waits for the change rule (a dwelling mode may hold it off); the
         # costly response does not wait, and needs both of the detector's streams.
         self.change_news |= state.change_detected > 0
+        if state.change_agreed > 0:  # a new world: planning gets a fresh hearing
+            self.plan_interval = self.genome.plan_retry
         intervene = self.uses_detector and self._on("change") and state.change_agreed > 0
         mode, rule = self._choose(state)
+        if rule == TRIAL and self.since_planned >= self.plan_interval:  # a trial begins
+            self._back_off(state)
         if mode != self.mode:
             self.mode, self.dwell = mode, 0
         self.rule = rule
@@ -152,6 +162,13 @@ class MetaController:
         else:
             self.since_change += 1
         return self._action(mode, rule, intervene)
+
+    def _back_off(self, state: MetaState) -> None:
+        """Trials grow rarer while the evidence says planning loses to the habit, so that a
+        losing PLAN costs ever fewer ticks, yet its measurement is never abandoned."""
+        if state.plan_significance < -self.genome.plan_z:
+            most = PLAN_BACKOFF * self.genome.plan_retry
+            self.plan_interval = min(most, 2 * self.plan_interval)
 
     def _on(self, family: str) -> bool:
         gene = INNATE_SWITCHES.get(family)
@@ -190,10 +207,10 @@ class MetaController:
             if self._on("imagine") and rested:
                 return Mode.IMAGINE, "model reliable: imagine"
             if self._on("plan"):
-                if s.plan_advantage > g.plan_margin:
+                if s.plan_significance > g.plan_z and s.plan_advantage > g.plan_margin:
                     return Mode.PLAN, "planning pays"
-                if self.since_planned >= g.plan_retry:
-                    return Mode.PLAN, "planning trial"
+                if self.since_planned >= self.plan_interval:
+                    return Mode.PLAN, TRIAL
         if self._on("explore"):
             intermediate = g.complexity_low < s.model_reliability < g.complexity_high
             if s.learning_progress > g.progress_threshold and intermediate:
@@ -220,6 +237,7 @@ class MetaController:
             "dwell": self.dwell,
             "since_imagined": self.since_imagined,
             "since_planned": self.since_planned,
+            "plan_interval": self.plan_interval,
             "since_change": self.since_change,
             "change_news": self.change_news,
         }
@@ -228,5 +246,7 @@ class MetaController:
         self.mode, self.rule, self.dwell = Mode(state["mode"]), state["rule"], int(state["dwell"])
         self.since_imagined = int(state["since_imagined"])
         self.since_planned = int(state["since_planned"])
+        # A checkpoint from before trials backed off: they resume at the base interval.
+        self.plan_interval = int(state.get("plan_interval", self.genome.plan_retry))
         self.since_change = int(state["since_change"])
         self.change_news = bool(state["change_news"])
