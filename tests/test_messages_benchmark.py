@@ -38,7 +38,9 @@ def test_every_life_is_measured_step_by_step_and_written(lives, tmp_path):
     messages.write_csv(out, lives)
     with out.open() as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["sources", "agent", "seed", "reward_per_step"] and len(rows) == 6
+    header = ["sources", "agent", "seed", "reward_per_step", "last_quarter", "share"]
+    assert list(rows[0]) == header and len(rows) == 6
+    assert all(row["share"] == "" for row in rows)  # the bandit has no scripted oracle here
     rewards = messages.rewards(lives)
     assert rewards[(messages.MIXED, "abm")] == [
         lives[(messages.MIXED, "abm", s)].reward_per_step for s in SEEDS
@@ -128,3 +130,26 @@ def test_gene_changes_apply_on_top_of_the_genome():
     changed = messages.changed(small, ["advice_content=0", "source_hazard=0.02"])
     assert changed.advice_content == 0 and changed.source_hazard == 0.02
     assert changed.latent_dim == small.latent_dim
+
+
+def test_in_the_nursery_sources_say_the_food_and_shares_are_measured(tmp_path, capsys):
+    """The command line in a Nursery told the season's food: the deaf agent lives once per seed
+    and its rewards are repeated under each source set; the scripted lives give each life's
+    share of the headroom; grounding separates what the sources' good and bad mean."""
+    out = tmp_path / "nursery.csv"
+    world = "nursery(teachers=0,predator=False,noisy_tv=False,season_length=50)"
+    args = ["--world", world, "--says", "food", "--sources", "reliable|liar;liar|liar"]
+    args += ["--seeds", "0-0", "--steps", "120", "--agents", "abm,abm_deaf", "--csv", str(out)]
+    assert messages.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "sources say food" in printed and "(scripted)" in printed
+    assert "reliable|liar: abm - abm_deaf" in printed
+    with out.open() as f:
+        rows = list(csv.DictReader(f))
+    deaf = [row for row in rows if row["agent"] == "abm_deaf"]
+    assert len(deaf) == 2 and deaf[0]["last_quarter"] == deaf[1]["last_quarter"]
+    assert {row["agent"] for row in rows if row["sources"] == ""} == set(messages.SCRIPTED)
+    oracle = next(row for row in rows if row["agent"] == "oracle")
+    assert float(oracle["share"]) == 1.0 and all(row["share"] != "" for row in rows)
+    with pytest.raises(SystemExit):
+        messages.main(["--world", "bandit", "--says", "food", "--seeds", "0-0", "--steps", "5"])

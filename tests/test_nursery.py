@@ -19,7 +19,7 @@ STAY, UP, RIGHT, DOWN, LEFT, REST = range(6)
 MOVES = {STAY: (0, 0), UP: (-1, 0), RIGHT: (0, 1), DOWN: (1, 0), LEFT: (0, -1), REST: (0, 0)}
 INFO_KEYS = {
     *("body", "shift", "fainted", "ate", "bitten", "storm", "teacher", "teachers"),
-    *("position", "reachable", "tv_in_view", "truth"),
+    *("position", "reachable", "tv_in_view", "truth", "predator_offset"),
 }
 # Everything that moves or happens by itself switched off: for hand-made situations.
 QUIET = {

@@ -24,13 +24,21 @@ what content vigilance checks claims against) and, when B's policy acts, hands t
 over actions made from what was said and how far each source is trusted (`advice.py`); a mind
 takes it through its `act(..., advice=...)` hook (the A-B-M mind does; minds without the hook,
 and bodies that do not listen, act as if nothing was said).
+
+Claims about objects (("food_a", "good"), ("predator", "left"): `messages.object_claims`) enter
+as input instead: a listening body born in a world that declares what its informants may claim
+(`message_subjects`, handed in as `subjects`) keeps a belief about each subject, weighted by
+trust (`advice.ClaimBeliefs`), and hands the mind every observation with those beliefs appended
+(constant planes behind an image's channels, entries after a vector): the mind is born with the
+widened space and needs no hook. What the agent met (`info["ate"]`) checks the claims about it
+(source vigilance's `taste`), so a liar's trust falls and its claims stop moving the belief.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,13 +46,13 @@ import gymnasium as gym
 import numpy as np
 
 from lifelong.actions import ActionKind
-from lifelong.advice import MODES, Advisor
+from lifelong.advice import MODES, Advisor, ClaimBeliefs, belief_width, widened_space
 from lifelong.genome import Genome
 from lifelong.grounding import MessageGrounding
 from lifelong.modes import ROUTES, Mode
 from lifelong.signals import ModeReturns, Telemetry
 from lifelong.systems.control import Controller, MetaAction
-from lifelong.worlds.messages import MESSAGES, TRUTH, go_claims
+from lifelong.worlds.messages import MESSAGES, MET, TRUTH, go_claims, object_claims
 
 COUNTERS = (
     "env_steps",
@@ -134,16 +142,26 @@ class Agent:
         device: str = "cpu",
         noop_action: int | None = None,
         advice: str = "ignored",
+        subjects: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """`mind` builds the mind from its `Birth`; `noop_action` keeps still, for OBSERVE with
         nobody in view (None: the mind acts instead); `advice` says how the body listens to
-        informants (`advice.MODES`: ignored, vigilant, credulous, oracle)."""
+        informants (`advice.MODES`: ignored, vigilant, credulous, oracle); `subjects` is what
+        the world's informants may claim about objects (its `message_subjects`, None: nothing),
+        which a listening body believes and hands the mind as input."""
         if advice not in MODES:
             raise ValueError(f"advice={advice!r} is invalid; allowed: {', '.join(MODES)}")
         self.genome, self.actions, self.noop_action = genome, actions, noop_action
         self.controller = controller
         self.telemetry = Telemetry.from_genome(genome)
         self.counters = dict.fromkeys(COUNTERS, 0)
+        # Beliefs about objects (decided at birth: the mind is born seeing them).
+        self.beliefs: ClaimBeliefs | None = None
+        wide = widened_space(observation_space, belief_width(subjects or {}))
+        if advice != "ignored" and wide is not None:
+            vigilance = self.telemetry.vigilance
+            self.beliefs = ClaimBeliefs(subjects, advice, vigilance, genome.claim_half_life)
+            observation_space = wide
         self.mind = mind(
             Birth(
                 observation_space,
@@ -176,6 +194,10 @@ class Agent:
             self.grounding = MessageGrounding(seed)
         self.claims: list[tuple[str, int]] = []  # (source, action) advised in the frame in view
         self.message_truth: dict[str, float] | None = None  # read by the oracle body only
+        # The beliefs appended to the frame in view (`_believed`), kept for frames shown later,
+        # and who made the claims about objects heard with it.
+        self.belief = None if self.beliefs is None else self.beliefs.features()
+        self.told: list[str] = []
 
     # --- The verbs the life calls -------------------------------------------------------------
     def tick(self) -> Any:
@@ -193,7 +215,7 @@ class Agent:
 
     def begin(self, obs: np.ndarray, info: dict[str, Any]) -> None:
         """A new stream starts (birth, or the world was reset): remember its first frame."""
-        obs = self._sanitized(obs)
+        obs = self._believed(self._sanitized(obs), info)
         self.mind.begin(obs)
         self.returns.clear()  # returns are counted within one stream
         if self.advisor is not None:
@@ -247,6 +269,11 @@ class Agent:
         if not math.isfinite(reward):
             reward = 0.0
             self.counters["sanitized"] += 1
+        if self.beliefs is not None:  # what it met checks the claims about it, then new ones
+            tasted = self.beliefs.step(info.get(MET), reward)
+            if tasted is not None and self.grounding is not None:
+                self.grounding.learn_claims(tasted)  # what the claims meant: what followed
+            obs = self._believed(obs, info)
         fired = self.mind.observe(action, obs, reward, terminated, self.followed)
         for mode, value in self.returns.add(self.meta.mode.value, reward):
             self.telemetry.on_return(mode, value)
@@ -290,6 +317,29 @@ class Agent:
         return self.returns.means()
 
     # --- Inside -------------------------------------------------------------------------------
+    def _believed(self, obs: np.ndarray, info: dict[str, Any]) -> np.ndarray:
+        """The world's frame as the mind sees it: with the beliefs after this frame's claims
+        about objects appended (unchanged for a body that holds none)."""
+        if self.beliefs is None:
+            return obs
+        truth = info.get(TRUTH) if self.beliefs.mode == "oracle" else None
+        claims = object_claims(info.get(MESSAGES), self.beliefs.subjects)
+        self.beliefs.hear(claims, truth)
+        self.told = [source for source, _, _ in claims]
+        if self.grounding is not None:
+            self.grounding.hear_claims(claims)
+        self.belief = self.beliefs.features()
+        return self.beliefs.widen(obs, self.belief)
+
+    def widen(self, obs: np.ndarray) -> np.ndarray:
+        """A frame seen apart from the life (a probe's, a saved policy's) as the mind reads it:
+        with neutral beliefs (0, nothing heard) appended, so it reads the same whenever it is
+        shown; as it is for a body that holds no beliefs."""
+        if self.beliefs is None:
+            return obs
+        neutral = np.zeros(self.beliefs.width, dtype=np.float32)
+        return self.beliefs.widen(np.asarray(obs, dtype=np.float32), neutral)
+
     def _sanitized(self, obs: np.ndarray) -> np.ndarray:
         """NaN or infinite observations become 0 (and are counted) before anything sees them."""
         if math.isfinite(float(obs.sum())):  # one reduction: cheaper than isfinite(obs).all()
@@ -306,7 +356,9 @@ class Agent:
             self.grounding.hear(self.claims)
             if self.advisor.mode == "oracle":
                 self.message_truth = info.get(TRUTH)
-            self.telemetry.on_heard([source for source, _ in self.claims])
+        if self.advisor is not None or self.beliefs is not None:  # who spoke, of anything
+            told = [source for source, _ in self.claims] + self.told
+            self.telemetry.on_heard(list(dict.fromkeys(told)))
         teacher = info.get("teacher")
         self.teacher_source = None if teacher is None else str(teacher.get("source", "teacher"))
         if teacher is None:
@@ -315,7 +367,10 @@ class Agent:
             # A teacher in the same world is followed; one demonstrating in a copy is imitated.
             self.teacher_action = self.actions.shown(teacher.get("follow", teacher.get("action")))
         else:
-            self.teacher_action = self.mind.infer_action(obs, teacher.get("next_obs"))
+            shown = teacher.get("next_obs")  # seen in the same frame: with the same beliefs
+            if shown is not None and self.beliefs is not None:
+                shown = self.beliefs.widen(np.asarray(shown, dtype=np.float32), self.belief)
+            self.teacher_action = self.mind.infer_action(obs, shown)
 
     # --- Checkpoints --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -334,6 +389,7 @@ class Agent:
             "claims": [[source, action] for source, action in self.claims],
             "message_truth": self.message_truth,
             **({"grounding": self.grounding.state()} if self.grounding is not None else {}),
+            **({"beliefs": self.beliefs.state()} if self.beliefs is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -353,3 +409,6 @@ class Agent:
         self.message_truth = state.get("message_truth")
         if self.grounding is not None and "grounding" in state:
             self.grounding.load_state(state["grounding"])
+        if self.beliefs is not None and "beliefs" in state:
+            self.beliefs.load_state(state["beliefs"])
+            self.belief = self.beliefs.features()

@@ -13,7 +13,7 @@ M with those rule families switched off.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -224,9 +224,11 @@ def build_agent(
     action_space: gym.Space,
     genome: Genome,
     noop_action: int | None = None,
+    subjects: Mapping[str, Sequence[str]] | None = None,
 ) -> Agent:
     """The agent `config.agent` names, built for the world's spaces: the body with the entry's
-    controller and mind."""
+    controller and mind. `subjects` is what the world's informants may claim about objects
+    (`worlds.messages.subjects_of`): a listening body is born believing about them."""
     known = check_ours(config.agent)
     check_fits(config.agent, action_space)
 
@@ -243,6 +245,7 @@ def build_agent(
         device=config.device,
         noop_action=noop_action,
         advice=known.advice,
+        subjects=subjects,
     )
 
 

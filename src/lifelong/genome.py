@@ -216,6 +216,9 @@ class Genome:
     advice_content: float = _gene(
         "M", 3.0, 0.0, 10.0, "nats a claim is discounted per deviation below own expectation"
     )
+    claim_half_life: float = _gene(
+        "M", 100.0, 1.0, 10_000.0, "world steps over which a claim's weight in belief halves", True
+    )
     infer_confidence: float = _gene("M", 0.5, 0.0, 1.0, "confidence to copy an inferred action")
     plan_reliability: float = _gene(
         "M", 0.5, 0.0, 1.0, "model reliability needed to plan or imagine"

@@ -25,6 +25,13 @@ low because it names what does not; and if the words were shuffled against what 
 that a word predicted nothing, every meaning would sit at the usual (tests/test_grounding.py
 checks both).
 
+Claims about objects ("food_a good", `messages.object_claims`) are grounded the same way, by
+what followed when the agent next met the object (`learn_claims`, from the meals source
+vigilance tasted, `advice.ClaimBeliefs.step`): ("@s", "food_a", "good") is paired with the
+standing of that meal's reward, and so is the meal in the agent's own voice, ("#self", "ate",
+"food_a"). So a reliable source's "good" comes to mean a meal above the usual, a liar's "good"
+one below, and the agent's own word for a food means what eating it has lately paid.
+
 What reads it: `own(n)`, the meaning of each action word in the agent's own voice (its grounded
 expectation of each action, in deviations, shrunk towards the usual where the action was tried
 little), is the confident prediction that content vigilance checks a claim against
@@ -48,12 +55,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lifelong.worlds.messages import GO
+from lifelong.worlds.messages import GO, MET
 
 SELF = "#self"  # the speaker of the agent's own acts (a source's name is "@" + its name)
 CAPACITY = 64  # symbols with an embedding of their own; later ones share the last row
 PSEUDO = 8.0  # the usual's weight, in tries, in the agent's expectation of an action (`own`)
 Verdict = tuple[list[tuple[str, int]], int, float]  # (claims, action taken, standing of return)
+# A meal tasted: (claims (source, subject, value) checked by it, the subject met, its standing).
+Tasted = tuple[list[tuple[str, str, str]], str, float]
 
 
 class MessageGrounding(nn.Module):
@@ -72,6 +81,7 @@ class MessageGrounding(nn.Module):
         self.optimizer = torch.optim.Adam(self.parameters(), lr=lr)
         self.symbols: dict[str, int] = {}  # symbol -> its row of the embedding, in order met
         self.latest: dict[str, int] = {}  # source -> the action its latest claim advised
+        self.claims: dict[str, tuple[str, str]] = {}  # source -> (subject, value) latest said
         self.tried: dict[int, int] = {}  # action -> how often the agent's own act was checked
         self.loss = 0.0  # the newest squared error, for the records
         self._own: list[float] | None = None  # `own`, kept until the next Adam step
@@ -86,13 +96,25 @@ class MessageGrounding(nn.Module):
 
     def _rows(self, messages: list[tuple[str, int]]) -> Tensor:
         """(N, 3) symbol rows of (speaker's symbol, "go", action) messages."""
-        rows = [[self._row(s), self._row(GO), self._row(str(a))] for s, a in messages]
-        return torch.tensor(rows, dtype=torch.long)
+        return self._symbols([(s, GO, str(a)) for s, a in messages])
+
+    def _symbols(self, messages: list[tuple[str, str, str]]) -> Tensor:
+        """(N, 3) symbol rows of messages of three symbols (speaker's, then two words)."""
+        return torch.tensor([[self._row(w) for w in m] for m in messages], dtype=torch.long)
 
     def _predict(self, messages: list[tuple[str, int]]) -> Tensor:
         """The meaning (N,) of each (speaker's symbol, advised action): the head on the summed
         embeddings of the speaker's name and the message's words."""
-        return self.head(self.embedding(self._rows(messages)).sum(dim=1)).squeeze(-1)
+        return self._read(self._rows(messages))
+
+    def _read(self, rows: Tensor) -> Tensor:
+        return self.head(self.embedding(rows).sum(dim=1)).squeeze(-1)
+
+    @torch.no_grad()
+    def meaning_of(self, source: str, subject: str, value: str) -> float:
+        """The standing of the reward expected on meeting `subject` after `source` said it was
+        `value`."""
+        return float(self._read(self._symbols([(f"@{source}", subject, value)]))[0])
 
     @torch.no_grad()
     def meaning(self, source: str, action: int) -> float:
@@ -114,17 +136,43 @@ class MessageGrounding(nn.Module):
 
     @torch.no_grad()
     def meanings(self) -> dict[str, float]:
-        """The meaning of each source's latest claim, in the order first heard."""
-        if not self.latest:
-            return {}
-        values = self._predict([(f"@{s}", a) for s, a in self.latest.items()]).tolist()
-        return dict(zip(self.latest, values, strict=True))
+        """The meaning of each source's latest advice, in the order first heard, then of the
+        latest claim about an object of each source that gave no advice."""
+        found: dict[str, float] = {}
+        if self.latest:
+            values = self._predict([(f"@{s}", a) for s, a in self.latest.items()]).tolist()
+            found = dict(zip(self.latest, values, strict=True))
+        said = {s: c for s, c in self.claims.items() if s not in found}
+        if said:
+            rows = self._symbols(
+                [(f"@{s}", subject, value) for s, (subject, value) in said.items()]
+            )
+            found |= dict(zip(said, self._read(rows).tolist(), strict=True))
+        return found
 
     # --- Learning -----------------------------------------------------------------------------
     def hear(self, claims: list[tuple[str, int]]) -> None:
         """The claims in view (for `meanings`); their symbols get rows as they are first met."""
         for source, action in claims:
             self.latest[source] = int(action)
+
+    def hear_claims(self, claims: list[tuple[str, str, str]]) -> None:
+        """The claims about objects in view (source, subject, value), for `meanings`."""
+        for source, subject, value in claims:
+            self.claims[source] = (subject, value)
+
+    def learn_claims(self, tasted: Tasted) -> None:
+        """One Adam step on a meal: the agent's own ("#self", "ate", subject) and every claim
+        it checked, ("@s", subject, value), paired with the standing of its reward."""
+        claims, met, standing = tasted
+        messages = [(SELF, MET, met), *((f"@{s}", subject, v) for s, subject, v in claims)]
+        predicted = self._read(self._symbols(messages))
+        loss = (predicted - standing).square().mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.loss = float(loss.detach())
+        self._own = None
 
     def learn(self, verdicts: list[Verdict]) -> None:
         """One Adam step on the steps just checked, pairing the agent's own act, and every
@@ -153,6 +201,7 @@ class MessageGrounding(nn.Module):
             "optimizer": self.optimizer.state_dict(),
             "symbols": dict(self.symbols),
             "latest": dict(self.latest),
+            "claims": {s: list(c) for s, c in self.claims.items()},
             "tried": dict(self.tried),
             "loss": self.loss,
         }
@@ -162,6 +211,7 @@ class MessageGrounding(nn.Module):
         self.optimizer.load_state_dict(state["optimizer"])
         self.symbols = {str(k): int(v) for k, v in state["symbols"].items()}
         self.latest = {str(k): int(v) for k, v in state["latest"].items()}
+        self.claims = {str(k): (str(v[0]), str(v[1])) for k, v in state.get("claims", {}).items()}
         self.tried = {int(k): int(v) for k, v in state["tried"].items()}
         self.loss = float(state["loss"])
         self._own = None

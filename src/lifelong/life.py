@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
 
 from lifelong.agents import build_agent, check_fits, check_ours
@@ -43,6 +44,7 @@ from lifelong.modes import Mode
 from lifelong.policies import load_policy
 from lifelong.records import Record, Recorder, read_jsonl
 from lifelong.worlds import adopt_world, make_world, noop_action
+from lifelong.worlds.messages import subjects_of
 from lifelong.worlds.wrappers import saved_completely
 
 # A world: a spec string (`lifelong.worlds`), a Gymnasium env, or a callable returning one.
@@ -200,6 +202,7 @@ class Life:
             self.world.action_space,
             genome,
             noop_action=noop_action(self.world),
+            subjects=subjects_of(self.world),
         )
         self.stop_requested = False
         self.on_record: Callable[[Record], None] | None = None
@@ -306,6 +309,8 @@ class Life:
 
         if self._probe is None:
             self._probe = collect_probe(self.config.world, self.config.seed)
+            if self.agent.beliefs is not None:  # the mind reads frames with beliefs appended
+                self._probe.obs = np.stack([self.agent.widen(frame) for frame in self._probe.obs])
         if isinstance(self.agent.mind, ABMMind):  # minds without networks have nothing to show
             self._diagnostics = diagnose(self.agent.mind, self._probe)
 

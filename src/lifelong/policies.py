@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from lifelong.agents import TEACHERS, build_agent
@@ -19,6 +20,7 @@ from lifelong.config import Config
 from lifelong.errors import UserError
 from lifelong.genome import Genome
 from lifelong.worlds import make_world, noop_action
+from lifelong.worlds.messages import subjects_of
 
 
 def load_policy(directory: str | Path) -> Callable[[Any], Any]:
@@ -31,8 +33,9 @@ def load_policy(directory: str | Path) -> Callable[[Any], Any]:
 
     def policy(obs: Any) -> Any:
         """The action the habit values most (discrete), or the actor's mean (continuous)."""
-        mind = agent.mind
-        return mind.greedy(mind.b_input(torch.as_tensor(obs, dtype=torch.float32)[None]))
+        mind = agent.mind  # a body that believed sees the frame with neutral beliefs
+        frame = agent.widen(np.asarray(obs, dtype=np.float32))
+        return mind.greedy(mind.b_input(torch.as_tensor(frame)[None]))
 
     return policy
 
@@ -61,6 +64,7 @@ def load_agent(directory: str | Path) -> Any:
         world.action_space,
         genome,
         noop_action=noop_action(world),
+        subjects=subjects_of(world),
     )
     world.close()
     try:

@@ -21,6 +21,7 @@ M's sleep and imagine ticks happen inside `act` (they take no world step) and ar
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -123,13 +124,16 @@ def make_agent(
     seed: int = 0,
     device: str = "cpu",
     noop_action: int | None = None,
+    subjects: Mapping[str, Sequence[str]] | None = None,
     **config: Any,
 ) -> StepwiseAgent:
     """An agent for a loop you own. `agent` names who lives (`lifelong.agents.AGENTS`: the A-B-M
     agent, a baseline, or an ablation via `ablate="plan,imagine"`); `genome` is who it is
     (default: the newborn's for its kind of actions, `config.newborn`); `noop_action` is the
-    action that keeps still, for OBSERVE with no teacher in view; other `config` keys are
-    `Config`'s (e.g. `mode_mix`).
+    action that keeps still, for OBSERVE with no teacher in view; `subjects` is what the
+    world's informants may claim about objects (`lifelong.worlds.messages.subjects_of(env)`),
+    which a listening agent believes and sees; other `config` keys are `Config`'s (e.g.
+    `mode_mix`).
 
     The agent reads float vectors or channels-last float images (a Box space) and takes Discrete
     actions or bounded Box ones. `lifelong.worlds.adopt_world(env)` makes any other Gymnasium env
@@ -141,5 +145,5 @@ def make_agent(
         raise ValueError(f"unknown config keys {unknown}; known: {Config.names()}")
     config_ = Config(agent=agent, seed=seed, device=device, **config)
     genome = genome or newborn(action_space)
-    built = build_agent(config_, observation_space, action_space, genome, noop_action)
+    built = build_agent(config_, observation_space, action_space, genome, noop_action, subjects)
     return StepwiseAgent(built, observation_space)

@@ -71,6 +71,17 @@ trust"):
   and with one honest and one lying source and nothing else, a lucky start can still lock trust
   in the wrong order (the distrusted source is then pushed away from and never tried).
 
+Claims about objects ("food_a good", `messages.object_claims`) are checked the same way, by
+what happened when the agent next met the object (`taste`): in the Nursery, the reward of the
+step on which it ate that food, read against the usual reward of a step (`usual_step`, every
+world step of a body that holds beliefs, `tick`). The latest claim of each source about the
+object is judged once: "good" claims the meeting pays more than usual, "bad" less, so a meal's
+standing z counts as `outcome` x z nats for "good", weighed with the other sources' claims by
+their trust as above. A meal stands far from an ordinary step (a nutritious one +0.5 and more,
+a toxic one -0.6, where steps average near 0), so one meal says a lot and a food liar falls
+within a few meals. Claims about things met in no way the body can taste (where the predator
+is) are checked only by agreement with trusted sources.
+
 The innate trust (the genome's `informant_trust`, 0.6) is above chance: a newborn that doubted
 everyone would never follow anyone, and so never learn whom to believe (children too start out
 credulous and grow selective).
@@ -162,6 +173,7 @@ class SourceVigilance:
         self.runs: dict[str, list[list[float]]] = {}
         self._trust: dict[str, float] = {}  # the posterior mean of each source's accuracy
         self.usual = ForgetfulMean(usual_keep)
+        self.usual_step = ForgetfulMean(usual_keep)  # every step's reward: what a taste stands on
         self.foreseen: list[float] | None = None  # own expectations for the coming step
         # Steps waiting for their return: [claims, action taken, n actions, return, steps,
         # the expectations foreseen (or None)].
@@ -204,10 +216,7 @@ class SourceVigilance:
         foreseen, self.foreseen = self.foreseen, None
         if claims:
             heard = list(dict(reversed(claims)).items())[::-1]  # a source's first claim counts
-            for source, _ in heard:
-                if source not in self.runs:
-                    self.runs[source] = [[1.0, 0.0, 0.0]]
-                    self._trust[source] = self.prior
+            self.hear([source for source, _ in heard])
             own = foreseen if foreseen is not None and len(foreseen) == n_actions else None
             self.pending.append([heard, int(action), int(n_actions), 0.0, 0, own])
         for entry in self.pending:
@@ -217,9 +226,40 @@ class SourceVigilance:
             claims_, taken, n, value, _, own = self.pending.popleft()
             self._judge(claims_, taken, n, value, own)
 
-    def standing(self, value: float) -> float:
-        """How far a return stands out from the usual, in deviations (clipped to +-3)."""
-        usual = self.usual
+    def hear(self, sources: list[str]) -> None:
+        """Sources heard making claims: each gets the innate trust until it is checked."""
+        for source in sources:
+            if source not in self.runs:
+                self.runs[source] = [[1.0, 0.0, 0.0]]
+                self._trust[source] = self.prior
+
+    def tick(self, reward: float) -> None:
+        """One world step's reward, into the usual a taste is read against (`taste`)."""
+        self.usual_step.add(reward)
+
+    def taste(self, claims: list[tuple[str, bool]], reward: float) -> float:
+        """The agent met a thing (ate a food) and earned `reward`: check each source's latest
+        claim about it, (source, said it is good), by how that reward stands against the usual
+        step (see the module docstring). Returns the standing; call before this step's `tick`."""
+        z = self.standing(reward, self.usual_step)
+        if not claims:
+            return z
+        self.hear([source for source, _ in claims])
+        good = math.exp(self.outcome * z)  # the odds the outcome gives "good" against "bad"
+        bad = 1.0
+        for source, said_good in claims:
+            theta = min(0.999, max(0.001, self.trust(source)))
+            good *= theta if said_good else 1.0 - theta
+            bad *= 1.0 - theta if said_good else theta
+        p_good = good / (good + bad)
+        for source, said_good in claims:
+            self._update(source, p_good if said_good else 1.0 - p_good)
+        return z
+
+    def standing(self, value: float, usual: ForgetfulMean | None = None) -> float:
+        """How far a return stands out from the usual (by default, the usual return of a step
+        with advice), in deviations (clipped to +-3)."""
+        usual = self.usual if usual is None else usual
         if usual.weight == 0.0 or value == usual.mean:
             return 0.0
         deviation = usual.deviation
@@ -312,6 +352,7 @@ class SourceVigilance:
         return {
             "runs": {s: [list(run) for run in runs] for s, runs in self.runs.items()},
             "usual": self.usual.state_dict(),
+            "usual_step": self.usual_step.state_dict(),
             "foreseen": None if self.foreseen is None else list(self.foreseen),
             "pending": [
                 [[[s, int(a)] for s, a in c], int(t), int(n), float(v), int(k), own]
@@ -331,6 +372,8 @@ class SourceVigilance:
             for s, r in self.runs.items()
         }
         self.usual.load_state_dict(state["usual"])
+        if "usual_step" in state:  # saved before claims about objects: a fresh usual
+            self.usual_step.load_state_dict(state["usual_step"])
         foreseen = state.get("foreseen")
         self.foreseen = None if foreseen is None else [float(v) for v in foreseen]
         self.pending = deque(

@@ -1,28 +1,44 @@
-"""``messages``: informants of chosen reliability who say which action to take.
+"""``messages``: informants of chosen reliability who say which action to take, which food is
+good this season, or where the predator is.
 
-Any world that knows the right action at each step, from an oracle it declares (an
-``oracle_action()`` method, e.g. the bandit's best arm) or from a teacher in ``info`` (its
-``follow`` move, or its shown ``action``), becomes one in which sources speak: each says
-``("go", "<action>")`` in ``info["messages"]`` (the channel is described in
-``lifelong/worlds/messages.py``), truthfully or not, as its kind says:
+What the sources say is chosen by ``says`` (one kind per wrapper; stack two wrappers, with
+sources of distinct names, for two kinds):
+
+- ``says=go`` (the default): any world that knows the right action at each step, from an oracle
+  it declares (an ``oracle_action()`` method, e.g. the bandit's best arm; with ``advice=oracle``
+  also a ``scripted_oracle()``, the Nursery's forager) or from a teacher in ``info`` (its
+  ``follow`` move, or its shown ``action``), becomes one in which each source says
+  ``("go", "<action>")``;
+- ``says=food`` (the Nursery): each source names one of the two foods, drawn at random, and
+  says whether it is nutritious this season, ``("food_a", "good")`` or ``("food_b", "bad")``;
+  the season (``info["shift"]`` bit 0) is not in the agent's observation, so this is exactly
+  what an agent without a teacher lacks;
+- ``says=predator`` (a Nursery with a predator): ``("predator", "<direction>")``, the direction
+  (up, right, down, left) of the larger of the predator's offsets from the agent
+  (``info["predator_offset"]``).
+
+Every message travels in ``info["messages"]`` (the channel is described in
+``lifelong/worlds/messages.py``), truthfully or not, as the source's kind says:
 
 =============  =================================================================================
 kind           what it says
 =============  =================================================================================
-``reliable``   always the right action
-``noisy``      the right action with probability ``p`` (default 0.5), else a uniform action (which
-               may be right by chance)
-``liar``       a wrong action, uniform among the others
+``reliable``   always the truth (the right action, the food's worth, the predator's direction)
+``noisy``      the truth with probability ``p`` (default 0.5), else a uniform value (which may be
+               right by chance)
+``liar``       a wrong value, uniform among the others (for food: the opposite of the truth)
 ``turncoat``   reliable until world step ``at`` (default ``turn``, 5000), a liar from then on
 =============  =================================================================================
 
 ``sources=reliable|noisy|liar`` names several (``noisy(p=0.8)``, ``turncoat(at=2000)`` and
 ``name=...`` set one source's own); a kind named twice is numbered (``liar``, ``liar_2``).
-Each source speaks with probability ``speak`` at a step where the right action is known, and is
-silent where it is not (a teacher out of view). The truth is recorded for metrics and for the
-oracle agent only: ``info["message_truth"]`` holds, per source, the probability that what it
-says at this step is right (1 for reliable, ``p + (1 - p) / n`` for noisy, 0 for a liar, and
-the turncoat's as of now).
+Each source speaks with probability ``speak`` at a step where the truth is known, and is
+silent where it is not (a teacher out of view, the predator on the agent's cell). The truth is
+recorded for metrics and for the oracle agent only: ``info["message_truth"]`` holds, per source,
+the probability that what it says at this step is right (1 for reliable, ``p + (1 - p) / n`` for
+noisy among n values, 0 for a liar, and the turncoat's as of now; stacked wrappers merge theirs).
+The wrapper declares its words in ``message_vocabulary`` and, for claims about objects, their
+forms in ``message_subjects`` (``{"food_a": ("good", "bad"), ...}``), added to the inner world's.
 
 Why on top of an oracle or a teacher rather than built into each world: the informants' truth
 must be known exactly, to measure how well an agent's trust tracks it; a world that already
@@ -40,13 +56,27 @@ from typing import Any
 import gymnasium as gym
 
 from lifelong.errors import UserError
-from lifelong.worlds.messages import MESSAGES, TRUTH, action_vocabulary, advice, vocabulary_of
+from lifelong.worlds.messages import (
+    DIRECTIONS,
+    MESSAGES,
+    TRUTH,
+    WORTH,
+    action_vocabulary,
+    advice,
+    claim,
+    subjects_of,
+    vocabulary_of,
+)
+from lifelong.worlds.nursery import Nursery
 from lifelong.worlds.params import discrete, positive_int, probability
 from lifelong.worlds.spec import WorldSpec, parse_spec
 from lifelong.worlds.state import inner_state, load_inner_state, restore_rng, rng_state, salted_rng
 
 KINDS = ("reliable", "noisy", "liar", "turncoat")
 ADVICE = ("auto", "oracle", "teacher")
+SAYS = ("go", "food", "predator")
+FOODS = Nursery.CHANNELS[1:3]  # ("food_a", "food_b"): info["shift"] bit 0 names the good one
+PREDATOR = "predator"
 _SOURCE_PARAMS = {"reliable": ("name",), "noisy": ("p", "name"), "liar": ("name",)}
 _SOURCE_PARAMS["turncoat"] = ("at", "name")
 
@@ -62,11 +92,19 @@ class _Source:
     def lies(self, step: int) -> bool:
         return self.kind == "liar" or (self.kind == "turncoat" and step >= self.at)
 
-    def reliability(self, step: int, n_actions: int) -> float:
-        """The probability that what it says at `step` is the right action."""
+    def reliability(self, step: int, n_values: int) -> float:
+        """The probability that what it says at `step` is right, among `n_values` values."""
         if self.kind == "noisy":
-            return self.p + (1.0 - self.p) / n_actions
+            return self.p + (1.0 - self.p) / n_values
         return 0.0 if self.lies(step) else 1.0
+
+    def says(self, step: int, right: int, n: int, coin: float, pick: float) -> int:
+        """The value (an index below `n`) it says where `right` is the truth, by two draws."""
+        if self.lies(step):
+            return (right + 1 + int(pick * (n - 1))) % n  # any value but the right one
+        if self.kind == "noisy" and coin >= self.p:
+            return int(pick * n)
+        return right
 
 
 def _entries(sources: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -102,8 +140,8 @@ def _entries(sources: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 class Informants(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """Sources of chosen reliability advising an action in ``info["messages"]``; see the module
-    docstring. Discrete action spaces only: advice names one action."""
+    """Sources of chosen reliability in ``info["messages"]``, saying what ``says`` names; see
+    the module docstring. Advice (``says=go``) needs discrete actions: it names one action."""
 
     def __init__(
         self,
@@ -114,35 +152,60 @@ class Informants(gym.Wrapper, gym.utils.RecordConstructorArgs):
         speak: float = 1.0,
         advice: str = "auto",
         teacher: str | None = None,
+        says: str = "go",
     ) -> None:
         gym.utils.RecordConstructorArgs.__init__(
-            self, sources=sources, p=p, turn=turn, speak=speak, advice=advice, teacher=teacher
+            self,
+            sources=sources,
+            p=p,
+            turn=turn,
+            speak=speak,
+            advice=advice,
+            teacher=teacher,
+            says=says,
         )
         gym.Wrapper.__init__(self, env)
-        self.n_actions = int(discrete("messages", env.action_space, "advice").n)
-        self.start = int(env.action_space.start)
+        self.says = _says(env, says)
+        self.message_subjects = subjects_of(env) or {}
+        if self.says == "go":
+            self._init_advice(env, advice, teacher)
+            words = action_vocabulary(self.n_actions)
+        elif self.says == "food":
+            self.message_subjects = {**self.message_subjects, **dict.fromkeys(FOODS, WORTH)}
+            words = (*FOODS, *WORTH)
+        else:
+            self.message_subjects = {**self.message_subjects, PREDATOR: DIRECTIONS}
+            words = (PREDATOR, *DIRECTIONS)
         p = probability("messages", "p", p)
         turn = positive_int("messages", "turn", turn)
         self.speak = probability("messages", "speak", speak)
+        self.sources = self._sources(_entries(sources), p, turn)
+        inner = vocabulary_of(env) or ()
+        self.message_vocabulary = tuple(dict.fromkeys((*inner, *words)))
+        self._rng = salted_rng(None, "messages")
+        self._steps = 0  # world steps of this life, across episodes: the turncoat's clock
+
+    def _init_advice(self, env: gym.Env, advice: str, teacher: str | None) -> None:
+        """Where advice comes from (``says=go``): the world's oracle or a teacher in view."""
+        self.n_actions = int(discrete("messages", env.action_space, "advice").n)
+        self.start = int(env.action_space.start)
         if advice not in ADVICE:
             raise UserError(f"messages: advice={advice!r} is invalid; allowed: {', '.join(ADVICE)}")
-        has_oracle = callable(_oracle_of(env))
-        if advice == "oracle" and not has_oracle:
-            raise UserError(
-                f"messages: advice='oracle' needs a world with an oracle_action() (the bandit);"
-                f" {type(env.unwrapped).__name__} has none: use advice=teacher"
-            )
-        self.advice = "oracle" if advice == "auto" and has_oracle else advice
+        self.oracle = _oracle_of(env)
+        if advice == "oracle" and self.oracle is None:
+            self.oracle = _scripted_oracle_of(env)
+            if self.oracle is None:
+                raise UserError(
+                    "messages: advice='oracle' needs a world with an oracle_action() (the bandit)"
+                    f" or a scripted_oracle() (the Nursery); {type(env.unwrapped).__name__} has"
+                    " none: use advice=teacher"
+                )
+        self.advice = "oracle" if advice == "auto" and self.oracle is not None else advice
         if self.advice == "auto":
             self.advice = "teacher"
         if teacher is not None and (not isinstance(teacher, str) or not teacher):
             raise UserError(f"messages: teacher={teacher!r} is invalid; allowed: a teacher's name")
         self.teacher = teacher
-        self.sources = self._sources(_entries(sources), p, turn)
-        inner = vocabulary_of(env) or ()
-        self.message_vocabulary = tuple(dict.fromkeys((*inner, *action_vocabulary(self.n_actions))))
-        self._rng = salted_rng(None, "messages")
-        self._steps = 0  # world steps of this life, across episodes: the turncoat's clock
 
     def _sources(self, entries: list[tuple[str, dict[str, Any]]], p: float, turn: int) -> list:
         sources: list[_Source] = []
@@ -171,7 +234,7 @@ class Informants(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def _right(self, info: dict[str, Any]) -> int | None:
         """The right action for the step to come, or None where nobody knows it."""
         if self.advice == "oracle":
-            return int(_oracle_of(self.env)())
+            return int(self.oracle())
         shown = info.get("teacher")
         if self.teacher is not None:
             shown = next((t for t in info.get("teachers", ()) if t["source"] == self.teacher), None)
@@ -181,29 +244,50 @@ class Informants(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return None if action is None else int(action)
 
     def _speak(self, info: dict[str, Any]) -> dict[str, Any]:
-        count = len(self.sources)
-        draws = self._rng.random(3 * count)  # per source: speaks, is right (noisy), which action
-        right = self._right(info)
-        step, n = self._steps, self.n_actions
-        info[TRUTH] = {s.name: s.reliability(step, n) for s in self.sources}
-        if right is None:
+        count, width = len(self.sources), 4 if self.says == "food" else 3
+        # Per source: speaks, is right (noisy), which value, and for food which food.
+        draws = self._rng.random(width * count)
+        step, n = self._steps, self._values()
+        truth = {s.name: s.reliability(step, n) for s in self.sources}
+        info[TRUTH] = {**info[TRUTH], **truth} if isinstance(info.get(TRUTH), dict) else truth
+        known = self._known(info)
+        if known is None:  # nobody knows the truth this step: every source is silent
             return info
-        right -= self.start
         said = []
         for index, source in enumerate(self.sources):
-            speaks, coin, pick = draws[3 * index : 3 * index + 3]
+            speaks, coin, pick, *which = draws[width * index : width * (index + 1)]
             if speaks >= self.speak:
                 continue
-            if source.lies(step):
-                action = (right + 1 + int(pick * (n - 1))) % n  # any action but the right one
-            elif source.kind == "noisy" and coin >= source.p:
-                action = int(pick * n)
+            if self.says == "go":
+                action = source.says(step, known, n, coin, pick)
+                said.append(advice(source.name, action + self.start))
+            elif self.says == "food":
+                food = int(which[0] * len(FOODS))  # the food it names, drawn
+                right = 0 if food == known else 1  # WORTH = (good, bad)
+                worth = WORTH[source.says(step, right, n, coin, pick)]
+                said.append(claim(source.name, FOODS[food], worth))
             else:
-                action = right
-            said.append(advice(source.name, action + self.start))
+                where = DIRECTIONS[source.says(step, known, n, coin, pick)]
+                said.append(claim(source.name, PREDATOR, where))
         heard = info.get(MESSAGES)
         info[MESSAGES] = said if heard is None else [*heard, *said]
         return info
+
+    def _known(self, info: dict[str, Any]) -> int | None:
+        """The truth this step, as an index: the right action (from 0), the good food in FOODS,
+        the predator's direction in DIRECTIONS; None where it is not known."""
+        if self.says == "go":
+            right = self._right(info)
+            return None if right is None else right - self.start
+        if self.says == "food":
+            return int(info["shift"]) & 1 if "shift" in info else None
+        return _direction(info.get("predator_offset"))
+
+    def _values(self) -> int:
+        """How many values a claim of this wrapper chooses among (actions, worths, directions)."""
+        return {"go": getattr(self, "n_actions", 0), "food": len(WORTH)}.get(
+            self.says, len(DIRECTIONS)
+        )
 
     # --- The Gymnasium interface --------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -220,7 +304,7 @@ class Informants(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def reliabilities(self) -> dict[str, float]:
         """Each source's true reliability now (for metrics and the oracle agent)."""
-        return {s.name: s.reliability(self._steps, self.n_actions) for s in self.sources}
+        return {s.name: s.reliability(self._steps, self._values()) for s in self.sources}
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -238,6 +322,47 @@ class Informants(gym.Wrapper, gym.utils.RecordConstructorArgs):
 def _oracle_of(env: gym.Env) -> Any:
     """The world's ``oracle_action`` (searched through its wrappers), or None."""
     try:
-        return env.get_wrapper_attr("oracle_action")
+        found = env.get_wrapper_attr("oracle_action")
     except AttributeError:
         return None
+    return found if callable(found) else None
+
+
+def _scripted_oracle_of(env: gym.Env) -> Any:
+    """The policy of the world's ``scripted_oracle()`` (the Nursery's forager, which reads the
+    world afresh at each call and draws nothing), or None."""
+    try:
+        make = env.get_wrapper_attr("scripted_oracle")
+    except AttributeError:
+        return None
+    return make() if callable(make) else None
+
+
+def _says(env: gym.Env, says: Any) -> str:
+    """The kind of claim asked for, checked against what the world can tell."""
+    if isinstance(says, WorldSpec) and not says.wrappers and not says.base.params:
+        says = says.base.name
+    if says not in SAYS:
+        raise UserError(
+            f"messages: says={says!r} is invalid; allowed: one of {', '.join(SAYS)}"
+            " (stack two messages(...) wrappers for two kinds)"
+        )
+    world = env.unwrapped
+    if says != "go" and not isinstance(world, Nursery):
+        raise UserError(
+            f"messages: says={says} needs the Nursery (whose info tells the season's food and"
+            f" where the predator is); {type(world).__name__} tells neither: use says=go"
+        )
+    if says == PREDATOR and not world.predator:
+        raise UserError("messages: says=predator needs a Nursery with a predator (predator=True)")
+    return says
+
+
+def _direction(offset: Any) -> int | None:
+    """The index in DIRECTIONS of the larger of an offset's axes (None for none, or here)."""
+    if offset is None or offset == (0, 0):
+        return None
+    dy, dx = offset
+    if abs(dy) >= abs(dx):
+        return 2 if dy > 0 else 0  # down, up
+    return 1 if dx > 0 else 3  # right, left

@@ -20,22 +20,39 @@ For metrics and the oracle baseline only, a world may add ``info["message_truth"
 the probability that what it says now is right (the agent must never read it; the oracle agent
 of `agents.py` is told it on purpose).
 
-One kind of message is understood by the body today: ``("go", "<action>")``, advice to take a
-discrete action, named by its index in decimal (`go_claims`). Other messages are carried, checked
-and recorded but not yet acted on (issue 28's grounding will let A learn what they predict).
+Two kinds of message are understood by the body:
+
+- ``("go", "<action>")``, advice to take a discrete action, named by its index in decimal
+  (`go_claims`): a prior over actions (`advice.py`);
+- ``("<subject>", "<value>")``, a claim about an object of the world: ``("food_a", "good")``,
+  ``("predator", "left")`` (`object_claims`). A world whose informants make such claims declares
+  their forms in ``message_subjects``, a mapping from each subject to the values it may be said
+  to have (``{"food_a": ("good", "bad"), "predator": ("up", "right", "down", "left")}``), so a
+  body knows at birth what it may be told and lays out its belief about each subject (`advice.
+  ClaimBeliefs`, handed to the mind as input). ``good`` and ``bad`` carry one meaning the body
+  checks them by: meeting a good thing pays more than usual, a bad one less, and a world reports
+  what the agent met in ``info["ate"]`` (`MET`: the Nursery names the food eaten), the taste by
+  which source vigilance checks claims about it (`vigilance.py`).
+
+Anything else is carried, checked against the vocabulary and recorded, never acted on.
 
 Standard library only: worlds, ``check-world`` and the agent's body all import this.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 MESSAGES = "messages"  # info key: the list of messages heard this step
 TRUTH = "message_truth"  # info key: {source: probability it says the right thing} (metrics only)
 VOCABULARY = "message_vocabulary"  # the world's attribute: the tokens its messages may use
 GO = "go"  # the verb of advice: ("go", "<action index>")
+SUBJECTS = "message_subjects"  # the world's attribute: {subject: the values it may be said to be}
+MET = "ate"  # info key: the subject the agent met (ate) this step, which checks claims about it
+GOOD, BAD = "good", "bad"  # an object's values: meeting it pays more, or less, than usual
+WORTH = (GOOD, BAD)
+DIRECTIONS = ("up", "right", "down", "left")  # where a thing is: the larger offset's direction
 
 
 class Message(TypedDict):
@@ -64,6 +81,21 @@ def vocabulary_of(world: Any) -> tuple[str, ...] | None:
     except AttributeError:
         return None
     return None if value is None else tuple(value)
+
+
+def subjects_of(world: Any) -> dict[str, tuple[str, ...]] | None:
+    """The claim forms a world declares (`SUBJECTS`, searched through its wrappers), or None."""
+    getter = getattr(world, "get_wrapper_attr", None)
+    try:
+        value = getter(SUBJECTS) if getter is not None else getattr(world, SUBJECTS)
+    except AttributeError:
+        return None
+    return None if value is None else {str(k): tuple(v) for k, v in dict(value).items()}
+
+
+def claim(source: str, subject: str, value: str) -> Message:
+    """The message in which ``source`` says that ``subject`` is ``value``."""
+    return {"source": source, "tokens": (subject, value)}
 
 
 def check_messages(messages: Any, vocabulary: Sequence[str] | None) -> int:
@@ -120,4 +152,25 @@ def go_claims(messages: Any, n_actions: int) -> list[tuple[str, int]]:
             action = int(tokens[1])
             if action < n_actions:
                 claims.append((source, action))
+    return claims
+
+
+def object_claims(
+    messages: Any, subjects: Mapping[str, Sequence[str]]
+) -> list[tuple[str, str, str]]:
+    """The claims about objects in one step's messages: (source, subject, value) for each
+    ``("<subject>", "<value>")`` whose value is one `subjects` allows the subject, in the order
+    heard. Anything else is skipped, as `go_claims` skips what is not advice."""
+    claims: list[tuple[str, str, str]] = []
+    if not isinstance(messages, list):
+        return claims
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        tokens, source = message.get("tokens"), message.get("source")
+        if not isinstance(source, str) or not isinstance(tokens, tuple | list) or len(tokens) != 2:
+            continue
+        subject, value = tokens
+        if value in subjects.get(subject, ()):
+            claims.append((source, str(subject), str(value)))
     return claims

@@ -751,12 +751,16 @@ class Nursery(gymnasium.Env):
         For metrics only (the agent must not read them): ``position`` (y, x); ``reachable``, the
         number of cells the agent can stand on (the interior: hazards hurt but can be entered),
         for coverage; ``tv_in_view``, whether the noisy TV is inside the egocentric window; and
-        ``truth``, the variables a probe of the agent's latent should recover, each in [0, 1].
+        ``truth``, the variables a probe of the agent's latent should recover, each in [0, 1];
+        ``predator_offset``, the predator's (dy, dx) from the agent (None without a predator),
+        which informants name (`informants.py`, ``says=predator``).
         """
         pad, ay, ax = self._pad, self._ay, self._ax
         threat = 0.0
+        offset = None
         if self.predator:
             dy, dx = self._predator[0] - ay, self._predator[1] - ax
+            offset = (dy, dx)
             if -pad <= dy <= pad and -pad <= dx <= pad:  # in view; most steps it is not
                 threat = 1.0 - max(abs(dy), abs(dx)) / (pad + 1)
         t = self._t
@@ -775,6 +779,7 @@ class Nursery(gymnasium.Env):
             "position": position,
             "reachable": self._reachable,
             "tv_in_view": tv_in_view,
+            "predator_offset": offset,
             "truth": {
                 "y": y,
                 "x": x,
