@@ -99,12 +99,18 @@ def shaped(
     for claim in claims:
         action = claim[1]
         if 0 <= action < len(probs):
-            c = min(CERTAINTY, max(1.0 - CERTAINTY, confidence[claim]))
-            bonus[action] += gain * math.log(c / (1.0 - c))
+            bonus[action] += gain * log_odds(confidence[claim])
     top = max(bonus)
     weights = [p * math.exp(b - top) for p, b in zip(probs, bonus, strict=True)]
     total = sum(weights)
     return [w / total for w in weights] if total > 0 else list(probs)
+
+
+def log_odds(confidence: float) -> float:
+    """log(C / (1 - C)), with C kept within [1 - CERTAINTY, CERTAINTY]: what one label of
+    confidence C adds to the logit of what it says (no message rules anything out)."""
+    c = min(CERTAINTY, max(1.0 - CERTAINTY, confidence))
+    return math.log(c / (1.0 - c))
 
 
 def checked(trust: float, claimed: int, own: list[float], content: float) -> float:
@@ -265,8 +271,7 @@ class ClaimBeliefs:
                 theta = self.trust(source)
                 if theta is None:
                     continue
-                c = min(CERTAINTY, max(1.0 - CERTAINTY, confidence_of(theta, k)))
-                logits[value] += self.keep**age * math.log(c / (1.0 - c))
+                logits[value] += self.keep**age * log_odds(confidence_of(theta, k))
             top = max(logits)
             weights = [math.exp(v - top) for v in logits]
             total = sum(weights)

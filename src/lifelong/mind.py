@@ -314,9 +314,13 @@ class ABMMind:
         `REPLAY_EVERY`: M compares the two to tell whether replay or the world is what learning
         lacks (`Telemetry.replay_need`). The rows go through A as one sequence (one pass, not
         one per row); the transitions that join two rows or cross a reset are dropped. Never
-        on a step that measures units' utilities: their hooks must see its own passes only."""
-        steps = self.counters["learn_steps"]
-        if self.a is None or steps % REPLAY_EVERY != 1 or steps % UTILITY_EVERY == 0:
+        on a step that measures units' utilities: their hooks must see its own passes only.
+        Only where sleep waits on it (`sleep_rules` and `sleep_replay` 1): a clock, or no
+        sleep at all, reads nothing of it, so the pass would be spent for nothing."""
+        g, steps = self.genome, self.counters["learn_steps"]
+        if self.a is None or not (g.sleep_rules and g.sleep_replay):
+            return
+        if steps % REPLAY_EVERY != 1 or steps % UTILITY_EVERY == 0:
             return
         obs, action = batch["obs"][:REPLAY_ROWS], batch["action"][:REPLAY_ROWS]
         errors, _, copy_last = self.a.telemetry(obs.flatten(0, 1), action.flatten(0, 1))

@@ -41,7 +41,7 @@ Standard library only: worlds, ``check-world`` and the agent's body all import t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypedDict
 
 MESSAGES = "messages"  # info key: the list of messages heard this step
@@ -140,18 +140,9 @@ def go_claims(messages: Any, n_actions: int) -> list[tuple[str, int]]:
     out of range, a malformed message) is not advice and is skipped: the body never fails on
     what a world says."""
     claims: list[tuple[str, int]] = []
-    if not isinstance(messages, list):
-        return claims
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        tokens, source = message.get("tokens"), message.get("source")
-        if not isinstance(source, str) or not isinstance(tokens, tuple | list):
-            continue
-        if len(tokens) == 2 and tokens[0] == GO and str(tokens[1]).isdigit():
-            action = int(tokens[1])
-            if action < n_actions:
-                claims.append((source, action))
+    for source, (verb, action) in _pairs(messages):
+        if verb == GO and str(action).isdigit() and int(action) < n_actions:
+            claims.append((source, int(action)))
     return claims
 
 
@@ -161,16 +152,22 @@ def object_claims(
     """The claims about objects in one step's messages: (source, subject, value) for each
     ``("<subject>", "<value>")`` whose value is one `subjects` allows the subject, in the order
     heard. Anything else is skipped, as `go_claims` skips what is not advice."""
-    claims: list[tuple[str, str, str]] = []
+    return [
+        (source, str(subject), str(value))
+        for source, (subject, value) in _pairs(messages)
+        if value in subjects.get(subject, ())
+    ]
+
+
+def _pairs(messages: Any) -> Iterator[tuple[str, tuple[Any, Any]]]:
+    """(source, tokens) of each well-formed message of two tokens in one step's messages, in
+    the order heard: every kind the body reads is two words, and whatever is malformed is
+    skipped, not fatal."""
     if not isinstance(messages, list):
-        return claims
+        return
     for message in messages:
         if not isinstance(message, dict):
             continue
         tokens, source = message.get("tokens"), message.get("source")
-        if not isinstance(source, str) or not isinstance(tokens, tuple | list) or len(tokens) != 2:
-            continue
-        subject, value = tokens
-        if value in subjects.get(subject, ()):
-            claims.append((source, str(subject), str(value)))
-    return claims
+        if isinstance(source, str) and isinstance(tokens, tuple | list) and len(tokens) == 2:
+            yield source, (tokens[0], tokens[1])
