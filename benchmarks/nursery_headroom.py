@@ -2,7 +2,7 @@
 
     python benchmarks/nursery_headroom.py [--steps 16000] [--seeds 0,1,2]
         [--worlds "nursery;nursery(teachers=0,predator=False)"]
-        [--agents abm,b_only,abm_never,b_only_never] [--csv FILE]
+        [--agents abm,b_only,abm_never,b_only_never] [--set KEY=VALUE ...] [--csv FILE]
 
 For each world and seed: uniform random, each constant action, the scripted oracle
 (`lifelong.worlds.nursery_oracle`, which reads the world's truth) and the named agents live
@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from lifelong.baselines import oracle_for
+from lifelong.config import parse_overrides
 from lifelong.life import open_life, read_metrics
 from lifelong.modes import Mode
 from lifelong.worlds import make_world
@@ -132,7 +133,13 @@ def main() -> None:
     parser.add_argument("--worlds", default=";".join(WORLDS), help="';'-separated specs")
     parser.add_argument("--agents", default=",".join(AGENTS), help="comma-separated ('' none)")
     parser.add_argument("--csv", type=Path, help="write one row per world, seed and policy")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="genome field (all agents)"
+    )
     args = parser.parse_args()
+    config_changes, genome_changes = parse_overrides(args.set)
+    if config_changes:
+        parser.error(f"--set takes genome fields only; {next(iter(config_changes))!r} is a config")
     seeds = [int(s) for s in args.seeds.split(",")]
     agents = [a for a in args.agents.split(",") if a]
     rows = []
@@ -143,7 +150,9 @@ def main() -> None:
             found["best_constant"] = {**found[best], "which": best}
             for agent in agents:
                 with tempfile.TemporaryDirectory() as directory:
-                    found[agent] = agent_rates(Path(directory), agent, world, seed, args.steps)
+                    found[agent] = agent_rates(
+                        Path(directory), agent, world, seed, args.steps, genome=genome_changes
+                    )
             floor, ceiling = found["random"]["last_quarter"], found["oracle"]["last_quarter"]
             for policy, rates in found.items():
                 row = {"world": world, "seed": seed, "steps": args.steps, "policy": policy}
