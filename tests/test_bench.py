@@ -55,6 +55,9 @@ def test_a_bench_runs_every_life_summarises_and_does_not_rerun(tmp_path, tiny_su
                 "steps": 600
             }
     assert set(summary["agents"]) == set(TINY_BANDIT.agents)
+    # A finished life keeps one checkpoint, its last: what a bench resumes from.
+    kept = [p.name for p in (tmp_path / "abm" / "seed0" / "checkpoints").iterdir()]
+    assert kept == ["ckpt-000000000600.pt"]
     auc = summary["agents"]["cusum_ucb"]["auc"]
     assert len(auc["per_seed"]) == 2 and auc["low"] <= auc["iqm"] <= auc["high"]
     # The bandit changes at 200 and 400: the detector's delay and false alarms are reported.

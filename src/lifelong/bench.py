@@ -263,7 +263,9 @@ def select_worlds(suite_name: str, suite: Suite, terms: list[str] | None) -> tup
 
 
 def life_config(life: LifePlan, mode_mix: str | None = None) -> dict[str, Any]:
-    """Records at 1% of the life (the AUC's bins), diagnostics at 10%, checkpoints at 25%."""
+    """Records at 1% of the life (the AUC's bins), diagnostics at 10%, checkpoints at 25%,
+    only the newest kept: a bench resumes a life from it, and three per life (60-230 MB each in
+    MinAtar) filled the disk of a 10-seed decision run."""
     log_every = max(life.steps // 100, 1)
     agent, ablate = split_ablation(life.agent)
     changes: dict[str, Any] = dict(
@@ -274,6 +276,7 @@ def life_config(life: LifePlan, mode_mix: str | None = None) -> dict[str, Any]:
         log_every=log_every,
         checkpoint_every=max(life.steps // 4 // log_every, 1) * log_every,
         diagnose_every=max(life.steps // 10 // log_every, 1) * log_every,
+        keep_checkpoints=1,
         tensorboard=False,
         threads=1,
     )
