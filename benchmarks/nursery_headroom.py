@@ -32,6 +32,7 @@ import numpy as np
 
 from lifelong.baselines import oracle_for
 from lifelong.config import parse_overrides
+from lifelong.errors import UserError
 from lifelong.life import open_life, read_metrics
 from lifelong.modes import Mode
 from lifelong.worlds import make_world
@@ -137,7 +138,10 @@ def main() -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="genome field (all agents)"
     )
     args = parser.parse_args()
-    config_changes, genome_changes = parse_overrides(args.set)
+    try:
+        config_changes, genome_changes = parse_overrides(args.set)
+    except UserError as error:
+        parser.error(str(error))
     if config_changes:
         parser.error(f"--set takes genome fields only; {next(iter(config_changes))!r} is a config")
     seeds = [int(s) for s in args.seeds.split(",")]
