@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from lifelong.genome import Genome
-from lifelong.systems.action import NStep, SystemB, n_step_returns, softmax_policy
+from lifelong.systems.action import NStep, SystemB, doubt, n_step_returns, softmax_policy
 
 
 def n_step_targets(reward, first, terminal, bootstrap, gamma):
@@ -163,3 +163,24 @@ def test_values_on_predicted_latents_learn_what_the_real_ones_are_worth():
     far = real.clone()
     far[:, 1] += 100.0
     torch.testing.assert_close(system.predicted_value_loss(predicted, far, mask)[0], half)
+
+
+def test_doubt_softens_the_policy_where_b_has_not_learned_and_only_there():
+    """The twins agree where training reached and keep their independent starts elsewhere, so
+    `doubt_temperature` leaves a learned state near-greedy and an unseen one soft."""
+    torch.manual_seed(0)
+    genome = Genome(latent_dim=4, q_hidden=32, n_step=1, lr_b=3e-3, gamma=0.0)
+    system = SystemB(3, genome)
+    seen, unseen = torch.eye(4)[:1], torch.eye(4)[3:]
+    newborn = doubt(system.twins(seen)[0].tolist())
+    for _ in range(400):
+        z, action, rewards, flags = bandit_batch()
+        loss = system.extrinsic_loss(z, z, action, rewards, NStep.of(flags, flags, 0.0))[0]
+        step(system, loss)
+    learned = doubt(system.twins(seen)[0].tolist())
+    assert learned < 0.2 * newborn
+    assert doubt(system.twins(unseen)[0].tolist()) > 3 * learned
+    doubting = SystemB(3, genome.replace(doubt_temperature=1.0))
+    doubting.load_state_dict(system.state_dict())
+    assert doubting.policy(seen, temperature=0.05)[0] > 0.9  # greedy where it learned
+    assert max(doubting.policy(unseen, 0.05)) < max(system.policy(unseen, 0.05)) - 0.1

@@ -180,6 +180,15 @@ class Genome:
     exploit_temperature: float = _gene(
         "M", 0.1, 1e-3, 10.0, "softmax temperature when exploiting", True
     )
+    doubt_temperature: float = _gene(
+        "M",
+        0.0,
+        0.0,
+        10.0,
+        "temperature added per unit of B's doubt (twin disagreement / Q spread) in a state",
+        log=True,
+        unit=0.1,
+    )
     replay_recent_awake: float = _gene(
         "M", 0.8, 0.0, 1.0, "share of replay from the recent past, awake"
     )

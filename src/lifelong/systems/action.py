@@ -93,6 +93,19 @@ def softmax_policy(q: list[float], temperature: float) -> list[float]:
     return [w / total for w in weights]
 
 
+def doubt(twins: list[list[float]]) -> float:
+    """How little B knows in one state: the twin heads' mean disagreement (2, A) over the
+    spread of their mean across actions. Both twins fit the same targets, so they agree where
+    B has learned and keep their independent starts where it has not; next to the spread, the
+    ratio says whether B's ranking of the actions can be trusted, at any reward scale."""
+    first, second = twins
+    mean = [(a + b) / 2 for a, b in zip(first, second, strict=True)]
+    centre = sum(mean) / len(mean)
+    spread = max(math.sqrt(sum((v - centre) ** 2 for v in mean) / len(mean)), 1e-6)
+    gap = sum(abs(a - b) for a, b in zip(first, second, strict=True)) / len(first)
+    return gap / spread
+
+
 def sample_actions(q: Tensor, temperature: float, generator: torch.Generator) -> Tensor:
     """One action per row of Q-values q (N, A): `softmax_policy`, batched.
 
@@ -364,8 +377,13 @@ class SystemB(ValueLearner):
         The temperature is in units of the values' spread, so a low one is near-greedy at any
         reward scale; the uniform share is a floor that no policy falls below, so a habit that
         settled early on one action still meets the others (issue 26: a life stuck at a quarter
-        of a random policy's reward for 100k steps)."""
-        q = self.values(z)
+        of a random policy's reward for 100k steps). `doubt_temperature` warms the softmax in
+        states where B's twins disagree (`doubt`): soft where B has not learned, as greedy as
+        M asks where it has."""
+        twins = self.twins(z)
+        q = twins.mean(dim=1)
+        if self.genome.doubt_temperature > 0.0:
+            temperature += self.genome.doubt_temperature * doubt(twins[0].tolist())
         if curiosity > 0.0:
             q = q + curiosity * self.q_int(z)
         floor = self.genome.epsilon / self.n_actions
