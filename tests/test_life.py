@@ -267,8 +267,8 @@ def test_without_a_teacher_the_agent_learns_from_its_own_actions(tmp_path):
     Measured (issue 27's economy, 16,000 steps, seeds 0-2, means, replay 1/4): EXPLOIT ticks
     -0.0056 (seeds -0.0056, -0.0057, -0.0056); never learning -0.059 (-0.014, -0.151, -0.014);
     random -0.030; always rest -0.0035; oracle +0.124. Share of the headroom: the agent 16%,
-    resting 17%. Why resting is hard to beat here: the season (which food is nutritious) is not in the
-    observation and flips every 2,000 steps, so a forager blind to it earns about +0.005
+    resting 17%. Why resting is hard to beat here: the season (which food is nutritious) is not
+    in the observation and flips every 2,000 steps, so a forager blind to it earns about +0.005
     (eating every food it meets, scripted); with the season fixed for the life b_only reaches
     +0.016 and abm +0.013 (docs/benchmarks.md, "The Nursery's headroom (issue 27)")."""
     means = lives_against_references(tmp_path, "nursery(teachers=0,predator=False)")
