@@ -169,7 +169,9 @@ def test_doubt_softens_the_policy_where_b_has_not_learned_and_only_there():
     """The twins agree where training reached and keep their independent starts elsewhere, so
     `doubt_temperature` leaves a learned state near-greedy and an unseen one soft."""
     torch.manual_seed(0)
-    genome = Genome(latent_dim=4, q_hidden=32, n_step=1, lr_b=3e-3, gamma=0.0)
+    genome = Genome(
+        latent_dim=4, q_hidden=32, n_step=1, lr_b=3e-3, gamma=0.0, doubt_temperature=0.0
+    )
     system = SystemB(3, genome)
     seen, unseen = torch.eye(4)[:1], torch.eye(4)[3:]
     newborn = doubt(system.twins(seen)[0].tolist())

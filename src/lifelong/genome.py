@@ -185,7 +185,7 @@ class Genome:
         0.0,
         0.0,
         10.0,
-        "temperature added per unit of B's doubt (twin disagreement / Q spread) in a state",
+        "temperature added per unit of discrete B's doubt in a state (twin gap / Q spread)",
         log=True,
         unit=0.1,
     )
