@@ -85,12 +85,18 @@ def softmax_policy(q: list[float], temperature: float) -> list[float]:
     with large or small rewards, so the genome's temperatures transfer across worlds. Plain
     Python: for a handful of actions it is several times faster than numpy or torch.
     """
-    mean = sum(q) / len(q)
-    spread = max(math.sqrt(sum((v - mean) ** 2 for v in q) / len(q)), 1e-6)
+    spread = spread_of(q)
     best = max(q)
     weights = [math.exp((v - best) / (temperature * spread)) for v in q]
     total = sum(weights)
     return [w / total for w in weights]
+
+
+def spread_of(q: list[float]) -> float:
+    """The std of one state's values across actions (at least 1e-6): the unit of B's
+    temperature, and of its doubt."""
+    mean = sum(q) / len(q)
+    return max(math.sqrt(sum((v - mean) ** 2 for v in q) / len(q)), 1e-6)
 
 
 def doubt(twins: list[list[float]]) -> float:
@@ -99,11 +105,9 @@ def doubt(twins: list[list[float]]) -> float:
     B has learned and keep their independent starts where it has not; next to the spread, the
     ratio says whether B's ranking of the actions can be trusted, at any reward scale."""
     first, second = twins
-    mean = [(a + b) / 2 for a, b in zip(first, second, strict=True)]
-    centre = sum(mean) / len(mean)
-    spread = max(math.sqrt(sum((v - centre) ** 2 for v in mean) / len(mean)), 1e-6)
-    gap = sum(abs(a - b) for a, b in zip(first, second, strict=True)) / len(first)
-    return gap / spread
+    pairs = list(zip(first, second, strict=True))
+    gap = sum(abs(a - b) for a, b in pairs) / len(pairs)
+    return gap / spread_of([(a + b) / 2 for a, b in pairs])
 
 
 def sample_actions(q: Tensor, temperature: float, generator: torch.Generator) -> Tensor:
